@@ -1,0 +1,65 @@
+"""The ``tgsim`` command line: a thin layer over the public API.
+
+Each subcommand lives in its own module exposing ``register(subparsers)``, which adds
+its parser and sets ``func`` to a callable taking the parsed arguments and returning
+an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ..errors import TgsimError
+
+#: subcommand modules, in the order ``tgsim --help`` lists them
+SUBCOMMANDS = ("run", "simulate", "fit", "assess", "models", "datasets", "explore", "gallery")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the top-level parser with every available subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="tgsim",
+        description=(
+            "Simulate, assess and fit tumour growth. Times are in days, volumes in mm^3, "
+            "diameters in mm. Run 'tgsim COMMAND --help' for each command's options."
+        ),
+    )
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"tgsim {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(f".{name}", __name__)
+        except ModuleNotFoundError as exc:  # a subcommand not shipped in this build
+            if exc.name == f"{__name__}.{name}":
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``tgsim`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 1
+    try:
+        return int(args.func(args) or 0)
+    except TgsimError as exc:
+        print(f"tgsim {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"tgsim {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
