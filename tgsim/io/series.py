@@ -1,0 +1,954 @@
+"""Serial tumour measurements: tidy long CSV files <-> series :class:`xarray.Dataset`.
+
+Every fitting and assessment routine in tgsim takes measurements in one layout, the
+*series Dataset*, produced by :func:`read_series`, :func:`series_from_frame` and
+:func:`tgsim.datasets.load`, and written back to CSV by :func:`write_series`.
+
+Series Dataset layout
+---------------------
+Dimensions
+    ``subject`` (one series per subject: a mouse, a patient, a lesion record) and
+    ``obs`` (observation index within a series). Series are ragged: each is padded
+    with NaN up to the longest series, so ``obs`` has length ``max(n_obs)``.
+Coordinates
+    ``subject(subject)``
+        Subject labels (strings), in order of first appearance in the input.
+    ``arm(subject)``, ``group(subject)`` (optional)
+        String labels, present when the input has an ``arm`` / ``group`` column. Each
+        must be constant within a subject.
+Data variables
+    ``time(subject, obs)``
+        float64, days (``attrs["units"] == "day"``). Within a subject times are
+        **strictly increasing** over ``obs < n_obs``; padding is NaN. Unsorted input is
+        sorted (with a :class:`~tgsim.errors.TgsimWarning`); two measurements of one
+        subject at the same time are a :class:`~tgsim.errors.DataError` naming both rows
+        (unless another ``duplicates`` policy is chosen).
+    ``value(subject, obs)``
+        float64 measured quantity, ``attrs["units"]`` one of ``"mm^3"`` (volumes),
+        ``"mm"`` (diameters) or a pass-through unit for a quantity that is not a size
+        (e.g. ``"photons/s"``, ``"as_published"``), and ``attrs["long_name"]``. Padding
+        is NaN.
+    ``censored(subject, obs)``
+        bool; True where the measurement is left-censored at a detection limit, in which
+        case ``value`` holds the limit. Padding is False.
+    ``n_obs(subject)``
+        int64, number of observations of each subject (>= 1).
+    Extra columns of the input (anything not listed under *CSV layout* below) become
+    ``name(subject)`` when constant within every subject, else ``name(subject, obs)``;
+    numbers as float64 (NaN when empty), anything else as strings (``""`` when empty).
+Dataset attributes
+    ``quantity``
+        What ``value`` measures (``"tumour_volume"``, ``"lesion_longest_diameter"``,
+        ``"bioluminescence"``, ...).
+    ``source``
+        The file path read, or ``"<DataFrame>"``.
+    ``n_zero_values`` and ``zero_values``
+        Count and list of values that are exactly 0: allowed, but a log-scale error
+        model cannot use them.
+    ``unit_conversion``, ``time_conversion``, ``duplicates_dropped``, ``sorted_subjects``
+        Present when the reader changed something, saying what and where.
+    Packaged data sets (:mod:`tgsim.datasets`) add ``name``, ``provenance``,
+    ``citation``, ``licence``, ``caveats`` and ``reference_numbers`` (text).
+
+Units
+    Sizes are stored in mm^3 (volumes) or mm (diameters). Accepted spellings (case
+    and surrounding blanks ignored): ``mm^3``, ``mm3``, ``mm³``, ``mm**3``; ``cm^3``,
+    ``cm3``, ``cm³``, ``ml`` (x 1000 to mm^3); ``mm``; ``cm`` (x 10 to mm). Mixed volume
+    units in one file are all converted to mm^3 (likewise lengths to mm) and the
+    conversion is noted in ``attrs["unit_conversion"]``; mixing volumes with lengths is
+    refused. A quantity whose name contains ``volume`` or ``diam`` is a size and must
+    use one of these units (else :class:`~tgsim.errors.DataError` naming row, column and
+    value); any other quantity keeps its unit string as-is, which must then be the same
+    on every row. Sizes must be >= 0. Without a ``quantity`` column or argument the
+    unit must be a size unit, and the quantity is ``tumour_volume`` or
+    ``tumour_diameter``.
+
+CSV layout
+----------
+Either the simple layout::
+
+    subject,day,value[,unit][,arm][,group][,censored][,extra columns...]
+
+or the tidy layout of the shared data sets::
+
+    subject,group,time,time_unit,value,unit,quantity[,extra columns...]
+
+``time_unit`` is ``day`` (x 1), ``week`` (x 7), ``month`` (x 30.4375) or ``hour``
+(/ 24). ``unit`` defaults to the ``unit`` argument, else ``mm^3``. ``censored`` accepts
+``true/false``, ``yes/no``, ``1/0`` (empty = false). Column names are matched without
+regard to case. Errors name the file, the 1-based line number (the header is line 1)
+and the column. :func:`write_series` writes the simple layout (always with ``unit`` and
+``quantity``; ``censored`` when any value is censored; extra variables as columns).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import os
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from ..errors import DataError, TgsimWarning
+from ._atomic import atomic_path
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    import xarray as xr
+
+__all__ = ["read_series", "write_series", "series_from_frame", "SIZE_UNITS", "TIME_UNITS"]
+
+#: accepted size-unit spellings (lower case) -> (stored unit, factor to it, dimension)
+SIZE_UNITS: dict[str, tuple[str, float, str]] = {
+    "mm^3": ("mm^3", 1.0, "volume"),
+    "mm3": ("mm^3", 1.0, "volume"),
+    "mm³": ("mm^3", 1.0, "volume"),
+    "mm**3": ("mm^3", 1.0, "volume"),
+    "cm^3": ("mm^3", 1000.0, "volume"),
+    "cm3": ("mm^3", 1000.0, "volume"),
+    "cm³": ("mm^3", 1000.0, "volume"),
+    "cm**3": ("mm^3", 1000.0, "volume"),
+    "ml": ("mm^3", 1000.0, "volume"),
+    "mm": ("mm", 1.0, "length"),
+    "cm": ("mm", 10.0, "length"),
+}
+
+#: accepted time units (lower case) -> days per unit
+TIME_UNITS: dict[str, float] = {
+    "day": 1.0,
+    "days": 1.0,
+    "d": 1.0,
+    "week": 7.0,
+    "weeks": 7.0,
+    "wk": 7.0,
+    "month": 30.4375,
+    "months": 30.4375,
+    "hour": 1.0 / 24.0,
+    "hours": 1.0 / 24.0,
+    "h": 1.0 / 24.0,
+}
+
+_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
+_FALSE = {"false", "f", "no", "n", "0", "0.0", ""}
+
+#: columns with a meaning in the CSV layouts (everything else is an extra column)
+_KNOWN = (
+    "subject",
+    "day",
+    "time",
+    "time_unit",
+    "value",
+    "unit",
+    "quantity",
+    "arm",
+    "group",
+    "censored",
+)
+#: names an extra column may not take (they are the layout's own variables)
+_RESERVED = {"subject", "obs", "time", "value", "censored", "n_obs", "arm", "group"}
+
+_DUPLICATE_POLICIES = ("error", "drop_identical", "first", "last")
+DuplicatePolicy = Literal["error", "drop_identical", "first", "last"]
+
+_SIZE_LONG_NAMES = {"volume": "tumour volume", "length": "tumour diameter"}
+_DEFAULT_QUANTITY = {"volume": "tumour_volume", "length": "tumour_diameter"}
+_MAX_LISTED = 10
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _quantity_kind(quantity: str) -> str | None:
+    """``"volume"``, ``"length"`` or None (not a size) for a quantity name."""
+    q = quantity.lower()
+    if "volume" in q:
+        return "volume"
+    if "diam" in q:
+        return "length"
+    return None
+
+
+def _more(n: int) -> str:
+    return f" (and {n} more row{'s' if n != 1 else ''})" if n > 0 else ""
+
+
+class _Table:
+    """Column access with row locations for error messages."""
+
+    def __init__(self, frame: pd.DataFrame, locate: Callable[[int], str], source: str):
+        self.frame = frame
+        self.locate = locate
+        self.source = source
+        self.n = len(frame)
+
+    def where(self, i: int, column: str) -> str:
+        return f"{self.source}, {self.locate(i)}, column {column!r}"
+
+    def fail(self, rows: np.ndarray, column: str, message: Callable[[int], str]) -> None:
+        """Raise a DataError for the first of ``rows`` (a bool mask or index array)."""
+        idx = np.flatnonzero(rows) if rows.dtype == bool else np.asarray(rows)
+        if idx.size:
+            i = int(idx[0])
+            raise DataError(f"{self.where(i, column)}: {message(i)}{_more(idx.size - 1)}")
+
+    def raw(self, column: str) -> np.ndarray:
+        return self.frame[column].to_numpy(dtype=object)
+
+    def strings(self, column: str) -> np.ndarray:
+        """Column as stripped strings; missing (None/NaN) becomes ""."""
+        import pandas as pd
+
+        values = self.raw(column)
+        out = np.empty(self.n, dtype=object)
+        for k, v in enumerate(values):
+            if v is None or (not isinstance(v, str) and pd.isna(v)):
+                out[k] = ""
+            else:
+                out[k] = str(v).strip()
+        return out
+
+    def numbers(self, column: str, *, required: bool = True) -> np.ndarray:
+        """Column as float64; non-numbers, and (if ``required``) missing values, raise."""
+        import pandas as pd
+
+        series = self.frame[column]
+        kind = series.dtype.kind
+        if kind in "mM":
+            raise DataError(
+                f"{self.source}, column {column!r}: expected plain numbers, got {series.dtype}; "
+                "convert dates or durations to days first"
+            )
+        if kind in "iuf":
+            values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            text = self.strings(column)
+            values = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce").to_numpy(
+                dtype=np.float64, na_value=np.nan
+            )
+            bad = np.isnan(values) & (text != "")
+            self.fail(bad, column, lambda i: f"{text[i]!r} is not a number")
+        if required:
+            self.fail(
+                np.isnan(values),
+                column,
+                lambda i: "missing value (empty or NaN); every row needs one",
+            )
+        self.fail(np.isinf(values), column, lambda i: f"{values[i]!r} is not finite")
+        return values
+
+    def booleans(self, column: str) -> np.ndarray:
+        text = np.array([s.lower() for s in self.strings(column)], dtype=object)
+        out = np.zeros(self.n, dtype=bool)
+        for k, s in enumerate(text):
+            if s in _TRUE:
+                out[k] = True
+            elif s not in _FALSE:
+                raw = self.raw(column)[k]
+                raise DataError(
+                    f"{self.where(k, column)}: {raw!r} is not a boolean "
+                    "(use true/false, yes/no or 1/0)"
+                )
+        return out
+
+
+def _check_choice(name: str, value: str, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise DataError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+
+
+# ------------------------------------------------------------------------------- core
+
+
+def _build(
+    frame: pd.DataFrame,
+    *,
+    locate: Callable[[int], str],
+    source: str,
+    unit: str | None,
+    quantity: str | None,
+    duplicates: str,
+    keep_extra: bool,
+    warn: bool = True,
+) -> xr.Dataset:
+    """Turn a frame (columns already lower-cased) into a series Dataset."""
+    import pandas as pd
+    import xarray as xr
+
+    _check_choice("duplicates", duplicates, _DUPLICATE_POLICIES)
+    if unit is not None and not isinstance(unit, str):
+        raise DataError(f"unit must be a string such as 'mm^3' or None; got {unit!r}")
+    if quantity is not None and (not isinstance(quantity, str) or not quantity.strip()):
+        raise DataError(f"quantity must be a non-empty string or None; got {quantity!r}")
+
+    columns = list(frame.columns)
+    header = f"{source}, {locate(-1)}"
+    found = ", ".join(map(str, columns)) or "(none)"
+
+    def missing(col: str, hint: str = "") -> DataError:
+        return DataError(
+            f"{header}: missing column {col!r}{hint}; expected columns subject, day, value"
+            "[, unit, arm, group, censored] or the tidy layout subject, group, time, "
+            f"time_unit, value, unit, quantity; found: {found}"
+        )
+
+    for col in ("subject", "value"):
+        if col not in columns:
+            raise missing(col)
+    if "day" in columns and "time" in columns:
+        raise DataError(
+            f"{header}: both 'day' and 'time' columns are present; keep one ('day' in days, "
+            "or 'time' with 'time_unit')"
+        )
+    if "day" not in columns and "time" not in columns:
+        raise missing("day", " (or 'time' with 'time_unit')")
+    if "time" in columns and "time_unit" not in columns:
+        raise missing("time_unit", " (needed with 'time'; or name the column 'day')")
+    if frame.shape[0] == 0:
+        raise DataError(f"{source}: no data rows (only a header)")
+
+    table = _Table(frame, locate, source)
+    attrs: dict[str, Any] = {}
+
+    # --- subject labels
+    subjects = table.strings("subject")
+    table.fail(subjects == "", "subject", lambda i: "missing subject label")
+
+    # --- time, in days
+    if "day" in columns:
+        days = table.numbers("day")
+    else:
+        t = table.numbers("time")
+        tu = np.array([s.lower() for s in table.strings("time_unit")], dtype=object)
+        factors = np.empty(table.n)
+        for name in pd.unique(tu):
+            rows = tu == name
+            if name not in TIME_UNITS:
+                raw = table.raw("time_unit")
+                table.fail(
+                    rows,
+                    "time_unit",
+                    lambda i, raw=raw: (
+                        f"unknown time unit {raw[i]!r}; use one of day, "
+                        "week (x 7), month (x 30.4375) or hour (/ 24)"
+                    ),
+                )
+            factors[rows] = TIME_UNITS[name]
+        days = t * factors
+        converted = sorted({str(n) for n in pd.unique(tu) if TIME_UNITS[n] != 1.0})
+        if converted:
+            attrs["time_conversion"] = "converted to days: " + "; ".join(
+                f"{n} x {TIME_UNITS[n]:g}" for n in converted
+            )
+
+    # --- values
+    values = table.numbers("value")
+    censored = table.booleans("censored") if "censored" in columns else np.zeros(table.n, bool)
+
+    # --- quantity
+    if "quantity" in columns:
+        qcol = table.strings("quantity")
+        fill = quantity.strip() if quantity else None
+        if fill is None:
+            table.fail(qcol == "", "quantity", lambda i: "missing quantity")
+        else:
+            qcol = np.where(qcol == "", fill, qcol)
+        distinct = pd.unique(qcol)
+        if len(distinct) > 1:
+            table.fail(
+                qcol != qcol[0],
+                "quantity",
+                lambda i: (
+                    f"quantity {qcol[i]!r} differs from {qcol[0]!r} on the first row; "
+                    "a series file holds one quantity"
+                ),
+            )
+        if quantity is not None and quantity.strip() != qcol[0]:
+            raise DataError(
+                f"quantity argument {quantity!r} contradicts the file's quantity column "
+                f"({qcol[0]!r})"
+            )
+        qty: str | None = str(qcol[0])
+    else:
+        qty = quantity.strip() if quantity else None
+
+    # --- units
+    if "unit" in columns:
+        ucol = table.strings("unit")
+        if unit is not None:
+            ucol = np.where(ucol == "", unit.strip(), ucol)
+        else:
+            table.fail(
+                ucol == "",
+                "unit",
+                lambda i: "missing unit (give one per row, or pass unit=... as the default)",
+            )
+        unit_where = "unit"
+    else:
+        ucol = np.full(table.n, (unit if unit is not None else "mm^3").strip(), dtype=object)
+        unit_where = "value"
+    kind = _quantity_kind(qty) if qty is not None else None
+    distinct_units = list(pd.unique(ucol))
+    if qty is not None and kind is None:
+        # pass-through unit of a quantity that is not a size: must be uniform
+        if len(distinct_units) > 1:
+            table.fail(
+                ucol != ucol[0],
+                unit_where,
+                lambda i: (
+                    f"unit {ucol[i]!r} differs from {ucol[0]!r} on the first row; "
+                    f"quantity {qty!r} is not a size, so its units cannot be converted: "
+                    "use one unit throughout"
+                ),
+            )
+        out_unit = str(ucol[0])
+        long_name = qty.replace("_", " ")
+    else:
+        dims_seen: dict[str, int] = {}
+        factor = np.ones(table.n)
+        for u in distinct_units:
+            rows = ucol == u
+            key = str(u).lower()
+            if key not in SIZE_UNITS:
+                what = f"quantity {qty!r}" if qty is not None else "a size column"
+                table.fail(
+                    rows,
+                    unit_where,
+                    lambda i, u=u, what=what: (
+                        f"unknown unit {u!r} for {what}; use mm^3, cm^3, mm or cm"
+                        + (
+                            ""
+                            if qty is not None
+                            else " (for a quantity that is not a size, pass quantity=... or add a "
+                            "'quantity' column)"
+                        )
+                    ),
+                )
+            stored, f, dim = SIZE_UNITS[key]
+            if kind is not None and dim != kind:
+                table.fail(
+                    rows,
+                    unit_where,
+                    lambda i, u=u, dim=dim: (
+                        f"unit {u!r} is a {dim} but quantity {qty!r} is a {kind}"
+                    ),
+                )
+            dims_seen.setdefault(dim, int(np.flatnonzero(rows)[0]))
+            factor[rows] = f
+        if len(dims_seen) > 1:
+            first = max(dims_seen.values())
+            raise DataError(
+                f"{table.where(first, unit_where)}: unit {ucol[first]!r} mixes lengths and "
+                "volumes in one file; a series file holds one quantity"
+            )
+        dim = next(iter(dims_seen))
+        kind = dim
+        out_unit = "mm^3" if dim == "volume" else "mm"
+        if qty is None:
+            qty = _DEFAULT_QUANTITY[dim]
+        long_name = (
+            _SIZE_LONG_NAMES[dim] if qty in _DEFAULT_QUANTITY.values() else (qty.replace("_", " "))
+        )
+        changed = factor != 1.0
+        if changed.any():
+            notes = []
+            for u in distinct_units:
+                stored, f, _ = SIZE_UNITS[str(u).lower()]
+                if f != 1.0:
+                    notes.append(f"{u} x {f:g} on {int(np.sum(ucol == u))} rows")
+            attrs["unit_conversion"] = f"converted to {out_unit}: " + "; ".join(notes)
+        values = values * factor
+
+    if kind is not None:
+        table.fail(
+            values < 0,
+            "value",
+            lambda i: f"negative size {table.raw('value')[i]!r}; sizes must be >= 0",
+        )
+
+    # --- subject-level labels
+    codes, labels = pd.factorize(pd.Series(subjects, dtype=object), sort=False)
+    n_subj = len(labels)
+    coords_extra: dict[str, np.ndarray] = {}
+    for col in ("arm", "group"):
+        if col in columns:
+            text = table.strings(col)
+            first_row = np.full(n_subj, -1)
+            seen = np.zeros(n_subj, bool)
+            for k in range(table.n):
+                c = codes[k]
+                if not seen[c]:
+                    seen[c] = True
+                    first_row[c] = k
+            per_subject = text[first_row]
+            table.fail(
+                text != per_subject[codes],
+                col,
+                lambda i, text=text, ps=per_subject, col=col: (
+                    f"{col} {text[i]!r} differs from {ps[codes[i]]!r} given earlier for "
+                    f"subject {subjects[i]!r}; {col} must be constant within a subject"
+                ),
+            )
+            coords_extra[col] = per_subject.astype(str)
+
+    # --- sort within subject (stable) and check duplicates
+    order = np.lexsort((days, codes))  # stable: equal keys keep file order
+    file_order = np.argsort(codes, kind="stable")
+    same_subject = codes[file_order][1:] == codes[file_order][:-1]
+    went_back = same_subject & (np.diff(days[file_order]) < 0)
+    if went_back.any():
+        bad = np.unique(codes[file_order][1:][went_back])
+        names = [str(labels[c]) for c in bad]
+        listed = ", ".join(names[:_MAX_LISTED]) + (" ..." if len(names) > _MAX_LISTED else "")
+        attrs["sorted_subjects"] = f"times sorted within {len(names)} subject(s): {listed}"
+        if warn:
+            warnings.warn(
+                f"{source}: times not in increasing order for {len(names)} subject(s) "
+                f"({listed}); sorted",
+                TgsimWarning,
+                stacklevel=3,
+            )
+    s_codes = codes[order]
+    s_days = days[order]
+    dup = np.flatnonzero((s_codes[1:] == s_codes[:-1]) & (s_days[1:] == s_days[:-1])) + 1
+    drop = np.zeros(table.n, bool)  # in sorted order
+    if dup.size:
+        s_vals = values[order]
+        s_cens = censored[order]
+
+        def block_start(j: int) -> int:
+            k = j - 1
+            while k > 0 and s_codes[k - 1] == s_codes[j] and s_days[k - 1] == s_days[j]:
+                k -= 1
+            return k
+
+        def describe(j: int) -> str:
+            i0 = order[block_start(j)]
+            i1 = order[j]
+            return (
+                f"{source}: duplicate time: subject {subjects[i1]!r} has two measurements at day "
+                f"{days[i1]:g} ({locate(int(i0))} and {locate(int(i1))}, values "
+                f"{values[i0]:g} and {values[i1]:g})"
+            )
+
+        if duplicates == "error":
+            raise DataError(
+                f"{describe(int(dup[0]))}{_more(dup.size - 1)}; times within a subject must be "
+                "distinct"
+            )
+        identical = np.array(
+            [
+                s_vals[j] == s_vals[block_start(j)] and s_cens[j] == s_cens[block_start(j)]
+                for j in dup
+            ]
+        )
+        if duplicates == "drop_identical" and not identical.all():
+            j = int(dup[~identical][0])
+            raise DataError(
+                f"{describe(j)}{_more(int((~identical).sum()) - 1)}; the values differ, so "
+                "they cannot be merged (duplicates='drop_identical')"
+            )
+        if duplicates == "last":
+            for j in dup:
+                drop[block_start(int(j)) : j] = True
+        else:  # first, drop_identical
+            drop[dup] = True
+        kept_note = []
+        for j in np.flatnonzero(drop):
+            i = order[j]
+            kept_note.append(f"{locate(int(i))} (subject {subjects[i]}, day {days[i]:g})")
+        n_conflicting = int((~identical).sum())
+        attrs["duplicates_dropped"] = (
+            f"{len(kept_note)} row(s) at a duplicate (subject, time) dropped, keeping the "
+            f"{'last' if duplicates == 'last' else 'first'} in file order; {n_conflicting} "
+            "with a different value: " + "; ".join(kept_note)
+        )
+        if warn:
+            warnings.warn(f"{source}: {attrs['duplicates_dropped']}", TgsimWarning, stacklevel=3)
+    keep = order[~drop]
+    codes_k = codes[keep]
+
+    # --- padding
+    n_obs = np.bincount(codes_k, minlength=n_subj).astype(np.int64)
+    width = int(n_obs.max())
+    starts = np.concatenate(([0], np.cumsum(n_obs)[:-1]))
+    pos = np.arange(keep.size) - starts[codes_k]
+
+    def grid(src: np.ndarray, fill: Any, dtype: Any) -> np.ndarray:
+        out = np.full((n_subj, width), fill, dtype=dtype)
+        out[codes_k, pos] = src[keep]
+        return out
+
+    time_grid = grid(days, np.nan, np.float64)
+    value_grid = grid(values, np.nan, np.float64)
+    cens_grid = grid(censored, False, bool)
+
+    zero = value_grid == 0
+    n_zero = int(zero.sum())
+    attrs_out: dict[str, Any] = {"quantity": qty, "source": source}
+    attrs_out["n_zero_values"] = n_zero
+    if n_zero:
+        zs, zo = np.nonzero(zero)
+        listed = "; ".join(
+            f"{labels[s]} at day {time_grid[s, o]:g}"
+            for s, o in zip(zs[:_MAX_LISTED], zo[:_MAX_LISTED], strict=True)
+        ) + (" ..." if n_zero > _MAX_LISTED else "")
+        attrs_out["zero_values"] = (
+            f"{n_zero} value(s) are exactly 0 (a log-scale error model cannot use them): {listed}"
+        )
+    attrs_out.update(attrs)
+
+    data_vars: dict[str, Any] = {
+        "time": (("subject", "obs"), time_grid, {"units": "day", "long_name": "time"}),
+        "value": (("subject", "obs"), value_grid, {"units": out_unit, "long_name": long_name}),
+        "censored": (
+            ("subject", "obs"),
+            cens_grid,
+            {"long_name": "left-censored at a detection limit (value is the limit)"},
+        ),
+        "n_obs": (("subject",), n_obs, {"long_name": "number of observations"}),
+    }
+
+    # --- extra columns
+    if keep_extra:
+        for col in columns:
+            if col in _KNOWN:
+                continue
+            name = str(col)
+            if name in _RESERVED or name in data_vars:
+                if warn:
+                    warnings.warn(
+                        f"{source}: extra column {name!r} clashes with a layout name; skipped",
+                        TgsimWarning,
+                        stacklevel=3,
+                    )
+                continue
+            series = frame[col]
+            if series.dtype.kind in "iufb":
+                arr: np.ndarray = series.to_numpy(dtype=np.float64, na_value=np.nan)
+                numeric = True
+            else:
+                text = table.strings(col)
+                num = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce").to_numpy(
+                    dtype=np.float64, na_value=np.nan
+                )
+                numeric = bool(np.all(~np.isnan(num) | (text == ""))) and bool(np.any(text != ""))
+                arr = num if numeric else text
+            g = grid(arr, np.nan if numeric else "", np.float64 if numeric else object)
+            valid = np.arange(width)[None, :] < n_obs[:, None]
+            first = g[:, 0]
+            if numeric:
+                same = (g == first[:, None]) | (np.isnan(g) & np.isnan(first)[:, None])
+            else:
+                same = g == first[:, None]
+            if np.all(same | ~valid):
+                data_vars[name] = (("subject",), first if numeric else first.astype(str))
+            else:
+                data_vars[name] = (("subject", "obs"), g if numeric else g.astype(str))
+
+    coords: dict[str, Any] = {"subject": np.asarray(labels, dtype=object).astype(str)}
+    for col, vals in coords_extra.items():
+        coords[col] = ("subject", vals)
+    ds = xr.Dataset(data_vars, coords=coords, attrs=attrs_out)
+    return ds
+
+
+def _lower_columns(frame: pd.DataFrame, source: str, locate: Callable[[int], str]) -> None:
+    names = [str(c).strip().lower() for c in frame.columns]
+    seen: dict[str, int] = {}
+    for k, n in enumerate(names):
+        if n in seen:
+            raise DataError(
+                f"{source}, {locate(-1)}: column {n!r} appears twice (columns {seen[n] + 1} "
+                f"and {k + 1}; names are compared without regard to case)"
+            )
+        seen[n] = k
+    frame.columns = names
+
+
+# ----------------------------------------------------------------------------- public
+
+
+def series_from_frame(
+    df: pd.DataFrame,
+    *,
+    unit: str | None = None,
+    quantity: str | None = None,
+    duplicates: DuplicatePolicy = "error",
+    keep_extra: bool = True,
+    source: str = "<DataFrame>",
+) -> xr.Dataset:
+    """Build a series Dataset from a tidy long DataFrame.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per measurement, with columns ``subject``, ``value`` and either ``day``
+        or ``time`` + ``time_unit``; optional ``unit``, ``quantity``, ``arm``,
+        ``group``, ``censored`` and extra columns (see the module docstring).
+    unit : str, optional
+        Unit of rows without one (or of all rows when there is no ``unit`` column);
+        default ``"mm^3"``.
+    quantity : str, optional
+        What ``value`` measures, when there is no ``quantity`` column. A quantity whose
+        name contains ``volume`` or ``diam`` is a size (units converted to mm^3 / mm);
+        any other keeps its unit as given.
+    duplicates : {"error", "drop_identical", "first", "last"}
+        What to do with two rows of one subject at the same time: raise (default),
+        drop repeats with the same value (raise if values differ), or keep the first /
+        last row in input order. Dropped rows are listed in
+        ``attrs["duplicates_dropped"]`` and a :class:`~tgsim.errors.TgsimWarning`.
+    keep_extra : bool
+        Keep extra columns as variables (default True).
+    source : str
+        Name used in messages and stored in ``attrs["source"]``.
+
+    Returns
+    -------
+    xarray.Dataset
+        A series Dataset (layout in :mod:`tgsim.io.series`).
+
+    Raises
+    ------
+    DataError
+        Missing column, missing or non-numeric time/value, negative size, unknown or
+        mixed unit, duplicate time, inconsistent ``arm``/``group``; the message names the
+        row (``row k``, 1-based position, with the index label) and the column.
+    """
+    import pandas as pd
+
+    if not isinstance(df, pd.DataFrame):
+        raise DataError(f"df must be a pandas DataFrame; got {type(df).__name__}")
+    frame = df.copy()
+    index = list(frame.index)
+
+    def locate(i: int) -> str:
+        if i < 0:
+            return "columns"
+        return f"row {i + 1} (index {index[i]!r})"
+
+    _lower_columns(frame, source, locate)
+    if frame.shape[0] == 0 and frame.shape[1] == 0:
+        raise DataError(f"{source}: empty DataFrame (no columns, no rows)")
+    return _build(
+        frame,
+        locate=locate,
+        source=source,
+        unit=unit,
+        quantity=quantity,
+        duplicates=duplicates,
+        keep_extra=keep_extra,
+    )
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
+    """Header, rows and 1-based line numbers of a CSV file (plain or .gz)."""
+    name = str(path)
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as fh:
+                data = fh.read()
+        else:
+            data = path.read_bytes()
+    except (OSError, EOFError) as exc:
+        if isinstance(exc, FileNotFoundError | IsADirectoryError | PermissionError):
+            raise
+        raise DataError(f"{name}: cannot read the file ({exc})") from exc
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{name}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8"
+        ) from exc
+    if not text.strip():
+        raise DataError(f"{name}: the file is empty (expected a CSV header and rows)")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    try:
+        for row in reader:
+            if not row or all(not f.strip() for f in row):
+                continue
+            if header is None:
+                header = row
+                continue
+            if len(row) != len(header):
+                raise DataError(
+                    f"{name}, line {reader.line_num}: malformed CSV row: {len(row)} fields "
+                    f"where the header (line 1) has {len(header)}"
+                )
+            rows.append(row)
+            lines.append(reader.line_num)
+    except csv.Error as exc:
+        raise DataError(f"{name}, line {reader.line_num}: malformed CSV ({exc})") from exc
+    assert header is not None
+    return header, rows, lines
+
+
+def read_series(
+    path: str | os.PathLike[str],
+    *,
+    unit: str | None = None,
+    quantity: str | None = None,
+    duplicates: DuplicatePolicy = "error",
+    keep_extra: bool = True,
+) -> xr.Dataset:
+    """Read a tidy long CSV of serial measurements into a series Dataset.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        CSV file (``.csv`` or gzip-compressed ``.csv.gz``), UTF-8, comma-separated, one
+        header line. Layouts and units: see :mod:`tgsim.io.series`.
+    unit, quantity, duplicates, keep_extra
+        As in :func:`series_from_frame`.
+
+    Returns
+    -------
+    xarray.Dataset
+        The series Dataset; ``attrs["source"]`` is ``path``.
+
+    Raises
+    ------
+    DataError
+        Empty file, malformed CSV, missing column, non-numeric or missing time/value,
+        negative size, unknown unit, duplicate (subject, day), ...: the message names the
+        file, the 1-based line number and the column.
+    FileNotFoundError
+        ``path`` does not exist.
+
+    Examples
+    --------
+    >>> ds = read_series("volumes.csv")                     # doctest: +SKIP
+    >>> ds.value.sel(subject="mouse01")                     # doctest: +SKIP
+    """
+    import pandas as pd
+
+    p = Path(path)
+    source = str(path)
+    header, rows, lines = _read_rows(p)
+    frame = pd.DataFrame(rows, columns=range(len(header)), dtype=object)
+    frame.columns = header
+    line_of = np.asarray(lines)
+
+    def locate(i: int) -> str:
+        if i < 0:
+            return "line 1 (header)"
+        return f"line {int(line_of[i])}"
+
+    _lower_columns(frame, source, locate)
+    return _build(
+        frame,
+        locate=locate,
+        source=source,
+        unit=unit,
+        quantity=quantity,
+        duplicates=duplicates,
+        keep_extra=keep_extra,
+    )
+
+
+def _check_layout(dataset: Any) -> None:
+    import xarray as xr
+
+    if not isinstance(dataset, xr.Dataset):
+        raise DataError(f"dataset must be an xarray.Dataset; got {type(dataset).__name__}")
+    for var, dims in (("time", ("subject", "obs")), ("value", ("subject", "obs"))):
+        if var not in dataset.variables:
+            raise DataError(f"dataset: missing variable {var!r} of the series layout")
+        if tuple(dataset[var].dims) != dims:
+            raise DataError(
+                f"dataset: variable {var!r} must have dims {dims}; got {tuple(dataset[var].dims)}"
+            )
+
+
+def series_to_frame(dataset: xr.Dataset) -> pd.DataFrame:
+    """Tidy long DataFrame (the :func:`write_series` layout) of a series Dataset.
+
+    Parameters
+    ----------
+    dataset : xarray.Dataset
+        A series Dataset.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``subject[, arm][, group], day, value, unit, quantity[, censored]`` and one
+        column per extra variable; one row per observation (padding dropped).
+    """
+    import pandas as pd
+
+    _check_layout(dataset)
+    time = np.asarray(dataset["time"].values, dtype=np.float64)
+    value = np.asarray(dataset["value"].values, dtype=np.float64)
+    n_subj, width = time.shape
+    if "n_obs" in dataset:
+        n_obs = np.asarray(dataset["n_obs"].values, dtype=np.int64)
+    else:
+        n_obs = np.sum(~np.isnan(time), axis=1).astype(np.int64)
+    valid = np.arange(width)[None, :] < n_obs[:, None]
+    s_idx, o_idx = np.nonzero(valid)
+    labels = np.asarray(dataset["subject"].values).astype(str)
+    out: dict[str, Any] = {"subject": labels[s_idx]}
+    for col in ("arm", "group"):
+        if col in dataset.coords or col in dataset.data_vars:
+            out[col] = np.asarray(dataset[col].values).astype(str)[s_idx]
+    out["day"] = time[s_idx, o_idx]
+    out["value"] = value[s_idx, o_idx]
+    out["unit"] = str(dataset["value"].attrs.get("units", "mm^3"))
+    quantity = dataset.attrs.get("quantity")
+    if quantity:
+        out["quantity"] = str(quantity)
+    if "censored" in dataset:
+        cens = np.asarray(dataset["censored"].values, dtype=bool)[s_idx, o_idx]
+        if cens.any():
+            out["censored"] = np.where(cens, "true", "false")
+    skip = {"time", "value", "censored", "n_obs", "arm", "group", "subject"}
+    for name, var in dataset.data_vars.items():
+        if name in skip:
+            continue
+        vals = np.asarray(var.values)
+        if var.dims == ("subject",):
+            out[str(name)] = vals[s_idx]
+        elif var.dims == ("subject", "obs"):
+            out[str(name)] = vals[s_idx, o_idx]
+    return pd.DataFrame(out)
+
+
+def write_series(dataset: xr.Dataset, path: str | os.PathLike[str]) -> Path:
+    """Write a series Dataset as a tidy long CSV (atomically).
+
+    Parameters
+    ----------
+    dataset : xarray.Dataset
+        A series Dataset (layout in :mod:`tgsim.io.series`).
+    path : str or os.PathLike
+        Output file; a name ending in ``.gz`` is gzip-compressed. Written to a temporary
+        file beside it and renamed into place, so a failed write leaves no partial file.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Notes
+    -----
+    Columns: ``subject[, arm][, group], day, value, unit, quantity[, censored]`` and one
+    column per extra ``(subject)`` or ``(subject, obs)`` variable. Floats are written
+    with full precision, so :func:`read_series` gives back the same numbers.
+    """
+    frame = series_to_frame(dataset)
+    final = Path(path)
+    compression = "gzip" if final.suffix == ".gz" else None
+    with atomic_path(final) as tmp:
+        if compression:
+            with gzip.GzipFile(tmp, "wb", mtime=0) as gz:
+                gz.write(frame.to_csv(index=False, na_rep="", lineterminator="\n").encode())
+        else:
+            frame.to_csv(tmp, index=False, na_rep="", lineterminator="\n")
+    return final
