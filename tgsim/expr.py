@@ -1,0 +1,317 @@
+"""Whitelisted arithmetic expressions for model cards.
+
+A card's right-hand side, initial state and closed form are written as text, e.g.
+``"growth_rate * volume * log(carrying_capacity / volume)"``. This module parses such
+text with :mod:`ast` and accepts only
+
+* numbers (int or float literals),
+* names from an allowed set (the card's parameters, their symbols, its states, ``t``
+  and a few reserved names),
+* the operators ``+ - * / **`` and unary ``-``/``+``,
+* calls of ``exp expm1 log log1p sqrt min max abs`` with positional arguments.
+
+Anything else — attribute access, subscripts, lambdas, comparisons, strings, keyword
+arguments, unknown names or functions — is refused with a :class:`~tgsim.errors.CardError`
+naming the card, the field and the offending token. Nothing is ever ``eval``-ed: the
+parsed tree is re-emitted as Numba source by :func:`to_source`, and can be differentiated
+symbolically by :func:`diff`.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Mapping
+
+from .errors import CardError
+
+__all__ = ["FUNCTIONS", "parse", "names_in", "to_source", "diff", "substitute"]
+
+#: function name in a card -> the scalar function the generated Numba code calls
+FUNCTIONS: dict[str, str] = {
+    "exp": "math.exp",
+    "expm1": "math.expm1",
+    "log": "math.log",
+    "log1p": "math.log1p",
+    "sqrt": "math.sqrt",
+    "min": "min",
+    "max": "max",
+    "abs": "abs",
+}
+_ARITY = {"exp": 1, "expm1": 1, "log1p": 1, "log": 1, "sqrt": 1, "abs": 1, "min": 2, "max": 2}
+_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
+_UNARY = (ast.USub, ast.UAdd)
+
+
+def _token(node: ast.AST, text: str) -> str:
+    seg = ast.get_source_segment(text, node)
+    return seg if seg else type(node).__name__
+
+
+def parse(text: object, allowed: Iterable[str], *, where: str) -> ast.expr:
+    """Parse ``text`` and check it against the whitelist.
+
+    Parameters
+    ----------
+    text : str
+        The expression.
+    allowed : iterable of str
+        Names the expression may use.
+    where : str
+        Where the expression came from, e.g. ``"models/gompertz.toml, [rhs] volume"``;
+        it starts every error message.
+
+    Returns
+    -------
+    ast.expr
+        The checked expression tree.
+
+    Raises
+    ------
+    CardError
+        If the text is not a string, does not parse, or uses anything outside the whitelist.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise CardError(f"{where}: expected a non-empty expression string, got {text!r}")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise CardError(f"{where}: cannot parse expression {text!r}: {exc.msg}") from None
+    allowed = set(allowed)
+    src = text.strip()
+
+    def check(node: ast.AST) -> None:
+        if isinstance(node, ast.Expression):
+            check(node.body)
+        elif isinstance(node, ast.BinOp):
+            if not isinstance(node.op, _BINOPS):
+                raise CardError(
+                    f"{where}: operator {type(node.op).__name__} is not allowed "
+                    f"(only + - * / **) in {_token(node, src)!r}"
+                )
+            check(node.left)
+            check(node.right)
+        elif isinstance(node, ast.UnaryOp):
+            if not isinstance(node.op, _UNARY):
+                raise CardError(f"{where}: operator in {_token(node, src)!r} is not allowed")
+            check(node.operand)
+        elif isinstance(node, ast.Constant):
+            if isinstance(node.value, bool) or not isinstance(node.value, int | float):
+                raise CardError(
+                    f"{where}: only numeric literals are allowed, got {_token(node, src)!r}"
+                )
+        elif isinstance(node, ast.Name):
+            if node.id not in allowed:
+                raise CardError(
+                    f"{where}: unknown name {node.id!r}; allowed names are "
+                    f"{', '.join(sorted(allowed))}"
+                )
+        elif isinstance(node, ast.Call):
+            fname = node.func.id if isinstance(node.func, ast.Name) else None
+            if fname not in FUNCTIONS:
+                raise CardError(
+                    f"{where}: call of {_token(node.func, src)!r} is not allowed; allowed "
+                    f"functions are {', '.join(FUNCTIONS)}"
+                )
+            if node.keywords:
+                raise CardError(f"{where}: keyword arguments are not allowed in {fname}()")
+            if len(node.args) != _ARITY[fname]:
+                raise CardError(
+                    f"{where}: {fname}() takes {_ARITY[fname]} argument(s), "
+                    f"got {len(node.args)}"
+                )
+            for arg in node.args:
+                if isinstance(arg, ast.Starred):
+                    raise CardError(f"{where}: starred arguments are not allowed")
+                check(arg)
+        else:
+            raise CardError(
+                f"{where}: {type(node).__name__} is not allowed in an expression "
+                f"(token {_token(node, src)!r})"
+            )
+
+    check(tree)
+    return tree.body
+
+
+def names_in(node: ast.AST) -> set[str]:
+    """Names used as values (not as called functions) in an expression tree."""
+    callees = {id(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)}
+    return {
+        n.id for n in ast.walk(node) if isinstance(n, ast.Name) and id(n) not in callees
+    }
+
+
+class _Renamer(ast.NodeTransformer):
+    def __init__(self, rename: Mapping[str, str]):
+        self.rename = rename
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        node.args = [self.visit(a) for a in node.args]
+        return node
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if node.id in self.rename:
+            return ast.copy_location(ast.Name(id=self.rename[node.id], ctx=ast.Load()), node)
+        return node
+
+
+def substitute(node: ast.expr, mapping: Mapping[str, ast.expr]) -> ast.expr:
+    """Replace names by expression trees (used to inline initial states)."""
+
+    class _Sub(ast.NodeTransformer):
+        def visit_Call(self, n: ast.Call) -> ast.AST:
+            n.args = [self.visit(a) for a in n.args]
+            return n
+
+        def visit_Name(self, n: ast.Name) -> ast.AST:
+            if n.id in mapping:
+                return _copy(mapping[n.id])
+            return n
+
+    return _Sub().visit(_copy(node))
+
+
+def _copy(node: ast.expr) -> ast.expr:
+    return ast.parse(ast.unparse(node), mode="eval").body
+
+
+def to_source(node: ast.expr, rename: Mapping[str, str] | None = None) -> str:
+    """Emit Numba-compilable Python source for a checked expression.
+
+    Names are mapped through ``rename`` (e.g. a symbol to its parameter name) and the
+    whitelisted functions to their :mod:`math` equivalents. Integer literals become
+    floats so that ``2/3`` and ``V**(2/3)`` are float arithmetic.
+    """
+    tree = _Renamer(rename or {}).visit(_copy(node))
+
+    class _Emit(ast.NodeTransformer):
+        def visit_Call(self, n: ast.Call) -> ast.AST:
+            n.args = [self.visit(a) for a in n.args]
+            fname = n.func.id  # type: ignore[attr-defined]
+            n.func = ast.parse(FUNCTIONS[fname], mode="eval").body
+            return n
+
+        def visit_Constant(self, n: ast.Constant) -> ast.AST:
+            return ast.copy_location(ast.Constant(value=float(n.value)), n)
+
+    return ast.unparse(_Emit().visit(tree))
+
+
+# --------------------------------------------------------------------------- symbolic d/dx
+def _num(v: float) -> ast.expr:
+    return ast.Constant(value=float(v))
+
+
+def _is_num(n: ast.expr, v: float | None = None) -> bool:
+    if isinstance(n, ast.Constant) and isinstance(n.value, int | float):
+        return v is None or float(n.value) == v
+    return False
+
+
+def _add(a: ast.expr, b: ast.expr) -> ast.expr:
+    if _is_num(a, 0.0):
+        return b
+    if _is_num(b, 0.0):
+        return a
+    return ast.BinOp(a, ast.Add(), b)
+
+
+def _sub(a: ast.expr, b: ast.expr) -> ast.expr:
+    if _is_num(b, 0.0):
+        return a
+    if _is_num(a, 0.0):
+        return ast.UnaryOp(ast.USub(), b)
+    return ast.BinOp(a, ast.Sub(), b)
+
+
+def _mul(a: ast.expr, b: ast.expr) -> ast.expr:
+    if _is_num(a, 0.0) or _is_num(b, 0.0):
+        return _num(0.0)
+    if _is_num(a, 1.0):
+        return b
+    if _is_num(b, 1.0):
+        return a
+    return ast.BinOp(a, ast.Mult(), b)
+
+
+def _div(a: ast.expr, b: ast.expr) -> ast.expr:
+    if _is_num(a, 0.0):
+        return _num(0.0)
+    if _is_num(b, 1.0):
+        return a
+    return ast.BinOp(a, ast.Div(), b)
+
+
+def _call(name: str, *args: ast.expr) -> ast.expr:
+    return ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=list(args), keywords=[])
+
+
+def diff(node: ast.expr, var: str) -> ast.expr:
+    """Symbolic derivative of a checked expression with respect to the name ``var``.
+
+    Supports everything :func:`parse` accepts; ``min``/``max``/``abs`` are differentiated
+    piecewise (the derivative of the active branch). The result is a new tree suitable
+    for :func:`to_source`; it is lightly simplified (``0*x``, ``1*x``, ``x+0``).
+    """
+    if isinstance(node, ast.Constant):
+        return _num(0.0)
+    if isinstance(node, ast.Name):
+        return _num(1.0 if node.id == var else 0.0)
+    if isinstance(node, ast.UnaryOp):
+        d = diff(node.operand, var)
+        if isinstance(node.op, ast.USub):
+            return _num(0.0) if _is_num(d, 0.0) else ast.UnaryOp(ast.USub(), d)
+        return d
+    if isinstance(node, ast.BinOp):
+        a, b = node.left, node.right
+        da, db = diff(a, var), diff(b, var)
+        if isinstance(node.op, ast.Add):
+            return _add(da, db)
+        if isinstance(node.op, ast.Sub):
+            return _sub(da, db)
+        if isinstance(node.op, ast.Mult):
+            return _add(_mul(da, _copy(b)), _mul(_copy(a), db))
+        if isinstance(node.op, ast.Div):
+            # (a/b)' = a'/b - a b'/b^2
+            return _sub(_div(da, _copy(b)), _div(_mul(_copy(a), db), ast.BinOp(_copy(b), ast.Pow(), _num(2.0))))
+        if isinstance(node.op, ast.Pow):
+            if _is_num(db, 0.0):
+                # (a^c)' = c a^(c-1) a'
+                if _is_num(da, 0.0):
+                    return _num(0.0)
+                return _mul(
+                    _mul(_copy(b), ast.BinOp(_copy(a), ast.Pow(), _sub(_copy(b), _num(1.0)))), da
+                )
+            # (a^b)' = a^b (b' log a + b a'/a)
+            term = _add(
+                _mul(db, _call("log", _copy(a))), _div(_mul(_copy(b), da), _copy(a))
+            )
+            return _mul(_copy(node), term)
+    if isinstance(node, ast.Call):
+        fname = node.func.id  # type: ignore[attr-defined]
+        args = node.args
+        if fname in ("min", "max"):
+            a, b = args
+            cmp = ast.Compare(
+                left=_copy(a), ops=[ast.LtE() if fname == "min" else ast.GtE()],
+                comparators=[_copy(b)],
+            )
+            return ast.IfExp(test=cmp, body=diff(a, var), orelse=diff(b, var))
+        (a,) = args
+        da = diff(a, var)
+        if _is_num(da, 0.0):
+            return _num(0.0)
+        if fname == "exp":
+            return _mul(_copy(node), da)
+        if fname == "expm1":
+            return _mul(_call("exp", _copy(a)), da)
+        if fname == "log":
+            return _div(da, _copy(a))
+        if fname == "log1p":
+            return _div(da, _add(_num(1.0), _copy(a)))
+        if fname == "sqrt":
+            return _div(da, _mul(_num(2.0), _copy(node)))
+        if fname == "abs":
+            test = ast.Compare(left=_copy(a), ops=[ast.GtE()], comparators=[_num(0.0)])
+            return ast.IfExp(test=test, body=da, orelse=ast.UnaryOp(ast.USub(), _copy(da)))
+    raise CardError(f"cannot differentiate {ast.unparse(node)!r}")  # pragma: no cover
