@@ -114,25 +114,35 @@ class DatasetInfo:
 
     def summary(self) -> str:
         """Multi-line human-readable summary (what ``str(info)`` gives)."""
-        lines = [
-            f"{self.name}: {self.description}",
-            f"  series      : {self.subjects:,} ({self.subject_kind})",
-            f"  points      : {self.points:,}",
-            f"  quantity    : {self.quantity} [{self.unit}]",
-            f"  licence     : {self.licence}",
-            "  shipped     : "
-            + (
-                "yes (packaged copy)"
-                if self.shipped
-                else f"no: needs a local copy (${ENV_VAR}/{self.name}/tidy.csv or path=...)"
-            ),
-            f"  upstream    : {self.upstream}",
-            f"  citation    : {self.citation}",
-            f"  caveats     : {self.caveats}",
-            f"  reference   : {self.reference_numbers}",
+        import textwrap
+
+        shipped = (
+            "yes (packaged copy)"
+            if self.shipped
+            else f"no: needs a local copy (${ENV_VAR}/{self.name}/tidy.csv or path=...)"
+        )
+        fields = [
+            ("series", f"{self.subjects:,} ({self.subject_kind})"),
+            ("points", f"{self.points:,}"),
+            ("quantity", f"{self.quantity} [{self.unit}]"),
+            ("licence", self.licence),
+            ("shipped", shipped),
+            ("upstream", self.upstream),
+            ("citation", self.citation),
+            ("caveats", self.caveats),
+            ("reference", self.reference_numbers),
         ]
         if self.references:
-            lines.append(f"  tables      : {', '.join(self.references)}")
+            fields.append(("tables", ", ".join(self.references)))
+        lines = textwrap.wrap(f"{self.name}: {self.description}", width=88)
+        for key, text in fields:
+            lines += textwrap.wrap(
+                text,
+                width=88,
+                initial_indent=f"  {key:<10}: ",
+                subsequent_indent=" " * 14,
+                break_on_hyphens=False,
+            )
         return "\n".join(lines)
 
     def __str__(self) -> str:
