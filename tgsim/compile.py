@@ -2,7 +2,7 @@
 
 For each card this module generates Python source — the card's initial state, growth
 term, closed form and the closed-form volume with its symbolic gradient — and appends the
-kernel template (:mod:`tgsim._kernels.templates`), so every card gets the same
+kernel templates (``tgsim/_kernels/templates/*.py``), so every card gets the same
 integrator compiled around its own right-hand side with no call overhead. Treatment
 effects are data (see the template header), so one compiled kernel serves every schedule.
 
@@ -30,7 +30,7 @@ from .catalogue import Model
 
 __all__ = ["kernels", "generate_source", "cache_dir"]
 
-_TEMPLATE = Path(__file__).resolve().parent / "_kernels" / "templates" / "integrate.py"
+_TEMPLATES = Path(__file__).resolve().parent / "_kernels" / "templates"
 _LOCK = threading.Lock()
 _LOADED: dict[str, ModuleType] = {}
 
@@ -152,13 +152,19 @@ def _closed_volume_tree(model: Model) -> ast.expr:
     return total
 
 
+def _template_source() -> str:
+    """Every kernel template, in name order (integrator first, then the others)."""
+    files = sorted(_TEMPLATES.glob("*.py"), key=lambda p: (p.name != "integrate.py", p.name))
+    return "\n\n".join(f"# ---- template {p.name}\n" + p.read_text() for p in files)
+
+
 def kernels(model: Model) -> ModuleType:
     """Return the compiled kernel module for ``model`` (generated and imported once).
 
     The module exposes ``solve_ode``, ``solve_closed``, ``integrate_one``, ``closed_one``,
     ``card_volume``, ``card_volume_grad`` and the constants ``NS``, ``NP``, ``SENS``.
     """
-    source = generate_source(model) + _TEMPLATE.read_text()
+    source = generate_source(model) + _template_source()
     import numba
 
     digest = hashlib.sha256(

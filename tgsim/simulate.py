@@ -1,0 +1,336 @@
+"""Simulate tumour growth for one subject or a cohort: ``tgsim.simulate``.
+
+Labels outside, arrays inside: this module validates and copies the inputs, packs the
+parameter matrix in the card's order, encodes the schedule, calls a compiled kernel and
+wraps the result as an :class:`xarray.Dataset`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .catalogue import Model, model as get_model
+from .compile import kernels
+from .errors import STATUS_MESSAGES, Status, TgsimError, TgsimWarning, flag_attrs
+from .treatment import PackedSchedule, Schedule
+
+__all__ = ["simulate", "check_times", "parameter_matrix", "run_kernel"]
+
+SOLVERS = (None, "auto", "ode", "closed_form")
+
+
+def check_times(times: Any, name: str = "times") -> np.ndarray:
+    """Validate output times (days): 1-D, finite, non-empty, strictly increasing."""
+    try:
+        t = np.array(times, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TgsimError(f"`{name}` must be an array of numbers (days); got {times!r}") from None
+    if t.ndim == 0:
+        t = t.reshape(1)
+    if t.ndim != 1:
+        raise TgsimError(f"`{name}` must be 1-D; got shape {t.shape}")
+    if t.size == 0:
+        raise TgsimError(f"`{name}` is empty; give at least one time (days)")
+    bad = ~np.isfinite(t)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise TgsimError(f"`{name}` must be finite; got {name}[{i}]={t[i]!r}")
+    d = np.diff(t)
+    if np.any(d <= 0):
+        i = int(np.flatnonzero(d <= 0)[0]) + 1
+        what = "duplicate" if d[i - 1] == 0 else "unsorted"
+        raise TgsimError(
+            f"`{name}` must be strictly increasing ({what}); got {name}[{i}]={t[i]:g} "
+            f"after {name}[{i - 1}]={t[i - 1]:g}"
+        )
+    return t
+
+
+def parameter_matrix(mdl: Model, params: Mapping[str, Any], n: int | None = None,
+                     *, where: str = "params") -> np.ndarray:
+    """Validate a name -> value mapping and return the (n_subjects, n_params) matrix.
+
+    Values may be scalars or 1-D arrays (one per subject); they are broadcast together.
+    Names may be descriptive names or symbols. Parameters marked not required take their
+    default when missing.
+    """
+    if not isinstance(params, Mapping):
+        raise TgsimError(f"`{where}` must be a mapping of parameter name to value; got {params!r}")
+    resolved: dict[str, np.ndarray] = {}
+    for key, value in params.items():
+        try:
+            par = mdl.parameter(key)
+        except KeyError as exc:
+            raise TgsimError(f"`{where}`: {exc.args[0]}") from None
+        if par.name in resolved:
+            raise TgsimError(f"`{where}`: parameter {par.name!r} given twice (as name and symbol)")
+        try:
+            a = np.array(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TgsimError(f"`{where}`: {par.name} must be a number or 1-D array; got {value!r}") from None
+        if a.ndim > 1:
+            raise TgsimError(f"`{where}`: {par.name} must be a scalar or 1-D; got shape {a.shape}")
+        resolved[par.name] = a
+    missing = [p.name for p in mdl.parameters if p.name not in resolved and p.required]
+    if missing:
+        raise TgsimError(
+            f"`{where}`: missing value(s) for {', '.join(missing)} (model {mdl.name!r}); "
+            f"defaults are {', '.join(f'{k}={mdl.parameter(k).default:g}' for k in missing)} "
+            "(see tgsim.model(name).defaults())"
+        )
+    lengths = {k: v.shape[0] for k, v in resolved.items() if v.ndim == 1}
+    sizes = set(lengths.values()) - {1}
+    if n is None:
+        if len(sizes) > 1:
+            desc = ", ".join(f"{k} has {m}" for k, m in lengths.items())
+            raise TgsimError(f"`{where}`: arrays of mismatched length: {desc}")
+        n = sizes.pop() if sizes else 1
+    else:
+        bad = {k: m for k, m in lengths.items() if m not in (1, n)}
+        if bad:
+            desc = ", ".join(f"{k} has {m}" for k, m in bad.items())
+            raise TgsimError(f"`{where}`: arrays of mismatched length ({n} subjects): {desc}")
+    P = np.empty((n, len(mdl.parameters)))
+    for j, par in enumerate(mdl.parameters):
+        v = resolved.get(par.name, np.float64(par.default))
+        col = np.broadcast_to(v.reshape(-1) if v.ndim else v, (n,))
+        bad = ~np.isfinite(col) | (col < par.lower) | (col > par.upper)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            idx = f"[{i}]" if v.ndim else ""
+            rule = "finite" if not np.isfinite(col[i]) else f"in [{par.lower:g}, {par.upper:g}]"
+            raise TgsimError(
+                f"`{where}`: {par.name}{idx} must be {rule} ({par.unit}); got {col[i]!r}"
+            )
+        P[:, j] = col
+    return P
+
+
+def _closed_form_reason(mdl: Model, packed: PackedSchedule) -> str | None:
+    """Why the closed form cannot be used with this schedule (None if it can)."""
+    if not mdl.has_closed_form:
+        return f"model {mdl.name!r} has no closed form"
+    if packed.has_doses:
+        return "chemotherapy doses have time-varying concentration (no closed form)"
+    if packed.has_swelling:
+        return "pseudoprogression swelling adds a state with no closed form"
+    if packed.expo.shape[1]:
+        if not packed.constant_kill:
+            return "a therapy with resistance_rate > 0 has a time-varying kill"
+        if "kill" not in mdl.closed_form_supports:
+            return f"the closed form of {mdl.name!r} does not include a constant kill"
+    if packed.acc.shape[1]:
+        if not packed.step_acceleration:
+            return "a ramped acceleration is time-varying"
+        if "accel" not in mdl.closed_form_supports:
+            return f"the closed form of {mdl.name!r} does not include acceleration"
+    return None
+
+
+def run_kernel(mdl: Model, times: np.ndarray, t0: float, P: np.ndarray,
+               packed: PackedSchedule, *, solver: str, rtol: float, atol: float,
+               max_steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Call the compiled kernel on validated arrays.
+
+    Returns
+    -------
+    states : ndarray, shape (n_subjects, n_times, n_states [+ 1 swelling])
+    status : ndarray of int8, shape (n_subjects,)
+    """
+    k = kernels(mdl)
+    n = P.shape[0]
+    nsw = 1 if packed.has_swelling else 0
+    ns = len(mdl.states)
+    status = np.zeros(n, dtype=np.int64)
+    times = np.ascontiguousarray(times, dtype=np.float64)
+    P = np.ascontiguousarray(P, dtype=np.float64)
+    if solver == "closed_form":
+        out = np.empty((n, times.size, ns))
+        k.solve_closed(times, float(t0), P, packed.jt, packed.jf, packed.expo, packed.acc,
+                       packed.bp, out, status)
+    else:
+        out = np.empty((n, times.size, ns + nsw))
+        k.solve_ode(times, float(t0), P, packed.jt, packed.jf, packed.dose, packed.expo,
+                    packed.acc, packed.clear, packed.bp, nsw, float(rtol), float(atol),
+                    int(max_steps), out, status)
+    return out, status.astype(np.int8)
+
+
+def simulate(
+    model: str | Model,
+    times: Sequence[float] | np.ndarray,
+    params: Mapping[str, Any],
+    *,
+    schedule: Schedule | Sequence[Any] | None = None,
+    t0: float | None = None,
+    solver: str | None = None,
+    rtol: float = 1e-8,
+    atol: float = 1e-12,
+    max_steps: int = 100_000,
+    subjects: Sequence[Any] | None = None,
+    strict: bool = False,
+):
+    """Simulate tumour volume over time for one subject or a cohort.
+
+    Parameters
+    ----------
+    model : str or Model
+        A card name (see :func:`tgsim.models`), a path to a ``.toml`` card, or a Model.
+    times : array_like
+        Output times in **days**, strictly increasing. May be negative (pre-treatment
+        scans); every time must be ``>= t0``.
+    params : mapping
+        Parameter name (or symbol) -> scalar, or 1-D array with one value per subject;
+        arrays are broadcast together. ``initial_volume`` (mm³) is the volume at ``t0``.
+    schedule : Schedule or list of interventions, optional
+        Treatment (see :mod:`tgsim.treatment`). Events outside ``[t0, times[-1]]`` warn.
+    t0 : float, optional
+        Start time (days) at which the state equals the initial state; defaults to
+        ``times[0]``.
+    solver : {None, "ode", "closed_form"}
+        ``None`` uses the card's closed form when it exists and the schedule keeps it
+        exact, else the ODE; ``"ode"`` forces adaptive Dormand-Prince 5(4) integration;
+        ``"closed_form"`` forces the formula and raises if it is not available.
+    rtol, atol : float
+        Integrator tolerances (relative, and absolute in mm³).
+    max_steps : int
+        Step budget per subject; a subject that exceeds it gets status ``max_steps``.
+    subjects : sequence, optional
+        Labels for the ``subject`` coordinate (default 0..n-1).
+    strict : bool
+        Raise instead of flagging a failed subject in ``status``.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``subject, time``. Variables: ``volume`` (mm³, the tumour burden: the sum of
+        the card's states), ``observed`` (mm³, volume plus swelling: what a scan sees),
+        ``swelling`` (mm³, when the schedule has any), ``state_volume(subject, time,
+        state)`` for multi-state cards, ``parameters(subject, param)`` and
+        ``status(subject)`` (0 = success; ``flag_meanings`` in attrs). Attrs name the
+        model, card hash, tgsim version, solver, t0 and the schedule (JSON).
+
+    Raises
+    ------
+    TgsimError
+        For any invalid input; the message names the argument and the value.
+
+    Examples
+    --------
+    >>> import numpy as np, tgsim
+    >>> ds = tgsim.simulate("gompertz", np.linspace(0, 60, 61),
+    ...                     {"initial_volume": 1.0, "growth_rate": 0.1,
+    ...                      "carrying_capacity": 2000.0})
+    >>> float(ds.volume.isel(subject=0, time=-1)) > 1.0
+    True
+    """
+    mdl = get_model(model)
+    t = check_times(times)
+    if t0 is None:
+        t0 = float(t[0])
+    else:
+        try:
+            t0 = float(t0)
+        except (TypeError, ValueError):
+            raise TgsimError(f"`t0` must be a number (days); got {t0!r}") from None
+        if not math.isfinite(t0):
+            raise TgsimError(f"`t0` must be finite; got {t0!r}")
+        if t[0] < t0:
+            raise TgsimError(f"every time must be >= t0; got times[0]={t[0]:g} < t0={t0:g}")
+    if solver not in SOLVERS:
+        raise TgsimError(f"`solver` must be None, 'ode' or 'closed_form'; got {solver!r}")
+    for nm, val in (("rtol", rtol), ("atol", atol)):
+        if not (isinstance(val, int | float) and math.isfinite(val) and val > 0):
+            raise TgsimError(f"`{nm}` must be a positive number; got {val!r}")
+    if int(max_steps) != max_steps or max_steps < 1:
+        raise TgsimError(f"`max_steps` must be a positive integer; got {max_steps!r}")
+    P = parameter_matrix(mdl, params)
+    n = P.shape[0]
+    sched = Schedule.coerce(schedule)
+    packed = sched.pack(n, t0, float(t[-1]))
+    reason = _closed_form_reason(mdl, packed)
+    if solver == "closed_form" and reason is not None:
+        raise TgsimError(f"solver='closed_form' is not available: {reason}; use solver='ode'")
+    chosen = "ode" if solver == "ode" or (solver in (None, "auto") and reason is not None) \
+        else "closed_form"
+    states, status = run_kernel(mdl, t, t0, P, packed, solver=chosen, rtol=rtol, atol=atol,
+                                max_steps=max_steps)
+    if strict and np.any(status != 0):
+        bad = np.flatnonzero(status != 0)
+        msgs = "; ".join(f"subject {i}: {STATUS_MESSAGES[int(status[i])]}" for i in bad[:5])
+        raise TgsimError(f"{bad.size} subject(s) failed: {msgs}")
+    if np.any(status != 0):
+        warnings.warn(
+            f"{int(np.sum(status != 0))} of {n} subject(s) failed; see the `status` variable "
+            "(their outputs after the failure are NaN)",
+            TgsimWarning,
+            stacklevel=2,
+        )
+    return _to_dataset(mdl, t, t0, P, states, status, packed, sched, chosen, subjects,
+                       rtol=rtol, atol=atol)
+
+
+def _to_dataset(mdl: Model, t: np.ndarray, t0: float, P: np.ndarray, states: np.ndarray,
+                status: np.ndarray, packed: PackedSchedule, sched: Schedule, solver: str,
+                subjects: Sequence[Any] | None, *, rtol: float, atol: float):
+    import xarray as xr
+
+    n = P.shape[0]
+    ns = len(mdl.states)
+    if subjects is None:
+        subj = np.arange(n)
+    else:
+        subj = np.asarray(subjects)
+        if subj.shape != (n,):
+            raise TgsimError(f"`subjects` must have one label per subject ({n}); got {subj.shape}")
+    volume = states[:, :, :ns].sum(axis=2)
+    vol_attrs = {"units": "mm^3", "long_name": "tumour volume"}
+    data: dict[str, Any] = {
+        "volume": (("subject", "time"), volume, vol_attrs),
+    }
+    if packed.has_swelling:
+        sw = states[:, :, ns]
+        data["swelling"] = (("subject", "time"), sw,
+                            {"units": "mm^3", "long_name": "treatment-induced swelling"})
+        data["observed"] = (("subject", "time"), volume + sw,
+                            {"units": "mm^3", "long_name": "observed size (tumour + swelling)"})
+    else:
+        data["observed"] = (("subject", "time"), volume.copy(),
+                            {"units": "mm^3", "long_name": "observed size (tumour + swelling)"})
+    if ns > 1:
+        data["state_volume"] = (("subject", "time", "state"), states[:, :, :ns],
+                                {"units": "mm^3", "long_name": "volume by compartment"})
+    data["parameters"] = (("subject", "param"), P, {"long_name": "model parameters"})
+    data["status"] = (("subject",), status, flag_attrs())
+    coords: dict[str, Any] = {
+        "subject": subj,
+        "time": ("time", t, {"units": "day", "long_name": "time"}),
+        "param": list(mdl.parameter_names),
+        "param_unit": ("param", [p.unit for p in mdl.parameters]),
+    }
+    if ns > 1:
+        coords["state"] = list(mdl.states)
+    refs = "; ".join(r.get("citation", "") for r in mdl.references)
+    attrs = {
+        "model": mdl.name,
+        "model_title": mdl.title,
+        "card_hash": mdl.card_hash,
+        "card_path": mdl.path,
+        "tgsim_version": __version__,
+        "solver": solver,
+        "rtol": rtol,
+        "atol": atol,
+        "t0": t0,
+        "t0_units": "day",
+        "schedule": json.dumps(sched.to_dict()),
+        "citation": refs,
+        "status_messages": json.dumps({Status(k).name.lower(): v for k, v in STATUS_MESSAGES.items()}),
+    }
+    return xr.Dataset(data, coords=coords, attrs=attrs)
