@@ -459,7 +459,8 @@ def _build(
             for u in distinct_units:
                 stored, f, _ = SIZE_UNITS[str(u).lower()]
                 if f != 1.0:
-                    notes.append(f"{u} x {f:g} on {int(np.sum(ucol == u))} rows")
+                    k = int(np.sum(ucol == u))
+                    notes.append(f"{u} x {f:g} on {k} row{'s' if k != 1 else ''}")
             attrs["unit_conversion"] = f"converted to {out_unit}: " + "; ".join(notes)
         values = values * factor
 
@@ -567,7 +568,7 @@ def _build(
             f"{'last' if duplicates == 'last' else 'first'} in file order; {n_conflicting} "
             "with a different value: " + "; ".join(kept_note)
         )
-        if warn:
+        if warn and n_conflicting:
             warnings.warn(f"{source}: {attrs['duplicates_dropped']}", TgsimWarning, stacklevel=3)
     keep = order[~drop]
     codes_k = codes[keep]
@@ -701,7 +702,8 @@ def series_from_frame(
         What to do with two rows of one subject at the same time: raise (default),
         drop repeats with the same value (raise if values differ), or keep the first /
         last row in input order. Dropped rows are listed in
-        ``attrs["duplicates_dropped"]`` and a :class:`~tgsim.errors.TgsimWarning`.
+        ``attrs["duplicates_dropped"]``; a :class:`~tgsim.errors.TgsimWarning` is issued
+        when a dropped row had a different value.
     keep_extra : bool
         Keep extra columns as variables (default True).
     source : str
