@@ -6,7 +6,9 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import xarray as xr
 
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # run from a checkout without installing
@@ -43,3 +45,41 @@ def write_csv(tmp_path: Path):
         return path
 
     return _write
+
+
+def _assert_layout(ds: xr.Dataset) -> None:
+    """The series Dataset contract of tgsim.io.series."""
+    assert set(ds.dims) == {"subject", "obs"}
+    assert ds["subject"].dtype.kind == "U"
+    for var in ("time", "value", "censored"):
+        assert ds[var].dims == ("subject", "obs")
+    assert ds["n_obs"].dims == ("subject",)
+    assert ds["time"].dtype == np.float64
+    assert ds["value"].dtype == np.float64
+    assert ds["censored"].dtype == bool
+    assert ds["n_obs"].dtype.kind == "i"
+    assert ds["time"].attrs["units"] == "day"
+    assert ds["value"].attrs["units"]
+    assert ds["value"].attrs["long_name"]
+    assert ds.attrs["quantity"]
+    assert "source" in ds.attrs
+    n = ds["n_obs"].values
+    assert n.min() >= 1
+    assert ds.sizes["obs"] == n.max()
+    t = ds["time"].values
+    v = ds["value"].values
+    valid = np.arange(ds.sizes["obs"])[None, :] < n[:, None]
+    assert np.all(np.isfinite(t[valid])) and np.all(np.isfinite(v[valid]))
+    assert np.all(np.isnan(t[~valid])) and np.all(np.isnan(v[~valid]))
+    assert not ds["censored"].values[~valid].any()
+    for s in range(t.shape[0]):
+        assert np.all(np.diff(t[s, : n[s]]) > 0)
+    for name in ("arm", "group"):
+        if name in ds.coords:
+            assert ds[name].dims == ("subject",)
+
+
+@pytest.fixture
+def assert_layout():
+    """Check that a Dataset follows the series layout of tgsim.io.series."""
+    return _assert_layout

@@ -24,39 +24,7 @@ m2,3,7
 """
 
 
-def assert_layout(ds: xr.Dataset) -> None:
-    """The series Dataset contract of tgsim.io.series."""
-    assert set(ds.dims) == {"subject", "obs"}
-    assert ds["subject"].dtype.kind == "U"
-    for var in ("time", "value", "censored"):
-        assert ds[var].dims == ("subject", "obs")
-    assert ds["n_obs"].dims == ("subject",)
-    assert ds["time"].dtype == np.float64
-    assert ds["value"].dtype == np.float64
-    assert ds["censored"].dtype == bool
-    assert ds["n_obs"].dtype.kind == "i"
-    assert ds["time"].attrs["units"] == "day"
-    assert ds["value"].attrs["units"]
-    assert ds["value"].attrs["long_name"]
-    assert ds.attrs["quantity"]
-    assert "source" in ds.attrs
-    n = ds["n_obs"].values
-    assert n.min() >= 1
-    assert ds.sizes["obs"] == n.max()
-    t = ds["time"].values
-    v = ds["value"].values
-    valid = np.arange(ds.sizes["obs"])[None, :] < n[:, None]
-    assert np.all(np.isfinite(t[valid])) and np.all(np.isfinite(v[valid]))
-    assert np.all(np.isnan(t[~valid])) and np.all(np.isnan(v[~valid]))
-    assert not ds["censored"].values[~valid].any()
-    for s in range(t.shape[0]):
-        assert np.all(np.diff(t[s, : n[s]]) > 0)
-    for name in ("arm", "group"):
-        if name in ds.coords:
-            assert ds[name].dims == ("subject",)
-
-
-def test_simple_layout(write_csv):
+def test_simple_layout(write_csv, assert_layout):
     ds = read_series(write_csv(SIMPLE))
     assert_layout(ds)
     assert list(ds.subject.values) == ["m1", "m2"]
@@ -69,7 +37,7 @@ def test_simple_layout(write_csv):
     assert not ds.censored.values.any()
 
 
-def test_tidy_layout_with_time_units(write_csv):
+def test_tidy_layout_with_time_units(write_csv, assert_layout):
     text = (
         "subject,group,time,time_unit,value,unit,quantity,note\n"
         "a,ctl,1,week,1.5,cm3,tumour_volume,x\n"
