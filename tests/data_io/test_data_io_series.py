@@ -93,6 +93,14 @@ def test_pass_through_unit(write_csv):
     np.testing.assert_allclose(ds.value.values[0], [1e9, -3e8])
 
 
+def test_pass_through_needs_a_unit():
+    df = pd.DataFrame({"subject": ["a"], "day": [0.0], "value": [1e9]})
+    with pytest.raises(DataError, match="'bioluminescence' is not a size"):
+        series_from_frame(df, quantity="bioluminescence")
+    ds = series_from_frame(df, quantity="bioluminescence", unit="photons/s")
+    assert ds.value.attrs["units"] == "photons/s"
+
+
 def test_censoring_column(write_csv):
     text = (
         "subject,day,value,censored\n"

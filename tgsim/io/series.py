@@ -74,7 +74,8 @@ or the tidy layout of the shared data sets::
     subject,group,time,time_unit,value,unit,quantity[,extra columns...]
 
 ``time_unit`` is ``day`` (x 1), ``week`` (x 7), ``month`` (x 30.4375) or ``hour``
-(/ 24). ``unit`` defaults to the ``unit`` argument, else ``mm^3``. ``censored`` accepts
+(/ 24). ``unit`` defaults to the ``unit`` argument, else ``mm^3`` (a quantity that is not
+a size needs an explicit unit). ``censored`` accepts
 ``true/false``, ``yes/no``, ``1/0`` (empty = false). Column names are matched without
 regard to case. Errors name the file, the 1-based line number (the header is line 1)
 and the column. :func:`write_series` writes the simple layout (always with ``unit`` and
@@ -101,7 +102,14 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import xarray as xr
 
-__all__ = ["read_series", "write_series", "series_from_frame", "SIZE_UNITS", "TIME_UNITS"]
+__all__ = [
+    "read_series",
+    "write_series",
+    "series_from_frame",
+    "series_to_frame",
+    "SIZE_UNITS",
+    "TIME_UNITS",
+]
 
 #: accepted size-unit spellings (lower case) -> (stored unit, factor to it, dimension)
 SIZE_UNITS: dict[str, tuple[str, float, str]] = {
@@ -389,6 +397,11 @@ def _build(
             )
         unit_where = "unit"
     else:
+        if unit is None and qty is not None and _quantity_kind(qty) is None:
+            raise DataError(
+                f"{header}: no 'unit' column and no unit argument; quantity {qty!r} is not a "
+                "size, so its unit cannot be assumed: add a 'unit' column or pass unit=..."
+            )
         ucol = np.full(table.n, (unit if unit is not None else "mm^3").strip(), dtype=object)
         unit_where = "value"
     kind = _quantity_kind(qty) if qty is not None else None
