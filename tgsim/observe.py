@@ -421,7 +421,9 @@ def parse_interval(every: float | str) -> float:
     return value
 
 
-def scan_schedule(every_days: float | str, start_day: float, stop_day: float) -> NDArray[np.float64]:
+def scan_schedule(
+    every_days: float | str, start_day: float, stop_day: float
+) -> NDArray[np.float64]:
     """Scan days ``start_day, start_day + every_days, ...`` up to ``stop_day`` inclusive.
 
     Parameters
@@ -563,9 +565,7 @@ def scan(
     if "subject" not in var.dims:
         var = var.expand_dims(subject=[0])
     if set(var.dims) != {"subject", "time"}:
-        raise DataError(
-            f"`dataset['{name}']` must have dims ('subject', 'time'); got {var.dims}"
-        )
+        raise DataError(f"`dataset['{name}']` must have dims ('subject', 'time'); got {var.dims}")
     var = var.transpose("subject", "time")
     if "time" not in var.coords:
         raise DataError("`dataset` must have a coordinate 'time' (days)")

@@ -1,0 +1,682 @@
+"""RECIST 1.1: response of solid tumours from lesion diameters.
+
+Diameters in **mm**, days in **days**. The rules encoded (Eisenhauer et al. 2009):
+
+* **Baseline** is the subject's first assessment, or with ``treatment_day`` the last
+  assessment on or before it (earlier scans are pre-baseline: kept for growth kinetics,
+  not assessed).
+* **Target lesions**: at most 5 in all and 2 per organ, measurable at baseline: longest
+  diameter >= 10 mm, or short axis >= 15 mm for a lymph node. A baseline target under
+  these limits is non-measurable: it is assessed as a non-target lesion (with a
+  :class:`~tgsim.errors.TgsimWarning`); targets beyond 5 (or 2 per organ) are likewise
+  moved to non-target, keeping the largest.
+* **Sum** of target diameters (node short axes included). Non-target and new lesions are
+  never added to it.
+* Target response: **CR** all non-node targets gone (0 mm) and every target node < 10 mm;
+  **PR** >= 30 % decrease from the baseline sum; **PD** >= 20 % increase over the nadir
+  (smallest previous sum, baseline included) *and* >= 5 mm absolute increase, or a
+  target lesion reappearing after a CR; **SD** otherwise; **NE** when a target lesion was
+  not assessed, unless the measured ones already give PD. Percentages are compared with a
+  relative tolerance of 1e-9, so exactly -30 % is PR and exactly +20 % is PD.
+* Non-target response: **CR** all absent (nodes < 10 mm); **PD** unequivocal progression
+  (status ``progression``); **NE** one not assessed; otherwise non-CR/non-PD.
+* A **new lesion** is PD.
+* Overall response per Table 1 of Eisenhauer 2009; a subject without a measurable target
+  lesion is assessed on non-target lesions alone (Table 2: CR, non-CR/non-PD, PD, NE).
+* **Best overall response** (BOR): the best response until the first PD. With
+  ``confirm=True`` CR and PR must be confirmed by a later assessment at least
+  ``confirm_days`` (4 weeks) later; an unconfirmed CR/PR counts as SD. SD counts only when
+  reached at least ``min_sd_days`` after baseline (protocol-defined; default 0).
+
+References
+----------
+Eisenhauer EA, Therasse P, Bogaerts J, et al. New response evaluation criteria in solid
+tumours: revised RECIST guideline (version 1.1). *Eur J Cancer* 2009;45(2):228-247.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, TgsimWarning
+from ._common import at_least, at_most
+from .lesiondata import NODE_NORMAL_MM, WHERE, as_lesion_table
+
+__all__ = [
+    "MEASURABLE_MM",
+    "MEASURABLE_NODE_MM",
+    "MAX_TARGETS",
+    "MAX_TARGETS_PER_ORGAN",
+    "PR_DECREASE",
+    "PD_INCREASE",
+    "PD_ABSOLUTE_MM",
+    "CONFIRM_DAYS",
+    "RECIST_RESPONSES",
+    "ResponseAssessment",
+    "recist",
+    "target_sums",
+]
+
+#: Smallest measurable longest diameter at baseline (mm).
+MEASURABLE_MM: float = 10.0
+#: Smallest measurable short axis of a lymph node at baseline (mm).
+MEASURABLE_NODE_MM: float = 15.0
+#: Most target lesions in all, and per organ.
+MAX_TARGETS: int = 5
+MAX_TARGETS_PER_ORGAN: int = 2
+#: PR: decrease of at least 30 % from the baseline sum.
+PR_DECREASE: float = 0.30
+#: PD: increase of at least 20 % over the nadir ...
+PD_INCREASE: float = 0.20
+#: ... and of at least 5 mm.
+PD_ABSOLUTE_MM: float = 5.0
+#: Minimum interval for confirming CR/PR (4 weeks).
+CONFIRM_DAYS: float = 28.0
+
+#: Time-point and best-response labels of RECIST 1.1.
+RECIST_RESPONSES: tuple[str, ...] = ("CR", "PR", "SD", "non-CR/non-PD", "PD", "NE")
+
+TreatmentDay = float | Mapping[str, float] | None
+
+
+# ------------------------------------------------------------------ per-subject data
+
+
+@dataclass
+class _Subject:
+    subject: str
+    baseline_day: float
+    days: np.ndarray  # on-study assessment days, baseline first
+    pre_days: np.ndarray  # pre-baseline days
+    target_ids: list[str]
+    target_node: np.ndarray
+    target_d: np.ndarray  # (days, targets), NaN = not assessed
+    pre_target_d: np.ndarray  # (pre_days, targets)
+    nt_ids: list[str]
+    nt_status: np.ndarray  # (days, non-targets) of str, "" = not assessed
+    new_count: np.ndarray  # (days,)
+    new_sum: np.ndarray  # (days,) mm, measured new lesions
+    new_in_involved_organ: list[int | None]  # most new lesions in one involved organ
+    new_organ: list[bool | None]  # a new lesion in an organ not involved at baseline
+    first_row: str
+
+
+def _treatment_day_for(treatment_day: TreatmentDay, subject: str) -> float | None:
+    if treatment_day is None:
+        return None
+    if isinstance(treatment_day, Mapping):
+        if subject not in treatment_day:
+            raise DataError(f"`treatment_day` has no entry for subject {subject!r}")
+        value = treatment_day[subject]
+    else:
+        value = treatment_day
+    try:
+        v = float(value)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"`treatment_day` must be a number of days; got {value!r}") from exc
+    if not np.isfinite(v):
+        raise DataError(f"`treatment_day` must be finite; got {value!r}")
+    return v
+
+
+def _prepare(table: pd.DataFrame, treatment_day: TreatmentDay) -> list[_Subject]:
+    subjects: list[_Subject] = []
+    for subject, g in table.groupby("subject", sort=False):
+        subjects.append(_prepare_one(str(subject), g, treatment_day))
+    return subjects
+
+
+def _prepare_one(subject: str, g: pd.DataFrame, treatment_day: TreatmentDay) -> _Subject:
+    all_days = np.unique(g["day"].to_numpy())
+    td = _treatment_day_for(treatment_day, subject)
+    first_row = str(g[WHERE].iat[0])
+    if td is None:
+        base_day = float(all_days[0])
+    else:
+        cand = all_days[all_days <= td + 1e-9 * max(1.0, abs(td))]
+        if cand.size == 0:
+            raise DataError(
+                f"{first_row}, column `day`: subject {subject!r} has no baseline: no "
+                f"assessment on or before treatment_day={td!r} (first day {all_days[0]!r})"
+            )
+        base_day = float(cand[-1])
+    on = g[g["day"] >= base_day]
+    base = g[g["day"] == base_day]
+    new_base = base[base["kind"] == "new"]
+    if len(new_base):
+        raise DataError(
+            f"{new_base[WHERE].iat[0]}, column `kind`: subject {subject!r} has a lesion of kind "
+            f"'new' ({new_base['lesion'].iat[0]!r}) at its baseline day {base_day!r}; a lesion "
+            "present at baseline is a target or non-target lesion"
+        )
+
+    info: dict[str, dict[str, Any]] = {}
+    for les, lg in g.groupby("lesion", sort=False):
+        info[str(les)] = {
+            "kind": lg["kind"].iat[0],
+            "node": bool(lg["is_node"].iat[0]),
+            "organ": lg["organ"].iat[0],
+            "first_row": lg[WHERE].iat[0],
+        }
+    base_d = dict(zip(base["lesion"], base["diameter_mm"], strict=True))
+
+    targets: list[str] = []
+    nontargets: list[str] = []
+    derived_nt: set[str] = set()
+    for les, inf in info.items():
+        if inf["kind"] == "new":
+            continue
+        on_rows = on[on["lesion"] == les]
+        if les not in base_d:
+            if len(on_rows):
+                raise DataError(
+                    f"{on_rows[WHERE].iat[0]}, column `lesion`: lesion {les!r} of subject "
+                    f"{subject!r} is a {inf['kind']} lesion without a baseline measurement "
+                    f"(baseline day {base_day!r}); a lesion that appears after baseline is a new "
+                    "lesion (kind 'new')"
+                )
+            continue  # pre-baseline only: ignored
+        if inf["kind"] == "target":
+            targets.append(les)
+        else:
+            nontargets.append(les)
+
+    # measurability at baseline
+    measurable: list[str] = []
+    for les in targets:
+        d0 = float(base_d[les])
+        limit = MEASURABLE_NODE_MM if info[les]["node"] else MEASURABLE_MM
+        if d0 < limit:
+            what = "short axis of lymph node" if info[les]["node"] else "longest diameter"
+            warnings.warn(
+                f"{info[les]['first_row']}: baseline target lesion {les!r} of subject {subject!r} "
+                f"has a {what} of {d0:g} mm, under the {limit:g} mm RECIST 1.1 limit; it is not "
+                "measurable and is assessed as a non-target lesion",
+                TgsimWarning,
+                stacklevel=4,
+            )
+            nontargets.append(les)
+            derived_nt.add(les)
+        else:
+            measurable.append(les)
+    # at most 5, 2 per organ: keep the largest
+    order = sorted(measurable, key=lambda x: -float(base_d[x]))
+    chosen: list[str] = []
+    per_organ: dict[str, int] = {}
+    for les in order:
+        organ = info[les]["organ"] or f"\0{les}"  # unknown organ: its own
+        if len(chosen) < MAX_TARGETS and per_organ.get(organ, 0) < MAX_TARGETS_PER_ORGAN:
+            chosen.append(les)
+            per_organ[organ] = per_organ.get(organ, 0) + 1
+        else:
+            warnings.warn(
+                f"subject {subject!r}: target lesion {les!r} exceeds the RECIST 1.1 limit of "
+                f"{MAX_TARGETS} target lesions ({MAX_TARGETS_PER_ORGAN} per organ); it is "
+                "assessed as a non-target lesion",
+                TgsimWarning,
+                stacklevel=4,
+            )
+            nontargets.append(les)
+            derived_nt.add(les)
+    targets = [les for les in measurable if les in chosen]  # keep input order
+
+    days = np.unique(on["day"].to_numpy())
+    pre_days = all_days[all_days < base_day]
+    pos = {d: i for i, d in enumerate(days)}
+    pre_pos = {d: i for i, d in enumerate(pre_days)}
+    tpos = {les: j for j, les in enumerate(targets)}
+    npos = {les: j for j, les in enumerate(nontargets)}
+    target_d = np.full((days.size, len(targets)), np.nan)
+    pre_target_d = np.full((pre_days.size, len(targets)), np.nan)
+    nt_status = np.full((days.size, len(nontargets)), "", dtype=object)
+    new_count = np.zeros(days.size, dtype=np.int64)
+    new_sum = np.zeros(days.size)
+    involved = {info[x]["organ"] for x in (*targets, *nontargets)}
+    organ_known = all(info[x]["organ"] for x in (*targets, *nontargets))
+    new_lists: list[list[str]] = [[] for _ in range(days.size)]
+
+    for row in g.itertuples(index=False):
+        les, day, d = str(row.lesion), float(row.day), float(row.diameter_mm)
+        if les in tpos:
+            if day in pos:
+                target_d[pos[day], tpos[les]] = d
+            elif day in pre_pos:
+                pre_target_d[pre_pos[day], tpos[les]] = d
+        elif les in npos and day in pos:
+            if les in derived_nt:
+                gone = d < NODE_NORMAL_MM if info[les]["node"] else d == 0
+                nt_status[pos[day], npos[les]] = "absent" if gone else "present"
+            else:
+                nt_status[pos[day], npos[les]] = row.status
+        elif info[les]["kind"] == "new" and day in pos:
+            if np.isnan(d) or d > 0:
+                new_count[pos[day]] += 1
+                new_lists[pos[day]].append(les)
+                if not np.isnan(d):
+                    new_sum[pos[day]] += d
+
+    new_in_involved: list[int | None] = []
+    new_organ: list[bool | None] = []
+    for lst in new_lists:
+        organs = [info[x]["organ"] for x in lst]
+        if not organ_known or any(o == "" for o in organs):
+            new_in_involved.append(None if lst else 0)
+            new_organ.append(None if lst else False)
+            continue
+        counts: dict[str, int] = {}
+        for o in organs:
+            if o in involved:
+                counts[o] = counts.get(o, 0) + 1
+        new_in_involved.append(max(counts.values(), default=0))
+        new_organ.append(any(o not in involved for o in organs))
+
+    return _Subject(
+        subject=subject,
+        baseline_day=base_day,
+        days=days,
+        pre_days=pre_days,
+        target_ids=targets,
+        target_node=np.array([info[x]["node"] for x in targets], dtype=bool),
+        target_d=target_d,
+        pre_target_d=pre_target_d,
+        nt_ids=nontargets,
+        nt_status=nt_status,
+        new_count=new_count,
+        new_sum=new_sum,
+        new_in_involved_organ=new_in_involved,
+        new_organ=new_organ,
+        first_row=first_row,
+    )
+
+
+# -------------------------------------------------------------- time-point response
+
+
+def _is_pd(total: float, nadir: float) -> bool:
+    """>= 20 % over the nadir and >= 5 mm absolute (nadir 0: the 5 mm rule alone)."""
+    if nadir > 0:
+        rel = bool(at_least(total, (1.0 + PD_INCREASE) * nadir))
+    else:
+        rel = total > 0
+    return rel and bool(at_least(total - nadir, PD_ABSOLUTE_MM))
+
+
+@dataclass
+class _Components:
+    sum_mm: np.ndarray
+    complete: np.ndarray
+    pct_base: np.ndarray
+    pct_nadir: np.ndarray
+    target: list[str]
+    non_target: list[str]
+    new_count: np.ndarray
+    new_sum: np.ndarray
+    recist: list[str]
+
+
+def _components(s: _Subject) -> _Components:
+    n = s.days.size
+    has_targets = len(s.target_ids) > 0
+    sums = np.full(n, np.nan)
+    complete = np.zeros(n, dtype=bool)
+    pct_base = np.full(n, np.nan)
+    pct_nadir = np.full(n, np.nan)
+    target: list[str] = []
+    non_target: list[str] = []
+    overall: list[str] = []
+    base = float(np.sum(s.target_d[0])) if has_targets else np.nan
+    nadir = base
+    had_cr = False
+    for i in range(n):
+        d = s.target_d[i]
+        ok = bool(has_targets and not np.isnan(d).any())
+        total = float(np.nansum(d)) if has_targets else np.nan
+        complete[i] = ok
+        if ok:
+            sums[i] = total
+            with np.errstate(divide="ignore", invalid="ignore"):
+                pct_base[i] = 100.0 * (total / base - 1.0)
+                pct_nadir[i] = 100.0 * (np.float64(total) / nadir - 1.0) if i else 0.0
+        # target component
+        if not has_targets:
+            t = "none"
+        elif i == 0:
+            t = ""
+        else:
+            node = s.target_node
+            measured = ~np.isnan(d)
+            reappeared = had_cr and bool(np.any(d[measured & ~node] > 0))
+            pd_now = _is_pd(total, nadir) or reappeared
+            if not ok:
+                t = "PD" if pd_now else "NE"
+            elif pd_now:
+                t = "PD"
+            elif np.all(d[~node] == 0) and np.all(d[node] < NODE_NORMAL_MM):
+                t = "CR"
+            elif at_most(total, (1.0 - PR_DECREASE) * base):
+                t = "PR"
+            else:
+                t = "SD"
+        if ok and i:
+            nadir = min(nadir, total)
+        had_cr = had_cr or t == "CR"
+        target.append(t)
+        # non-target component
+        if i == 0:
+            nt = ""
+        elif not s.nt_ids:
+            nt = "none"
+        else:
+            st = s.nt_status[i]
+            if np.any(st == "progression"):
+                nt = "PD"
+            elif np.any(st == ""):
+                nt = "NE"
+            elif np.all(st == "absent"):
+                nt = "CR"
+            else:
+                nt = "non-CR/non-PD"
+        non_target.append(nt)
+        overall.append("" if i == 0 else _overall(t, nt, bool(s.new_count[i] > 0)))
+    return _Components(
+        sums, complete, pct_base, pct_nadir, target, non_target, s.new_count, s.new_sum, overall
+    )
+
+
+def _overall(t: str, nt: str, new: bool) -> str:
+    """Table 1 (and Table 2 for non-target-only disease) of Eisenhauer et al. 2009."""
+    if t == "PD" or nt == "PD" or new:
+        return "PD"
+    if t == "none":  # non-target disease only (Table 2)
+        if nt == "NE":
+            return "NE"
+        return "CR" if nt == "CR" else "non-CR/non-PD"
+    if t == "NE":
+        return "NE"
+    if t == "CR":
+        return "CR" if nt in ("CR", "none") else "PR"
+    if t == "PR":
+        return "PR"
+    return "SD"
+
+
+# ------------------------------------------------------------------ best response
+
+
+def best_overall_response(
+    days: np.ndarray,
+    responses: list[str],
+    baseline_day: float,
+    *,
+    confirm: bool = False,
+    confirm_days: float = CONFIRM_DAYS,
+    min_sd_days: float = 0.0,
+) -> tuple[str, float]:
+    """Best overall response of one subject from its time-point responses.
+
+    ``responses`` use the RECIST labels (CR, PR, SD, non-CR/non-PD, PD, NE) plus, for
+    iRECIST, "UPD" (unconfirmed progression, not terminal). Assessments after the first
+    PD are ignored. Returns the label and the day it was first reached (NaN for NE).
+    """
+    days = np.asarray(days, dtype=np.float64)
+    resp = list(responses)
+    if "PD" in resp:
+        k = resp.index("PD") + 1
+        resp, days = resp[:k], days[:k]
+    n = len(resp)
+
+    def confirmed(ok_start: set[str], ok_end: set[str], ok_between: set[str]) -> float | None:
+        for i in range(n):
+            if resp[i] not in ok_start:
+                continue
+            for j in range(i + 1, n):
+                if resp[j] in ok_end and at_least(days[j] - days[i], confirm_days):
+                    return float(days[i])
+                if resp[j] not in ok_between:
+                    break
+        return None
+
+    if confirm:
+        day = confirmed({"CR"}, {"CR"}, {"CR", "NE"})
+        if day is not None:
+            return "CR", day
+        day = confirmed({"CR", "PR"}, {"CR", "PR"}, {"CR", "PR", "NE"})
+        if day is not None:
+            return "PR", day
+    else:
+        for label in ("CR", "PR"):
+            if label in resp:
+                return label, float(days[resp.index(label)])
+    for i in range(n):
+        if resp[i] in ("CR", "PR", "SD", "non-CR/non-PD") and at_least(
+            days[i] - baseline_day, min_sd_days
+        ):
+            label = "non-CR/non-PD" if resp[i] == "non-CR/non-PD" else "SD"
+            return label, float(days[i])
+    for label in ("PD", "UPD"):
+        if label in resp:
+            return label, float(days[resp.index(label)])
+    return "NE", float("nan")
+
+
+# ----------------------------------------------------------------------- results
+
+
+@dataclass
+class ResponseAssessment:
+    """Result of :func:`recist` or :func:`~tgsim.clinical.irecist`.
+
+    Attributes
+    ----------
+    criteria
+        "RECIST 1.1" or "iRECIST".
+    table
+        One row per subject and assessment (baseline first, with an empty response):
+        ``subject, day, sum_mm, change_from_baseline_pct, change_from_nadir_pct,
+        target_response, non_target_response, new_lesions, response`` (days, mm, %);
+        iRECIST adds ``new_lesion_sum_mm``. ``change_from_nadir_pct`` is relative to the
+        nadir before that assessment (the reference for PD).
+    best
+        One row per subject: ``subject, best_response, best_response_day``.
+    settings
+        The options used (treatment day, confirmation, minimum SD duration).
+    """
+
+    criteria: str
+    table: pd.DataFrame
+    best: pd.DataFrame
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """Counts of best overall response, as text."""
+        counts = self.best["best_response"].value_counts()
+        n = len(self.best)
+        lines = [
+            f"{self.criteria}: {n} subject(s), {len(self.table)} assessment row(s)",
+            f"settings: {self.settings}",
+            "best overall response:",
+        ]
+        for label, c in counts.items():
+            lines.append(f"  {label:<14} {c:>5}  ({100.0 * c / max(n, 1):.1f} %)")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<ResponseAssessment {self.criteria}: {len(self.best)} subject(s)>"
+
+
+def _assess(
+    data: Any,
+    treatment_day: TreatmentDay,
+    per_subject: Callable[[_Subject, _Components], tuple[list[str], dict[str, Any]]],
+) -> tuple[list[_Subject], list[pd.DataFrame]]:
+    table = as_lesion_table(data)
+    subjects = _prepare(table, treatment_day)
+    frames = []
+    for s in subjects:
+        c = _components(s)
+        responses, extra = per_subject(s, c)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "subject": s.subject,
+                    "day": s.days,
+                    "sum_mm": c.sum_mm,
+                    "change_from_baseline_pct": c.pct_base,
+                    "change_from_nadir_pct": c.pct_nadir,
+                    "target_response": c.target,
+                    "non_target_response": c.non_target,
+                    "new_lesions": c.new_count,
+                    **extra,
+                    "response": responses,
+                }
+            )
+        )
+    return subjects, frames
+
+
+def recist(
+    data: Any,
+    *,
+    treatment_day: TreatmentDay = None,
+    confirm: bool = False,
+    confirm_days: float = CONFIRM_DAYS,
+    min_sd_days: float = 0.0,
+) -> ResponseAssessment:
+    """Assess response by RECIST 1.1 (Eisenhauer et al. 2009).
+
+    See the module documentation for the rules.
+
+    Parameters
+    ----------
+    data
+        Lesion data: a tidy DataFrame (columns ``subject, day, lesion, diameter_mm`` and
+        optionally ``kind, status, organ, is_node``), a lesion Dataset from
+        :func:`tgsim.io.read_lesions`, or :func:`tgsim.observe.scan` output (one target
+        lesion per subject). Days in days, diameters in mm.
+    treatment_day
+        Day treatment starts (a number or a mapping subject -> day). Baseline is then the
+        last assessment on or before it. Default: each subject's first assessment.
+    confirm
+        Require confirmation of CR and PR for the best overall response.
+    confirm_days
+        Minimum interval (days) between a response and its confirmation; 28 (4 weeks).
+    min_sd_days
+        Minimum time (days) after baseline for SD to count as best response.
+
+    Returns
+    -------
+    ResponseAssessment
+        ``.table`` per assessment, ``.best`` per subject, ``.summary()``.
+
+    Raises
+    ------
+    DataError
+        For invalid lesion data (naming row and column), a subject without a baseline
+        assessment, or a target/non-target lesion first measured after baseline.
+
+    Warns
+    -----
+    TgsimWarning
+        For non-measurable baseline targets, too many targets, or unsorted days.
+
+    References
+    ----------
+    Eisenhauer EA et al. New response evaluation criteria in solid tumours: revised
+    RECIST guideline (version 1.1). *Eur J Cancer* 2009;45(2):228-247.
+    """
+    _check_options(confirm_days, min_sd_days)
+    subjects, frames = _assess(data, treatment_day, lambda s, c: (c.recist, {}))
+    best_rows = []
+    for s, f in zip(subjects, frames, strict=True):
+        label, day = best_overall_response(
+            f["day"].to_numpy()[1:],
+            f["response"].tolist()[1:],
+            s.baseline_day,
+            confirm=confirm,
+            confirm_days=confirm_days,
+            min_sd_days=min_sd_days,
+        )
+        best_rows.append({"subject": s.subject, "best_response": label, "best_response_day": day})
+    return ResponseAssessment(
+        "RECIST 1.1",
+        _concat(frames),
+        pd.DataFrame(best_rows, columns=["subject", "best_response", "best_response_day"]),
+        {
+            "treatment_day": treatment_day,
+            "confirm": confirm,
+            "confirm_days": confirm_days,
+            "min_sd_days": min_sd_days,
+        },
+    )
+
+
+def _check_options(confirm_days: float, min_sd_days: float) -> None:
+    for name, v in (("confirm_days", confirm_days), ("min_sd_days", min_sd_days)):
+        if not isinstance(v, int | float) or not np.isfinite(v) or v < 0:
+            raise DataError(f"`{name}` must be a number of days >= 0; got {v!r}")
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    if not frames:
+        return pd.DataFrame()
+    out = pd.concat(frames, ignore_index=True)
+    out["response"] = out["response"].replace("", pd.NA)
+    for col in ("target_response", "non_target_response"):
+        out[col] = out[col].replace("", pd.NA)
+    return out
+
+
+def target_sums(data: Any, *, treatment_day: TreatmentDay = None) -> pd.DataFrame:
+    """Sum of the baseline target lesions' diameters at every assessment (mm).
+
+    Includes pre-baseline scans (days before the baseline chosen by ``treatment_day``),
+    which growth kinetics and hyperprogression need. Targets are selected at baseline as
+    in :func:`recist`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``subject, day, sum_mm, phase`` with phase "pre-baseline", "baseline" or
+        "on-study"; ``sum_mm`` is NaN where a target lesion was not measured. Also
+        ``new_lesions`` (count), ``new_in_involved_organ`` and ``new_organ`` (None when
+        organs are not recorded) per assessment.
+    """
+    table = as_lesion_table(data)
+    rows = []
+    for s in _prepare(table, treatment_day):
+        if not s.target_ids:
+            continue
+        for k, day in enumerate(s.pre_days):
+            d = s.pre_target_d[k]
+            rows.append((s.subject, float(day), float(np.sum(d)), "pre-baseline", 0, 0, False))
+        for i, day in enumerate(s.days):
+            d = s.target_d[i]
+            rows.append(
+                (
+                    s.subject,
+                    float(day),
+                    float(np.sum(d)),
+                    "baseline" if i == 0 else "on-study",
+                    int(s.new_count[i]),
+                    s.new_in_involved_organ[i],
+                    s.new_organ[i],
+                )
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "subject",
+            "day",
+            "sum_mm",
+            "phase",
+            "new_lesions",
+            "new_in_involved_organ",
+            "new_organ",
+        ],
+    )
