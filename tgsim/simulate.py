@@ -41,7 +41,7 @@ def check_times(times: Any, name: str = "times") -> np.ndarray:
     bad = ~np.isfinite(t)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise TgsimError(f"`{name}` must be finite; got {name}[{i}]={t[i]!r}")
+        raise TgsimError(f"`{name}` must be finite; got {name}[{i}]={float(t[i])!r}")
     d = np.diff(t)
     if np.any(d <= 0):
         i = int(np.flatnonzero(d <= 0)[0]) + 1
@@ -107,7 +107,7 @@ def parameter_matrix(mdl: Model, params: Mapping[str, Any], n: int | None = None
             idx = f"[{i}]" if v.ndim else ""
             rule = "finite" if not np.isfinite(col[i]) else f"in [{par.lower:g}, {par.upper:g}]"
             raise TgsimError(
-                f"`{where}`: {par.name}{idx} must be {rule} ({par.unit}); got {col[i]!r}"
+                f"`{where}`: {par.name}{idx} must be {rule} ({par.unit}); got {float(col[i])!r}"
             )
         P[:, j] = col
     return P

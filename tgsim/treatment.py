@@ -77,7 +77,7 @@ def _arr(value: ArrayLike, what: str, *, lo: float | None = 0.0, hi: float | Non
         hi_s = "" if hi is None else f"{hi:g}" + (")" if hi_open else "]")
         rule = f"in {lo_s}, {hi_s or 'inf)'}" if lo is not None else "finite"
         where = f"[{i}]" if a.ndim == 1 else ""
-        raise ScheduleError(f"{what}{where} must be {rule}; got {flat[i]!r}")
+        raise ScheduleError(f"{what}{where} must be {rule}; got {float(flat[i])!r}")
     return a
 
 
@@ -87,7 +87,7 @@ def _days(value: ArrayLike, what: str) -> np.ndarray:
         raise ScheduleError(f"{what} must be a non-empty 1-D list of days; got {value!r}")
     if not np.all(np.isfinite(d)):
         i = int(np.flatnonzero(~np.isfinite(d))[0])
-        raise ScheduleError(f"{what}[{i}] must be finite; got {d[i]!r}")
+        raise ScheduleError(f"{what}[{i}] must be finite; got {float(d[i])!r}")
     if d.size > 1:
         diff = np.diff(d)
         if np.any(diff == 0):

@@ -1,0 +1,178 @@
+"""Model catalogue: cards load, list, describe themselves and reject malformed input."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tgsim
+from tgsim.errors import CardError
+
+EXPECTED = {
+    "exponential": ["initial_volume", "growth_rate"],
+    "logistic": ["initial_volume", "growth_rate", "carrying_capacity"],
+    "gompertz": ["initial_volume", "growth_rate", "carrying_capacity"],
+}
+
+
+def test_builtin_cards_listed():
+    names = tgsim.models()
+    for required in ("exponential", "logistic", "gompertz", "von_bertalanffy", "power_law",
+                     "exponential_linear", "stein", "two_population"):
+        assert required in names
+
+
+@pytest.mark.parametrize("name,params", EXPECTED.items())
+def test_required_parameter_names(name, params):
+    m = tgsim.model(name)
+    assert list(m.parameter_names) == params
+    for p in m.parameters:
+        assert p.unit and p.description and p.symbol
+        assert p.lower <= p.default <= p.upper
+    assert m.references
+
+
+def test_every_card_has_references_and_units():
+    for name in tgsim.models():
+        m = tgsim.model(name)
+        assert m.references, name
+        assert m.parameter("initial_volume").unit == "mm^3"
+        assert name in m.summary()
+
+
+def test_parameter_lookup_by_symbol():
+    m = tgsim.model("gompertz")
+    assert m.parameter("K").name == "carrying_capacity"
+    with pytest.raises(KeyError, match="no parameter 'nope'"):
+        m.parameter("nope")
+
+
+def test_unknown_model_lists_alternatives():
+    with pytest.raises(CardError, match="unknown model 'gompretz'.*gompertz"):
+        tgsim.model("gompretz")
+
+
+def test_parameter_sets_are_within_bounds():
+    for name in tgsim.models():
+        m = tgsim.model(name)
+        for ps in m.parameter_sets:
+            values = m.parameter_set(ps["name"])
+            for k, v in values.items():
+                par = m.parameter(k)
+                assert par.lower <= v <= par.upper
+
+
+CARD = """
+name = "mine"
+title = "My law"
+states = ["volume"]
+
+[[parameters]]
+name = "initial_volume"
+symbol = "V0"
+unit = "mm^3"
+default = 1.0
+lower = 1e-9
+upper = 1e9
+description = "start"
+
+[[parameters]]
+name = "growth_rate"
+symbol = "a"
+unit = "1/day"
+default = 0.1
+lower = 0.0
+upper = 5.0
+description = "rate"
+
+[initial]
+volume = "V0"
+
+[rhs]
+volume = "{rhs}"
+"""
+
+
+def write_card(tmp_path: Path, rhs: str = "a * volume", name: str = "mine.toml") -> Path:
+    p = tmp_path / name
+    p.write_text(CARD.replace("{rhs}", rhs))
+    return p
+
+
+def test_user_card_from_any_folder(tmp_path):
+    path = write_card(tmp_path, rhs="a * sqrt(volume)")
+    m = tgsim.load_model(path)
+    assert m.name == "mine" and not m.has_closed_form
+    assert "mine" in tgsim.models(path=tmp_path)
+    assert tgsim.model("mine", path=tmp_path).card_hash == m.card_hash
+    ds = tgsim.simulate(path, [0.0, 10.0], {"initial_volume": 4.0, "growth_rate": 0.2})
+    # dV/dt = a sqrt(V): sqrt(V) = sqrt(V0) + a t / 2
+    exact = (2.0 + 0.2 * 10 / 2) ** 2
+    assert float(ds.volume[0, -1]) == pytest.approx(exact, rel=1e-7)
+
+
+@pytest.mark.parametrize(
+    "rhs,token",
+    [
+        ("__import__('os')", "__import__"),
+        ("open(1)", "open"),
+        ("volume.real", "Attribute"),
+        ("(lambda: 1)()", "lambda"),
+        ("volume if volume else 1", "IfExp"),
+        ("'x'", "numeric"),
+        ("volume[0]", "Subscript"),
+        ("exp(x=volume)", "keyword"),
+        ("t * volume", "unknown name 't'"),
+        ("volume @ volume", "MatMult"),
+    ],
+)
+def test_forbidden_tokens_are_refused(tmp_path, rhs, token):
+    path = write_card(tmp_path, rhs=rhs.replace('"', "'"))
+    with pytest.raises(CardError) as err:
+        tgsim.load_model(path)
+    msg = str(err.value)
+    assert str(path) in msg and "[rhs] volume" in msg
+    assert token.lower() in msg.lower()
+
+
+@pytest.mark.parametrize(
+    "mutate,expect",
+    [
+        (lambda s: s.replace('states = ["volume"]', ""), "missing required field 'states'"),
+        (lambda s: s.replace("default = 0.1", "default = 9.0"), "outside"),
+        (lambda s: s.replace("[rhs]\nvolume", "[rhs]\nvolum"), "state"),
+        (lambda s: "bogus = 1\n" + s, "unknown field"),
+        (lambda s: s.replace('name = "growth_rate"', 'name = "t"'), "reserved"),
+        (lambda s: s.replace("[initial]", "[initial"), "not valid TOML"),
+    ],
+)
+def test_malformed_cards(tmp_path, mutate, expect):
+    p = tmp_path / "bad.toml"
+    p.write_text(mutate(CARD.replace("{rhs}", "a * volume")))
+    with pytest.raises(CardError, match=expect):
+        tgsim.load_model(p)
+
+
+def test_card_hash_changes_with_content(tmp_path):
+    a = tgsim.load_model(write_card(tmp_path, "a * volume", "a.toml"))
+    b = tgsim.load_model(write_card(tmp_path, "2 * a * volume", "b.toml"))
+    assert a.card_hash != b.card_hash
+
+
+def test_symbolic_gradient_matches_finite_differences():
+    from tgsim.compile import kernels
+
+    for name in ("exponential", "gompertz", "logistic", "von_bertalanffy", "power_law", "stein"):
+        m = tgsim.model(name)
+        k = kernels(m)
+        p = np.array([m.parameter_set()[n] if m.parameter_sets else m.defaults()[n]
+                      for n in m.parameter_names])
+        g = np.empty(len(p))
+        k.card_volume_grad(7.0, p, g)
+        for j in range(len(p)):
+            h = 1e-6 * max(abs(p[j]), 1e-3)
+            pp, pm = p.copy(), p.copy()
+            pp[j] += h
+            pm[j] -= h
+            fd = (k.card_volume(7.0, pp) - k.card_volume(7.0, pm)) / (2 * h)
+            assert g[j] == pytest.approx(fd, rel=1e-5, abs=1e-8), (name, j)
