@@ -647,10 +647,19 @@ class Schedule:
         if acc.shape[1]:
             bps += [acc[:, :, 0], acc[:, :, 0] + acc[:, :, 2]]
         bp = np.sort(np.concatenate(bps, 1), axis=1) if bps else np.empty((n, 0))
-        if warn and bp.size:
-            outside = (bp < t0) | (bp > tend)
+        # onsets (not stops or ramp ends: a therapy may run past the last time)
+        starts = [jt]
+        if dose.shape[1]:
+            starts.append(dose[:, :, 0])
+        if expo.shape[1]:
+            starts.append(expo[:, :, 0])
+        if acc.shape[1]:
+            starts.append(acc[:, :, 0])
+        onsets = np.concatenate(starts, 1)
+        if warn and onsets.size:
+            outside = (onsets < t0) | (onsets > tend)
             if outside.any():
-                days = np.unique(bp[outside])
+                days = np.unique(onsets[outside])
                 names = self._labels_for_days(days)
                 warnings.warn(
                     f"treatment event(s) on day(s) {', '.join(f'{d:g}' for d in days[:5])} "
