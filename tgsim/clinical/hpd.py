@@ -592,7 +592,9 @@ def hyperprogression_cohort(
     ----------
     data
         Either lesion data (as for :func:`~tgsim.clinical.recist`; target sums, new
-        lesions and their organs are derived from it, pre-baseline scans included), or a
+        lesions and their organs are derived from it, pre-baseline scans included; a
+        subject without an assessment on or before ``treatment_day`` is reported as not
+        computable), or a
         DataFrame with columns ``subject, day, sum_mm`` (and optionally ``new_lesions``,
         ``new_in_involved_organ``, ``new_organ``).
     treatment_day
@@ -614,9 +616,19 @@ def hyperprogression_cohort(
                 raise DataError(f"sum table: missing required column `{c}`")
         sums["subject"] = sums["subject"].astype(str)
     else:
-        sums = target_sums(data, treatment_day=treatment_day)
+        sums = target_sums(data, treatment_day=treatment_day, skip_missing_baseline=True)
     rows = []
     flag_rows: dict[str, dict[str, bool | None]] = {}
+    for subject, why in sums.attrs.get("skipped", {}).items():
+        flag_rows[subject] = {}
+        for name in names:
+            rows.append(
+                {
+                    "subject": subject,
+                    **HyperprogressionResult(name, False, None, "not computable: " + why).as_dict(),
+                }
+            )
+            flag_rows[subject][name] = None
     for subject, g in sums.groupby("subject", sort=False):
         g = g.sort_values("day")
         g = g[np.isfinite(g["sum_mm"].to_numpy(dtype=np.float64))]

@@ -247,6 +247,7 @@ def validate_lesion_table(
         first = rows[0]
         same = [j for j in rows if (key.iloc[j] == key.iloc[first]).all()]
         s, d, les = key.iloc[first]
+        d = float(d)
         raise DataError(
             f"{prefix}{df[WHERE].iat[same[0]]} and {df[WHERE].iat[same[1]]}, columns "
             f"`subject, day, lesion`: duplicate (subject, day, lesion) = ({s!r}, {d!r}, {les!r})"

@@ -125,14 +125,43 @@ def _treatment_day_for(treatment_day: TreatmentDay, subject: str) -> float | Non
     return v
 
 
-def _prepare(table: pd.DataFrame, treatment_day: TreatmentDay) -> list[_Subject]:
+def _prepare(
+    table: pd.DataFrame, treatment_day: TreatmentDay, *, skip_missing_baseline: bool = False
+) -> tuple[list[_Subject], dict[str, str]]:
+    """Per-subject arrays; notes on reclassified lesions are issued as one warning.
+
+    Returns the subjects and, with ``skip_missing_baseline``, the subjects skipped for
+    want of a baseline (subject -> reason) instead of raising.
+    """
     subjects: list[_Subject] = []
+    notes: list[str] = []
+    skipped: dict[str, str] = {}
     for subject, g in table.groupby("subject", sort=False):
-        subjects.append(_prepare_one(str(subject), g, treatment_day))
-    return subjects
+        try:
+            subjects.append(_prepare_one(str(subject), g, treatment_day, notes))
+        except _NoBaseline as exc:
+            if not skip_missing_baseline:
+                raise DataError(str(exc)) from None
+            skipped[str(subject)] = str(exc)
+    if notes:
+        more = f" (and {len(notes) - 3} more)" if len(notes) > 3 else ""
+        warnings.warn(
+            f"{len(notes)} baseline target lesion(s) reassessed as non-target: "
+            + "; ".join(notes[:3])
+            + more,
+            TgsimWarning,
+            stacklevel=4,
+        )
+    return subjects, skipped
 
 
-def _prepare_one(subject: str, g: pd.DataFrame, treatment_day: TreatmentDay) -> _Subject:
+class _NoBaseline(Exception):
+    pass
+
+
+def _prepare_one(
+    subject: str, g: pd.DataFrame, treatment_day: TreatmentDay, notes: list[str]
+) -> _Subject:
     all_days = np.unique(g["day"].to_numpy())
     td = _treatment_day_for(treatment_day, subject)
     first_row = str(g[WHERE].iat[0])
@@ -141,9 +170,9 @@ def _prepare_one(subject: str, g: pd.DataFrame, treatment_day: TreatmentDay) -> 
     else:
         cand = all_days[all_days <= td + 1e-9 * max(1.0, abs(td))]
         if cand.size == 0:
-            raise DataError(
+            raise _NoBaseline(
                 f"{first_row}, column `day`: subject {subject!r} has no baseline: no "
-                f"assessment on or before treatment_day={td!r} (first day {all_days[0]!r})"
+                f"assessment on or before treatment_day={td:g} (first day {all_days[0]:g})"
             )
         base_day = float(cand[-1])
     on = g[g["day"] >= base_day]
@@ -152,7 +181,7 @@ def _prepare_one(subject: str, g: pd.DataFrame, treatment_day: TreatmentDay) -> 
     if len(new_base):
         raise DataError(
             f"{new_base[WHERE].iat[0]}, column `kind`: subject {subject!r} has a lesion of kind "
-            f"'new' ({new_base['lesion'].iat[0]!r}) at its baseline day {base_day!r}; a lesion "
+            f"'new' ({new_base['lesion'].iat[0]!r}) at its baseline day {base_day:g}; a lesion "
             "present at baseline is a target or non-target lesion"
         )
 
@@ -178,7 +207,7 @@ def _prepare_one(subject: str, g: pd.DataFrame, treatment_day: TreatmentDay) -> 
                 raise DataError(
                     f"{on_rows[WHERE].iat[0]}, column `lesion`: lesion {les!r} of subject "
                     f"{subject!r} is a {inf['kind']} lesion without a baseline measurement "
-                    f"(baseline day {base_day!r}); a lesion that appears after baseline is a new "
+                    f"(baseline day {base_day:g}); a lesion that appears after baseline is a new "
                     "lesion (kind 'new')"
                 )
             continue  # pre-baseline only: ignored
@@ -194,12 +223,9 @@ def _prepare_one(subject: str, g: pd.DataFrame, treatment_day: TreatmentDay) -> 
         limit = MEASURABLE_NODE_MM if info[les]["node"] else MEASURABLE_MM
         if d0 < limit:
             what = "short axis of lymph node" if info[les]["node"] else "longest diameter"
-            warnings.warn(
-                f"{info[les]['first_row']}: baseline target lesion {les!r} of subject {subject!r} "
-                f"has a {what} of {d0:g} mm, under the {limit:g} mm RECIST 1.1 limit; it is not "
-                "measurable and is assessed as a non-target lesion",
-                TgsimWarning,
-                stacklevel=4,
+            notes.append(
+                f"{info[les]['first_row']}: lesion {les!r} of subject {subject!r} has a baseline "
+                f"{what} of {d0:g} mm, under the {limit:g} mm RECIST 1.1 limit (not measurable)"
             )
             nontargets.append(les)
             derived_nt.add(les)
@@ -215,12 +241,10 @@ def _prepare_one(subject: str, g: pd.DataFrame, treatment_day: TreatmentDay) -> 
             chosen.append(les)
             per_organ[organ] = per_organ.get(organ, 0) + 1
         else:
-            warnings.warn(
-                f"subject {subject!r}: target lesion {les!r} exceeds the RECIST 1.1 limit of "
-                f"{MAX_TARGETS} target lesions ({MAX_TARGETS_PER_ORGAN} per organ); it is "
-                "assessed as a non-target lesion",
-                TgsimWarning,
-                stacklevel=4,
+            notes.append(
+                f"{info[les]['first_row']}: lesion {les!r} of subject {subject!r} exceeds the "
+                f"RECIST 1.1 limit of {MAX_TARGETS} target lesions ({MAX_TARGETS_PER_ORGAN} per "
+                "organ)"
             )
             nontargets.append(les)
             derived_nt.add(les)
@@ -516,7 +540,7 @@ def _assess(
     per_subject: Callable[[_Subject, _Components], tuple[list[str], dict[str, Any]]],
 ) -> tuple[list[_Subject], list[pd.DataFrame]]:
     table = as_lesion_table(data)
-    subjects = _prepare(table, treatment_day)
+    subjects, _ = _prepare(table, treatment_day)
     frames = []
     for s in subjects:
         c = _components(s)
@@ -632,7 +656,9 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return out
 
 
-def target_sums(data: Any, *, treatment_day: TreatmentDay = None) -> pd.DataFrame:
+def target_sums(
+    data: Any, *, treatment_day: TreatmentDay = None, skip_missing_baseline: bool = False
+) -> pd.DataFrame:
     """Sum of the baseline target lesions' diameters at every assessment (mm).
 
     Includes pre-baseline scans (days before the baseline chosen by ``treatment_day``),
@@ -645,11 +671,14 @@ def target_sums(data: Any, *, treatment_day: TreatmentDay = None) -> pd.DataFram
         ``subject, day, sum_mm, phase`` with phase "pre-baseline", "baseline" or
         "on-study"; ``sum_mm`` is NaN where a target lesion was not measured. Also
         ``new_lesions`` (count), ``new_in_involved_organ`` and ``new_organ`` (None when
-        organs are not recorded) per assessment.
+        organs are not recorded) per assessment. With ``skip_missing_baseline``, subjects
+        without an assessment on or before ``treatment_day`` are left out and listed in
+        ``.attrs["skipped"]`` (subject -> reason) instead of raising a DataError.
     """
     table = as_lesion_table(data)
     rows = []
-    for s in _prepare(table, treatment_day):
+    subjects, skipped = _prepare(table, treatment_day, skip_missing_baseline=skip_missing_baseline)
+    for s in subjects:
         if not s.target_ids:
             continue
         for k, day in enumerate(s.pre_days):
@@ -668,7 +697,7 @@ def target_sums(data: Any, *, treatment_day: TreatmentDay = None) -> pd.DataFram
                     s.new_organ[i],
                 )
             )
-    return pd.DataFrame(
+    out = pd.DataFrame(
         rows,
         columns=[
             "subject",
@@ -680,3 +709,5 @@ def target_sums(data: Any, *, treatment_day: TreatmentDay = None) -> pd.DataFram
             "new_organ",
         ],
     )
+    out.attrs["skipped"] = skipped
+    return out

@@ -23,6 +23,7 @@ import pandas as pd
 from ..clinical.lesiondata import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
+    WHERE,
     lesions_from_dataset,
     lesions_to_dataset,
     validate_lesion_table,
@@ -33,7 +34,7 @@ from ._atomic import atomic_path
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
 
-__all__ = ["read_lesions", "write_lesions"]
+__all__ = ["read_lesions", "write_lesions", "read_lesion_table"]
 
 
 def read_lesions(path: str | os.PathLike[str]) -> xr.Dataset:
@@ -63,6 +64,16 @@ def read_lesions(path: str | os.PathLike[str]) -> xr.Dataset:
     TgsimWarning
         When a lesion's days are not in increasing order (the rows are sorted).
     """
+    return lesions_to_dataset(read_lesion_table(path))
+
+
+def read_lesion_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read and validate a lesion CSV into a tidy DataFrame.
+
+    Like :func:`read_lesions`, but returns the validated table, which remembers each
+    row's file line so that later errors (e.g. a subject without a baseline) can name
+    it.
+    """
     p = Path(path)
     try:
         frame = pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True)
@@ -73,7 +84,8 @@ def read_lesions(path: str | os.PathLike[str]) -> xr.Dataset:
     except pd.errors.ParserError as exc:
         raise DataError(f"{p}: not a readable CSV file: {exc}") from exc
     table = validate_lesion_table(frame, source=str(p), first_line=2)
-    return lesions_to_dataset(table)
+    table[WHERE] = [f"{p}: {w}" for w in table[WHERE]]
+    return table
 
 
 def write_lesions(dataset: xr.Dataset | pd.DataFrame, path: str | os.PathLike[str]) -> Path:
