@@ -62,7 +62,7 @@ def as_float_array(
     bad_inf = np.isinf(flat)
     if bad_inf.any():
         i = int(np.flatnonzero(bad_inf)[0])
-        raise DataError(f"`{name}` must be finite; got {_at(name, arr, i)}={flat[i]}")
+        raise DataError(f"`{name}` must be finite; got {_at(name, arr, i)}={float(flat[i])!r}")
     if minimum is not None:
         with np.errstate(invalid="ignore"):
             bad = flat <= minimum if strict else flat < minimum
@@ -70,7 +70,7 @@ def as_float_array(
             i = int(np.flatnonzero(bad)[0])
             rule = ">" if strict else ">="
             raise DataError(
-                f"`{name}` must be {rule} {minimum:g}; got {_at(name, arr, i)}={flat[i]!r}"
+                f"`{name}` must be {rule} {minimum:g}; got {_at(name, arr, i)}={float(flat[i])!r}"
             )
     return arr
 
@@ -91,8 +91,8 @@ def check_days(days: ArrayLike, *, name: str = "days") -> NDArray[np.float64]:
     if bad.size:
         i = int(bad[0]) + 1
         raise DataError(
-            f"`{name}` must be increasing; got {name}[{i}]={arr[i]!r} "
-            f"after {name}[{i - 1}]={arr[i - 1]!r}"
+            f"`{name}` must be increasing; got {name}[{i}]={float(arr[i])!r} "
+            f"after {name}[{i - 1}]={float(arr[i - 1])!r}"
         )
     return arr
 
