@@ -49,7 +49,6 @@ from .recist import (
     _assess,
     _check_options,
     _Components,
-    _concat,
     _Subject,
     best_overall_response,
 )
@@ -180,14 +179,14 @@ def irecist(
     for use in trials testing immunotherapeutics. *Lancet Oncol* 2017;18(3):e143-e152.
     """
     _check_options(confirm_days, min_sd_days)
-    subjects, frames = _assess(
+    subjects, responses, table = _assess(
         data, treatment_day, lambda s, c: _irecist_responses(s, c, confirm_days)
     )
     best_rows = []
-    for s, f in zip(subjects, frames, strict=True):
-        plain = [_FROM_I[r] for r in f["response"].tolist()[1:]]
+    for s, resp in zip(subjects, responses, strict=True):
+        plain = [_FROM_I[r] for r in resp[1:]]
         label, day = best_overall_response(
-            f["day"].to_numpy()[1:],
+            s.days[1:],
             plain,
             s.baseline_day,
             confirm=confirm,
@@ -199,7 +198,7 @@ def irecist(
         )
     return ResponseAssessment(
         "iRECIST",
-        _concat(frames),
+        table,
         pd.DataFrame(best_rows, columns=["subject", "best_response", "best_response_day"]),
         {
             "treatment_day": treatment_day,

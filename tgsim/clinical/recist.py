@@ -133,16 +133,40 @@ def _prepare(
     Returns the subjects and, with ``skip_missing_baseline``, the subjects skipped for
     want of a baseline (subject -> reason) instead of raising.
     """
+    cols = {
+        "subject": table["subject"].astype(str).tolist(),
+        "day": table["day"].to_numpy(dtype=np.float64),
+        "lesion": table["lesion"].astype(str).tolist(),
+        "diameter_mm": table["diameter_mm"].to_numpy(dtype=np.float64),
+        "kind": table["kind"].tolist(),
+        "status": table["status"].tolist(),
+        "organ": table["organ"].tolist(),
+        "is_node": table["is_node"].to_numpy(dtype=bool),
+        WHERE: table[WHERE].tolist(),
+    }
+    groups: dict[str, list[int]] = {}
+    for i, subj in enumerate(cols["subject"]):
+        groups.setdefault(subj, []).append(i)
     subjects: list[_Subject] = []
     notes: list[str] = []
     skipped: dict[str, str] = {}
-    for subject, g in table.groupby("subject", sort=False):
+    for subject, idx in groups.items():
+        rows = _Rows(
+            day=cols["day"][idx],
+            lesion=[cols["lesion"][i] for i in idx],
+            diameter=cols["diameter_mm"][idx],
+            kind=[cols["kind"][i] for i in idx],
+            status=[cols["status"][i] for i in idx],
+            organ=[cols["organ"][i] for i in idx],
+            node=cols["is_node"][idx],
+            where=[cols[WHERE][i] for i in idx],
+        )
         try:
-            subjects.append(_prepare_one(str(subject), g, treatment_day, notes))
+            subjects.append(_prepare_one(subject, rows, treatment_day, notes))
         except _NoBaseline as exc:
             if not skip_missing_baseline:
                 raise DataError(str(exc)) from None
-            skipped[str(subject)] = str(exc)
+            skipped[subject] = str(exc)
     if notes:
         more = f" (and {len(notes) - 3} more)" if len(notes) > 3 else ""
         warnings.warn(
@@ -159,12 +183,24 @@ class _NoBaseline(Exception):
     pass
 
 
-def _prepare_one(
-    subject: str, g: pd.DataFrame, treatment_day: TreatmentDay, notes: list[str]
-) -> _Subject:
-    all_days = np.unique(g["day"].to_numpy())
+@dataclass
+class _Rows:
+    """One subject's rows, as plain arrays and lists (sorted by day)."""
+
+    day: np.ndarray
+    lesion: list[str]
+    diameter: np.ndarray
+    kind: list[str]
+    status: list[str]
+    organ: list[str]
+    node: np.ndarray
+    where: list[str]
+
+
+def _prepare_one(subject: str, g: _Rows, treatment_day: TreatmentDay, notes: list[str]) -> _Subject:
+    all_days = np.unique(g.day)
     td = _treatment_day_for(treatment_day, subject)
-    first_row = str(g[WHERE].iat[0])
+    first_row = g.where[0]
     if td is None:
         base_day = float(all_days[0])
     else:
@@ -175,25 +211,29 @@ def _prepare_one(
                 f"assessment on or before treatment_day={td:g} (first day {all_days[0]:g})"
             )
         base_day = float(cand[-1])
-    on = g[g["day"] >= base_day]
-    base = g[g["day"] == base_day]
-    new_base = base[base["kind"] == "new"]
-    if len(new_base):
-        raise DataError(
-            f"{new_base[WHERE].iat[0]}, column `kind`: subject {subject!r} has a lesion of kind "
-            f"'new' ({new_base['lesion'].iat[0]!r}) at its baseline day {base_day:g}; a lesion "
-            "present at baseline is a target or non-target lesion"
-        )
-
+    n = len(g.lesion)
     info: dict[str, dict[str, Any]] = {}
-    for les, lg in g.groupby("lesion", sort=False):
-        info[str(les)] = {
-            "kind": lg["kind"].iat[0],
-            "node": bool(lg["is_node"].iat[0]),
-            "organ": lg["organ"].iat[0],
-            "first_row": lg[WHERE].iat[0],
-        }
-    base_d = dict(zip(base["lesion"], base["diameter_mm"], strict=True))
+    base_d: dict[str, float] = {}
+    first_on: dict[str, str] = {}
+    for i in range(n):
+        les, day = g.lesion[i], float(g.day[i])
+        if les not in info:
+            info[les] = {
+                "kind": g.kind[i],
+                "node": bool(g.node[i]),
+                "organ": g.organ[i],
+                "first_row": g.where[i],
+            }
+        if day == base_day:
+            if g.kind[i] == "new":
+                raise DataError(
+                    f"{g.where[i]}, column `kind`: subject {subject!r} has a lesion of kind "
+                    f"'new' ({les!r}) at its baseline day {base_day:g}; a lesion present at "
+                    "baseline is a target or non-target lesion"
+                )
+            base_d[les] = float(g.diameter[i])
+        if day >= base_day and les not in first_on:
+            first_on[les] = g.where[i]
 
     targets: list[str] = []
     nontargets: list[str] = []
@@ -201,11 +241,10 @@ def _prepare_one(
     for les, inf in info.items():
         if inf["kind"] == "new":
             continue
-        on_rows = on[on["lesion"] == les]
         if les not in base_d:
-            if len(on_rows):
+            if les in first_on:
                 raise DataError(
-                    f"{on_rows[WHERE].iat[0]}, column `lesion`: lesion {les!r} of subject "
+                    f"{first_on[les]}, column `lesion`: lesion {les!r} of subject "
                     f"{subject!r} is a {inf['kind']} lesion without a baseline measurement "
                     f"(baseline day {base_day:g}); a lesion that appears after baseline is a new "
                     "lesion (kind 'new')"
@@ -219,7 +258,7 @@ def _prepare_one(
     # measurability at baseline
     measurable: list[str] = []
     for les in targets:
-        d0 = float(base_d[les])
+        d0 = base_d[les]
         limit = MEASURABLE_NODE_MM if info[les]["node"] else MEASURABLE_MM
         if d0 < limit:
             what = "short axis of lymph node" if info[les]["node"] else "longest diameter"
@@ -232,13 +271,12 @@ def _prepare_one(
         else:
             measurable.append(les)
     # at most 5, 2 per organ: keep the largest
-    order = sorted(measurable, key=lambda x: -float(base_d[x]))
-    chosen: list[str] = []
+    chosen: set[str] = set()
     per_organ: dict[str, int] = {}
-    for les in order:
+    for les in sorted(measurable, key=lambda x: -base_d[x]):
         organ = info[les]["organ"] or f"\0{les}"  # unknown organ: its own
         if len(chosen) < MAX_TARGETS and per_organ.get(organ, 0) < MAX_TARGETS_PER_ORGAN:
-            chosen.append(les)
+            chosen.add(les)
             per_organ[organ] = per_organ.get(organ, 0) + 1
         else:
             notes.append(
@@ -250,10 +288,10 @@ def _prepare_one(
             derived_nt.add(les)
     targets = [les for les in measurable if les in chosen]  # keep input order
 
-    days = np.unique(on["day"].to_numpy())
+    days = all_days[all_days >= base_day]
     pre_days = all_days[all_days < base_day]
-    pos = {d: i for i, d in enumerate(days)}
-    pre_pos = {d: i for i, d in enumerate(pre_days)}
+    pos = {float(d): i for i, d in enumerate(days)}
+    pre_pos = {float(d): i for i, d in enumerate(pre_days)}
     tpos = {les: j for j, les in enumerate(targets)}
     npos = {les: j for j, les in enumerate(nontargets)}
     target_d = np.full((days.size, len(targets)), np.nan)
@@ -265,8 +303,8 @@ def _prepare_one(
     organ_known = all(info[x]["organ"] for x in (*targets, *nontargets))
     new_lists: list[list[str]] = [[] for _ in range(days.size)]
 
-    for row in g.itertuples(index=False):
-        les, day, d = str(row.lesion), float(row.day), float(row.diameter_mm)
+    for i in range(n):
+        les, day, d = g.lesion[i], float(g.day[i]), float(g.diameter[i])
         if les in tpos:
             if day in pos:
                 target_d[pos[day], tpos[les]] = d
@@ -277,7 +315,7 @@ def _prepare_one(
                 gone = d < NODE_NORMAL_MM if info[les]["node"] else d == 0
                 nt_status[pos[day], npos[les]] = "absent" if gone else "present"
             else:
-                nt_status[pos[day], npos[les]] = row.status
+                nt_status[pos[day], npos[les]] = g.status[i]
         elif info[les]["kind"] == "new" and day in pos:
             if np.isnan(d) or d > 0:
                 new_count[pos[day]] += 1
@@ -534,34 +572,59 @@ class ResponseAssessment:
         return f"<ResponseAssessment {self.criteria}: {len(self.best)} subject(s)>"
 
 
+_TABLE_COLUMNS = (
+    "subject",
+    "day",
+    "sum_mm",
+    "change_from_baseline_pct",
+    "change_from_nadir_pct",
+    "target_response",
+    "non_target_response",
+    "new_lesions",
+)
+
+
 def _assess(
     data: Any,
     treatment_day: TreatmentDay,
     per_subject: Callable[[_Subject, _Components], tuple[list[str], dict[str, Any]]],
-) -> tuple[list[_Subject], list[pd.DataFrame]]:
+) -> tuple[list[_Subject], list[list[str]], pd.DataFrame]:
+    """Per-subject time-point responses and the assessment table of all subjects."""
     table = as_lesion_table(data)
     subjects, _ = _prepare(table, treatment_day)
-    frames = []
+    cols: dict[str, list[Any]] = {c: [] for c in _TABLE_COLUMNS}
+    extra_cols: dict[str, list[Any]] = {}
+    all_responses: list[list[str]] = []
     for s in subjects:
         c = _components(s)
         responses, extra = per_subject(s, c)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "subject": s.subject,
-                    "day": s.days,
-                    "sum_mm": c.sum_mm,
-                    "change_from_baseline_pct": c.pct_base,
-                    "change_from_nadir_pct": c.pct_nadir,
-                    "target_response": c.target,
-                    "non_target_response": c.non_target,
-                    "new_lesions": c.new_count,
-                    **extra,
-                    "response": responses,
-                }
-            )
-        )
-    return subjects, frames
+        all_responses.append(responses)
+        n = s.days.size
+        cols["subject"].extend([s.subject] * n)
+        cols["day"].extend(s.days.tolist())
+        cols["sum_mm"].extend(c.sum_mm.tolist())
+        cols["change_from_baseline_pct"].extend(c.pct_base.tolist())
+        cols["change_from_nadir_pct"].extend(c.pct_nadir.tolist())
+        cols["target_response"].extend(c.target)
+        cols["non_target_response"].extend(c.non_target)
+        cols["new_lesions"].extend(c.new_count.tolist())
+        for k, v in extra.items():
+            extra_cols.setdefault(k, []).extend(np.asarray(v).tolist())
+    out = pd.DataFrame(
+        {
+            **cols,
+            **extra_cols,
+            "response": [r for rs in all_responses for r in rs],
+        }
+    )
+    out["subject"] = out["subject"].astype(object)
+    out["day"] = out["day"].astype(np.float64)
+    out["new_lesions"] = out["new_lesions"].astype(np.int64)
+    for col in ("sum_mm", "change_from_baseline_pct", "change_from_nadir_pct"):
+        out[col] = out[col].astype(np.float64)
+    for col in ("target_response", "non_target_response", "response"):
+        out[col] = out[col].replace("", pd.NA)
+    return subjects, all_responses, out
 
 
 def recist(
@@ -615,12 +678,12 @@ def recist(
     RECIST guideline (version 1.1). *Eur J Cancer* 2009;45(2):228-247.
     """
     _check_options(confirm_days, min_sd_days)
-    subjects, frames = _assess(data, treatment_day, lambda s, c: (c.recist, {}))
+    subjects, responses, table = _assess(data, treatment_day, lambda s, c: (c.recist, {}))
     best_rows = []
-    for s, f in zip(subjects, frames, strict=True):
+    for s, resp in zip(subjects, responses, strict=True):
         label, day = best_overall_response(
-            f["day"].to_numpy()[1:],
-            f["response"].tolist()[1:],
+            s.days[1:],
+            resp[1:],
             s.baseline_day,
             confirm=confirm,
             confirm_days=confirm_days,
@@ -629,7 +692,7 @@ def recist(
         best_rows.append({"subject": s.subject, "best_response": label, "best_response_day": day})
     return ResponseAssessment(
         "RECIST 1.1",
-        _concat(frames),
+        table,
         pd.DataFrame(best_rows, columns=["subject", "best_response", "best_response_day"]),
         {
             "treatment_day": treatment_day,
@@ -644,16 +707,6 @@ def _check_options(confirm_days: float, min_sd_days: float) -> None:
     for name, v in (("confirm_days", confirm_days), ("min_sd_days", min_sd_days)):
         if not isinstance(v, int | float) or not np.isfinite(v) or v < 0:
             raise DataError(f"`{name}` must be a number of days >= 0; got {v!r}")
-
-
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    if not frames:
-        return pd.DataFrame()
-    out = pd.concat(frames, ignore_index=True)
-    out["response"] = out["response"].replace("", pd.NA)
-    for col in ("target_response", "non_target_response"):
-        out[col] = out[col].replace("", pd.NA)
-    return out
 
 
 def target_sums(
