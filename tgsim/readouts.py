@@ -1,0 +1,825 @@
+r"""Cohort read-outs: scans, response categories, progression, hyperprogression, burden.
+
+Units: days, diameters in mm, volumes in mm³, growth rates in % per month (a month is
+30.4375 days).
+
+This module turns simulated volumes into what a trial would record, vectorised over
+subjects so that it keeps up with cohorts of millions:
+
+* :class:`Observation` — the scan schedule (every 8 weeks by default), the measurement
+  error model (:mod:`tgsim.observe`) and the imaging detection limit. Each subject's tumour
+  is one target lesion whose longest diameter is the sphere-equivalent diameter
+  :math:`D = (6 V / \pi)^{1/3}` of the *observed* size (tumour plus treatment-induced
+  swelling).
+* :class:`Readouts` — which read-outs to compute, per subject, and :func:`summarise` to
+  turn them into cohort rates.
+
+Readings
+--------
+Each read-out is computed for up to three *readings* of the same subjects, along a
+``reading`` dimension, so that the cause of a call can be traced:
+
+``measured``
+    Observed size with measurement error (what the reader sees).
+``error_free``
+    Observed size without measurement error (present when an error model is given):
+    the difference with ``measured`` is the effect of reader variability alone.
+``tumour``
+    True tumour volume, no swelling and no error (present when a scenario has
+    pseudoprogression swelling): a RECIST PD on ``measured`` that is not PD on ``tumour``
+    is a false progression call.
+
+Response criteria (one target lesion)
+-------------------------------------
+RECIST 1.1 (Eisenhauer et al. 2009), as in :func:`tgsim.clinical.recist`, specialised to
+one non-nodal target lesion of diameter :math:`d`: the baseline is the last scan on or
+before ``treatment_day``; it must be measurable (:math:`d_0 \ge 10` mm, else the subject
+is not evaluable, ``NE``, and ``measurable`` is False). At each later scan, with nadir
+:math:`n` the smallest earlier diameter (baseline included):
+
+* **PD** if :math:`d \ge 1.2\,n` and :math:`d - n \ge 5` mm, or the lesion reappears after
+  a CR;
+* **CR** if :math:`d = 0` (gone, or below the detection limit);
+* **PR** if :math:`d \le 0.7\,d_0`;
+* **SD** otherwise; **NE** if not measured (a failed simulation).
+
+Boundaries are compared with a relative tolerance of 1e-9 (exactly +20 % is PD). The
+best overall response (BOR) is the best time-point response up to the first PD; with
+``confirm`` a CR/PR needs a later CR/PR at least ``confirm_days`` (28) later. SD counts
+only from ``min_sd_days`` after baseline. Time to progression is the day of the first PD
+minus the baseline day (censored at the last scan).
+
+iRECIST (Seymour et al. 2017): a RECIST PD is *unconfirmed* progression (iUPD). It is
+confirmed (iCPD) at a later scan when the diameter has grown by a further
+:math:`\ge 5` mm over the iUPD measurement; while it still meets PD criteria against the
+nadir it stays iUPD; if it falls back below them the bar resets (iSD/iPR/iCR) and a new
+iUPD must again meet RECIST PD. The iBOR is the best response up to iCPD (iUPD does not
+end the assessment): iCR > iPR > iSD, then iCPD when progression was confirmed, else
+iUPD when it never was.
+
+These vectorised rules are cross-checked against :func:`tgsim.clinical.recist` in the test
+suite.
+
+Growth and hyperprogression
+---------------------------
+With the last pre-treatment scan before baseline (*reference period*) and the first scan
+after it (*experimental period*), tumour growth rates TGR (% per month, Ferté et al. 2014)
+and kinetics TGK (mm per month, Saâda-Bouzid et al. 2017) come from
+:mod:`tgsim.clinical.kinetics`. Hyperprogression definitions (``definition``
+coordinate):
+
+``champiat``
+    RECIST PD at the first evaluation and :math:`TGR_{on} / TGR_{pre} \ge 2`
+    (Champiat et al. 2017).
+``saada-bouzid``
+    :math:`TGK_{on} / TGK_{pre} \ge 2` (Saâda-Bouzid et al. 2017).
+``ferrara``
+    RECIST PD at the first evaluation and :math:`TGR_{on} - TGR_{pre} > 50` % per month
+    (Ferrara et al. 2018).
+
+A ratio needs a growing reference period (:math:`TGR_{pre} > 0`, :math:`TGK_{pre} > 0`);
+otherwise the subject is not evaluable (NaN) for that definition.
+
+Threshold growth (LI-RADS v2018): a size increase of at least 50 % within 6 months
+(:func:`tgsim.clinical.threshold.threshold_growth`), at any scan.
+
+References
+----------
+Eisenhauer EA, et al. New response evaluation criteria in solid tumours: revised RECIST
+guideline (version 1.1). *Eur J Cancer* 2009;45:228-247.
+Seymour L, et al. iRECIST: guidelines for response criteria for use in trials testing
+immunotherapeutics. *Lancet Oncol* 2017;18:e143-e152.
+Champiat S, et al. Hyperprogressive disease is a new pattern of progression in cancer
+patients treated by anti-PD-1/PD-L1. *Clin Cancer Res* 2017;23:1920-1928.
+Saâda-Bouzid E, et al. Hyperprogression during anti-PD-1/PD-L1 therapy in patients with
+recurrent and/or metastatic head and neck squamous cell carcinoma. *Ann Oncol*
+2017;28:1605-1611.
+Ferrara R, et al. Hyperprogressive disease in patients with advanced non-small cell lung
+cancer treated with PD-1/PD-L1 inhibitors or with single-agent chemotherapy. *JAMA Oncol*
+2018;4:1543-1552.
+Ferté C, et al. Tumor growth rate is an early indicator of antitumor drug activity in
+phase I clinical trials. *Clin Cancer Res* 2014;20:246-252.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import TgsimError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    import xarray as xr
+
+    from .observe import MeasurementError
+
+__all__ = [
+    "Observation",
+    "Readouts",
+    "RECIST_CODES",
+    "IRECIST_CODES",
+    "HYPERPROGRESSION_DEFINITIONS",
+    "recist_timepoints",
+    "best_response",
+    "irecist_timepoints",
+    "summarise",
+]
+
+#: RECIST 1.1 thresholds (Eisenhauer 2009), as in :mod:`tgsim.clinical.recist`
+MEASURABLE_MM = 10.0
+PR_DECREASE = 0.30
+PD_INCREASE = 0.20
+PD_ABSOLUTE_MM = 5.0
+CONFIRM_DAYS = 28.0
+REL_TOL = 1e-9
+DAYS_PER_MONTH = 30.4375
+
+#: response codes stored in ``recist_bor`` (int8), in order of preference
+RECIST_CODES: tuple[str, ...] = ("CR", "PR", "SD", "PD", "NE")
+#: response codes stored in ``irecist_bor`` (int8)
+IRECIST_CODES: tuple[str, ...] = ("iCR", "iPR", "iSD", "iUPD", "iCPD", "NE")
+CR, PR, SD, PD, NE = range(5)
+I_CR, I_PR, I_SD, I_UPD, I_CPD, I_NE = range(6)
+_NONE = -1  # no assessment (after iCPD)
+
+HYPERPROGRESSION_DEFINITIONS: tuple[str, ...] = ("champiat", "saada-bouzid", "ferrara")
+READINGS: tuple[str, ...] = ("measured", "error_free", "tumour")
+
+
+def _at_least(value, bound):
+    return np.asarray(value) >= np.asarray(bound) - REL_TOL * np.maximum(np.abs(bound), 1.0)
+
+
+def _at_most(value, bound):
+    return np.asarray(value) <= np.asarray(bound) + REL_TOL * np.maximum(np.abs(bound), 1.0)
+
+
+# --------------------------------------------------------------------- settings
+@dataclass(frozen=True)
+class Observation:
+    """How a cohort is scanned.
+
+    Parameters
+    ----------
+    every_days : float or str
+        Scan interval in days or a string ("6w", "8w", "3mo"); default 8 weeks (56 days).
+    start_day, stop_day : float, optional
+        First and last possible scan day (days); default the first and last simulated
+        time.
+    days : sequence of float, optional
+        Explicit scan days instead of a regular schedule (increasing, inside the
+        simulated times).
+    error : MeasurementError, optional
+        Reader variability on the diameter (:class:`tgsim.observe.AdditiveError`,
+        ``ProportionalError``, ``CombinedError``, ``LogNormalError``), drawn per subject
+        and scan from the cohort seed (the same draws in every scenario: common random
+        numbers).
+    detection_limit_mm : float
+        Smallest visible diameter (mm); smaller lesions are recorded as 0 mm (gone).
+    treatment_day : float
+        Start of treatment (day): the RECIST baseline is the last scan on or before it;
+        earlier scans form the reference period of growth kinetics.
+    """
+
+    every_days: float | str = 56.0
+    start_day: float | None = None
+    stop_day: float | None = None
+    days: Sequence[float] | None = None
+    error: MeasurementError | None = None
+    detection_limit_mm: float = 0.0
+    treatment_day: float = 0.0
+
+    def __post_init__(self) -> None:
+        from .observe import MeasurementError, parse_interval
+
+        try:
+            parse_interval(self.every_days)
+        except TgsimError as exc:
+            raise TgsimError(f"Observation: {exc}") from None
+        for name in ("start_day", "stop_day"):
+            v = getattr(self, name)
+            if v is not None and not (isinstance(v, int | float) and math.isfinite(v)):
+                raise TgsimError(f"Observation: `{name}` must be a finite number (days); got {v!r}")
+        if not (isinstance(self.detection_limit_mm, int | float)
+                and math.isfinite(self.detection_limit_mm) and self.detection_limit_mm >= 0):
+            raise TgsimError("Observation: `detection_limit_mm` must be a number >= 0; got "
+                             f"{self.detection_limit_mm!r}")
+        if not (isinstance(self.treatment_day, int | float) and math.isfinite(self.treatment_day)):
+            raise TgsimError("Observation: `treatment_day` must be a finite number (days); got "
+                             f"{self.treatment_day!r}")
+        if self.error is not None and not isinstance(self.error, MeasurementError):
+            raise TgsimError(
+                "Observation: `error` must be None or a tgsim.observe MeasurementError "
+                f"(AdditiveError, ProportionalError, CombinedError, LogNormalError); got "
+                f"{self.error!r}"
+            )
+        if self.days is not None:
+            d = np.asarray(self.days, dtype=np.float64).reshape(-1)
+            if d.size == 0 or not np.all(np.isfinite(d)) or np.any(np.diff(d) <= 0):
+                raise TgsimError("Observation: `days` must be finite and strictly increasing; "
+                                 f"got {list(self.days)!r}")
+            object.__setattr__(self, "days", tuple(float(x) for x in d))
+
+    def scan_days(self, times: np.ndarray) -> np.ndarray:
+        """The scan days for simulated ``times`` (validated: inside the times, with a
+        baseline scan on or before ``treatment_day``)."""
+        from .observe import scan_schedule
+
+        lo, hi = float(times[0]), float(times[-1])
+        if self.days is not None:
+            s = np.asarray(self.days, dtype=np.float64)
+        else:
+            s = scan_schedule(self.every_days, lo if self.start_day is None else self.start_day,
+                              hi if self.stop_day is None else self.stop_day)
+        tol = 1e-9 * max(1.0, abs(lo), abs(hi))
+        out = (s < lo - tol) | (s > hi + tol)
+        if out.any():
+            raise TgsimError(
+                f"Observation: scan day {float(s[np.flatnonzero(out)[0]]):g} lies outside the "
+                f"simulated times [{lo:g}, {hi:g}] (days)"
+            )
+        if not np.any(s <= self.treatment_day + tol):
+            raise TgsimError(
+                f"Observation: no scan on or before treatment_day={self.treatment_day:g} "
+                f"to serve as the baseline (first scan on day {s[0]:g})"
+            )
+        return s
+
+    def baseline_index(self, days: np.ndarray) -> int:
+        """Index of the baseline scan: the last on or before ``treatment_day``."""
+        tol = 1e-9 * max(1.0, abs(self.treatment_day))
+        return int(np.flatnonzero(days <= self.treatment_day + tol)[-1])
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "every_days": self.every_days, "detection_limit_mm": self.detection_limit_mm,
+            "treatment_day": self.treatment_day, "error": repr(self.error),
+        }
+        for k in ("start_day", "stop_day", "days"):
+            v = getattr(self, k)
+            if v is not None:
+                out[k] = list(v) if k == "days" else v
+        return out
+
+
+@dataclass(frozen=True)
+class Readouts:
+    """Which per-subject read-outs a cohort run computes.
+
+    Parameters
+    ----------
+    recist : bool
+        RECIST 1.1 best overall response, progression and time to progression.
+    irecist : bool
+        iRECIST best overall response, unconfirmed (iUPD) and confirmed (iCPD)
+        progression.
+    confirm : bool
+        Require confirmation of CR/PR for the best response.
+    confirm_days : float
+        Minimum interval (days) between a response and its confirmation (28).
+    min_sd_days : float
+        Minimum time after baseline (days) for SD to count as best response.
+    threshold_growth : bool
+        LI-RADS threshold growth (>= 50 % size increase in <= 6 months).
+    hyperprogression : sequence of str
+        Definitions to apply (see :data:`HYPERPROGRESSION_DEFINITIONS`); needs a scan
+        before the baseline.
+    burden_days : sequence of float
+        Days at which to record the tumour volume (mm³); each must be a simulated time.
+    """
+
+    recist: bool = True
+    irecist: bool = False
+    confirm: bool = False
+    confirm_days: float = CONFIRM_DAYS
+    min_sd_days: float = 0.0
+    threshold_growth: bool = False
+    hyperprogression: Sequence[str] = ()
+    burden_days: Sequence[float] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("recist", "irecist", "confirm", "threshold_growth"):
+            if not isinstance(getattr(self, name), bool):
+                raise TgsimError(f"Readouts: `{name}` must be true or false; got "
+                                 f"{getattr(self, name)!r}")
+        for name in ("confirm_days", "min_sd_days"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) \
+                    or v < 0:
+                raise TgsimError(f"Readouts: `{name}` must be a number of days >= 0; got {v!r}")
+        hp = self.hyperprogression
+        if isinstance(hp, str):
+            hp = (hp,)
+        hp = tuple(hp)
+        bad = [d for d in hp if d not in HYPERPROGRESSION_DEFINITIONS]
+        if bad:
+            raise TgsimError(
+                f"Readouts: unknown hyperprogression definition {bad[0]!r}; choose from "
+                f"{', '.join(HYPERPROGRESSION_DEFINITIONS)}"
+            )
+        object.__setattr__(self, "hyperprogression", hp)
+        try:
+            bd = tuple(float(x) for x in self.burden_days)
+        except (TypeError, ValueError):
+            raise TgsimError("Readouts: `burden_days` must be a list of days; got "
+                             f"{self.burden_days!r}") from None
+        if not all(math.isfinite(x) for x in bd) or any(b <= a for a, b in zip(bd, bd[1:],
+                                                                                strict=False)):
+            raise TgsimError(f"Readouts: `burden_days` must be finite and increasing; got {bd!r}")
+        object.__setattr__(self, "burden_days", bd)
+
+    @property
+    def needs_scans(self) -> bool:
+        return self.recist or self.irecist or self.threshold_growth or bool(self.hyperprogression)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"recist": self.recist, "irecist": self.irecist, "confirm": self.confirm,
+                "confirm_days": self.confirm_days, "min_sd_days": self.min_sd_days,
+                "threshold_growth": self.threshold_growth,
+                "hyperprogression": list(self.hyperprogression),
+                "burden_days": list(self.burden_days)}
+
+
+# ------------------------------------------------------------- time-point rules
+def _pd_now(d: np.ndarray, nadir: np.ndarray, had_cr: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        rel = np.where(nadir > 0, _at_least(d, (1.0 + PD_INCREASE) * nadir), d > 0)
+        absolute = _at_least(d - nadir, PD_ABSOLUTE_MM)
+        return (rel & absolute) | (had_cr & (d > 0))
+
+
+def recist_timepoints(diameters_mm: np.ndarray) -> np.ndarray:
+    """RECIST 1.1 time-point responses for one target lesion per subject.
+
+    Parameters
+    ----------
+    diameters_mm : ndarray, shape (n_subjects, n_scans)
+        Column 0 is the baseline, later columns the assessments (mm; 0 = not seen,
+        NaN = not measured).
+
+    Returns
+    -------
+    ndarray of int8, shape (n_subjects, n_scans - 1)
+        Codes into :data:`RECIST_CODES` (CR, PR, SD, PD, NE).
+    """
+    d = np.asarray(diameters_mm, dtype=np.float64)
+    n, m = d.shape
+    out = np.full((n, max(m - 1, 0)), NE, dtype=np.int8)
+    base = d[:, 0]
+    nadir = base.copy()
+    had_cr = np.zeros(n, dtype=bool)
+    for j in range(1, m):
+        x = d[:, j]
+        ok = ~np.isnan(x)
+        pd_ = _pd_now(x, nadir, had_cr) & ok
+        with np.errstate(invalid="ignore"):
+            cr = ok & ~pd_ & (x == 0)
+            pr = ok & ~pd_ & ~cr & _at_most(x, (1.0 - PR_DECREASE) * base)
+        code = np.where(pd_, PD, np.where(cr, CR, np.where(pr, PR, np.where(ok, SD, NE))))
+        out[:, j - 1] = code
+        nadir = np.where(ok, np.fmin(nadir, x), nadir)
+        had_cr |= cr
+    return out
+
+
+def irecist_timepoints(diameters_mm: np.ndarray) -> np.ndarray:
+    """iRECIST time-point responses for one target lesion per subject.
+
+    Same layout as :func:`recist_timepoints`; codes into :data:`IRECIST_CODES`, and -1 for
+    scans after confirmed progression (iCPD ends the assessment).
+    """
+    d = np.asarray(diameters_mm, dtype=np.float64)
+    n, m = d.shape
+    out = np.full((n, max(m - 1, 0)), I_NE, dtype=np.int8)
+    base = d[:, 0]
+    nadir = base.copy()
+    had_cr = np.zeros(n, dtype=bool)
+    upd = np.zeros(n, dtype=bool)
+    done = np.zeros(n, dtype=bool)
+    ref = np.full(n, np.nan)
+    for j in range(1, m):
+        x = d[:, j]
+        ok = ~np.isnan(x) & ~done
+        pd_ = _pd_now(x, nadir, had_cr) & ok
+        with np.errstate(invalid="ignore"):
+            confirm = ok & upd & _at_least(x - ref, PD_ABSOLUTE_MM)
+            cr = ok & ~pd_ & (x == 0)
+            pr = ok & ~pd_ & ~cr & _at_most(x, (1.0 - PR_DECREASE) * base)
+        new_upd = ok & ~upd & pd_
+        stay_upd = ok & upd & ~confirm & pd_
+        code = np.where(cr, I_CR, np.where(pr, I_PR, np.where(ok, I_SD, I_NE)))
+        code = np.where(new_upd | stay_upd, I_UPD, code)
+        code = np.where(confirm, I_CPD, code)
+        code = np.where(done, _NONE, code)
+        out[:, j - 1] = code
+        ref = np.where(new_upd, x, ref)
+        upd = (upd | new_upd) & ~(ok & ~pd_)  # falls back below PD criteria: bar resets
+        done |= confirm
+        nadir = np.where(ok, np.fmin(nadir, x), nadir)
+        had_cr |= cr
+    return out
+
+
+def best_response(codes: np.ndarray, days_after_baseline: np.ndarray, *, irecist: bool = False,
+                  confirm: bool = False, confirm_days: float = CONFIRM_DAYS,
+                  min_sd_days: float = 0.0) -> np.ndarray:
+    """Best overall response from time-point codes, per subject.
+
+    RECIST: the best response up to the first PD (CR > PR > SD > PD > NE). iRECIST: up to
+    iCPD, iUPD not terminal (iCR > iPR > iSD, then iCPD if progression was confirmed, else
+    iUPD if it never was, else NE). With ``confirm`` a CR
+    (PR) needs a CR (CR or PR) at least ``confirm_days`` later with nothing but CR (CR,
+    PR) or NE in between; an unconfirmed response counts as SD. SD needs
+    ``days_after_baseline >= min_sd_days``.
+
+    Parameters
+    ----------
+    codes : ndarray (n_subjects, n_assessments)
+    days_after_baseline : ndarray (n_assessments,)
+    """
+    c = np.asarray(codes)
+    n, m = c.shape
+    t = np.asarray(days_after_baseline, dtype=np.float64)
+    if irecist:
+        cr_, pr_, sd_, last, ne_ = I_CR, I_PR, I_SD, I_CPD, I_NE
+    else:
+        cr_, pr_, sd_, last, ne_ = CR, PR, SD, PD, NE
+    # valid: up to and including the first terminal code
+    terminal = c == last
+    before = np.cumsum(terminal, axis=1) - terminal
+    valid = (before == 0) & (c != _NONE)
+    out = np.full(n, ne_, dtype=np.int8)
+    is_ = {k: (c == k) & valid for k in (cr_, pr_, sd_, last)}
+    if confirm:
+        got_cr = _confirmed(c, valid, t, {cr_}, {cr_}, {cr_, ne_}, confirm_days)
+        got_pr = _confirmed(c, valid, t, {cr_, pr_}, {cr_, pr_}, {cr_, pr_, ne_}, confirm_days)
+    else:
+        got_cr = is_[cr_].any(axis=1)
+        got_pr = is_[pr_].any(axis=1)
+    sd_ok = _at_least(t, min_sd_days)[None, :]
+    got_sd = (((c == cr_) | (c == pr_) | (c == sd_)) & valid & sd_ok).any(axis=1)
+    out = np.where(got_cr, cr_, np.where(got_pr, pr_, np.where(got_sd, sd_, out)))
+    rest = ~(got_cr | got_pr | got_sd)
+    out = np.where(rest & is_[last].any(axis=1), last, out)
+    if irecist:  # an iUPD that was never confirmed
+        got_upd = ((c == I_UPD) & valid).any(axis=1) & ~is_[last].any(axis=1)
+        out = np.where(rest & got_upd, I_UPD, out)
+    return out.astype(np.int8)
+
+
+def _confirmed(c, valid, t, start, end, between, confirm_days) -> np.ndarray:
+    n, m = c.shape
+    got = np.zeros(n, dtype=bool)
+    st = np.isin(c, list(start)) & valid
+    en = np.isin(c, list(end)) & valid
+    bw = np.isin(c, list(between)) & valid
+    for i in range(m):
+        alive = st[:, i].copy()
+        for j in range(i + 1, m):
+            got |= alive & en[:, j] & _at_least(t[j] - t[i], confirm_days)
+            alive &= bw[:, j]
+    return got
+
+
+# ------------------------------------------------------------------ per chunk
+def scan_chunk(obs: Observation, times: np.ndarray, volume: np.ndarray,
+               observed: np.ndarray | None, seed: int, start: int) -> dict[str, np.ndarray]:
+    """Scan one chunk of subjects (rows ``start ..``) of one scenario.
+
+    Returns ``diameter_mm`` (measured), and, when they differ, ``true_diameter_mm``
+    (observed size without error) and ``tumour_diameter_mm`` (tumour alone), each
+    ``(n, n_scans)`` in mm, with the detection limit applied (0 = not seen).
+    """
+    import xarray as xr
+
+    from .observe import scan
+    from .population import STREAM_BLOCK, STREAM_OBSERVATION, block_generator
+
+    days = obs.scan_days(times)
+    n = volume.shape[0]
+    src = volume if observed is None else observed
+    ds = xr.Dataset({"volume": (("subject", "time"), np.where(np.isnan(src), np.nan,
+                                                               np.maximum(src, 0.0)))},
+                    coords={"subject": np.arange(n), "time": times})
+    sc = scan(ds, days=days, detection_limit_mm=obs.detection_limit_mm)
+    true_d = sc["diameter_mm"].values  # error free, detection limit applied
+    out: dict[str, np.ndarray] = {}
+    if obs.error is None:
+        out["diameter_mm"] = true_d
+    else:
+        raw = sc["true_diameter_mm"].values
+        visible = sc["visible"].values
+        noisy = np.empty_like(raw)
+        stop = start + n
+        for k in range(start // STREAM_BLOCK, (stop - 1) // STREAM_BLOCK + 1):
+            a, b = k * STREAM_BLOCK, (k + 1) * STREAM_BLOCK
+            lo, hi = max(a, start), min(b, stop)
+            padded = np.full((STREAM_BLOCK, days.size), np.nan)
+            padded[lo - a:hi - a] = raw[lo - start:hi - start]
+            noisy[lo - start:hi - start] = obs.error.apply(
+                padded, block_generator(seed, STREAM_OBSERVATION, k))[lo - a:hi - a]
+        out["diameter_mm"] = np.where(visible, noisy, np.where(np.isnan(raw), np.nan, 0.0))
+        out["true_diameter_mm"] = true_d
+    if observed is not None:
+        tv = xr.Dataset({"volume": (("subject", "time"), np.where(
+            np.isnan(volume), np.nan, np.maximum(volume, 0.0)))},
+            coords={"subject": np.arange(n), "time": times})
+        out["tumour_diameter_mm"] = scan(tv, days=days,
+                                         detection_limit_mm=obs.detection_limit_mm)[
+            "diameter_mm"].values
+    return out
+
+
+def readings_of(scans: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The diameters of each reading present in a :func:`scan_chunk` result."""
+    out = {"measured": scans["diameter_mm"]}
+    if "true_diameter_mm" in scans:
+        out["error_free"] = scans["true_diameter_mm"]
+    if "tumour_diameter_mm" in scans:
+        out["tumour"] = scans["tumour_diameter_mm"]
+    return out
+
+
+def readout_chunk(ro: Readouts, obs: Observation | None, days: np.ndarray | None,
+                  diameters: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Per-subject read-outs of one reading: ``{name: array (n, ...)}``.
+
+    ``diameters`` is ``(n, n_scans)`` in mm on scan ``days``.
+    """
+    out: dict[str, np.ndarray] = {}
+    if diameters is None or obs is None or days is None:
+        return out
+    d = np.asarray(diameters, dtype=np.float64)
+    b = obs.baseline_index(days)
+    post = d[:, b:]
+    t_after = days[b + 1:] - days[b]
+    base = d[:, b]
+    with np.errstate(invalid="ignore"):
+        measurable = _at_least(base, MEASURABLE_MM) & ~np.isnan(base)
+    if ro.recist or ro.hyperprogression:
+        codes = recist_timepoints(post)
+        codes[~measurable] = NE
+    if ro.recist:
+        bor = best_response(codes, t_after, confirm=ro.confirm, confirm_days=ro.confirm_days,
+                            min_sd_days=ro.min_sd_days)
+        bor[~measurable] = NE
+        out["measurable"] = measurable
+        out["recist_bor"] = bor
+        is_pd = codes == PD
+        progressed = is_pd.any(axis=1)
+        first = np.argmax(is_pd, axis=1)
+        ttp = np.where(progressed, t_after[first] if t_after.size else np.nan, np.nan)
+        measured_any = ~np.isnan(post[:, 1:])
+        last = np.where(measured_any.any(axis=1),
+                        (measured_any.shape[1] - 1) - np.argmax(measured_any[:, ::-1], axis=1), -1)
+        censor = np.where(last >= 0, t_after[np.maximum(last, 0)] if t_after.size else np.nan,
+                          np.nan)
+        out["progressed"] = progressed & measurable
+        out["time_to_progression"] = np.where(measurable, np.where(progressed, ttp, censor),
+                                              np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            change = 100.0 * (post[:, 1:] / base[:, None] - 1.0)
+        valid = (np.cumsum(is_pd, axis=1) - is_pd == 0) & ~np.isnan(change)
+        best = np.where(valid, change, np.inf).min(axis=1, initial=np.inf)
+        best = np.where(np.isinf(best), np.nan, best)
+        out["best_change_pct"] = np.where(measurable, best, np.nan)
+    if ro.irecist:
+        icodes = irecist_timepoints(post)
+        icodes[~measurable] = I_NE
+        ibor = best_response(icodes, t_after, irecist=True, confirm=ro.confirm,
+                             confirm_days=ro.confirm_days, min_sd_days=ro.min_sd_days)
+        ibor[~measurable] = I_NE
+        out["irecist_bor"] = ibor
+        out["iupd"] = (icodes == I_UPD).any(axis=1) & measurable
+        out["icpd"] = (icodes == I_CPD).any(axis=1) & measurable
+    if ro.threshold_growth:
+        from .clinical.threshold import threshold_growth
+
+        out["threshold_growth"] = threshold_growth(days, d).any(axis=-1)
+    if ro.hyperprogression:
+        out.update(_hyperprogression(ro, days, d, b, codes))
+    return out
+
+
+def _hyperprogression(ro: Readouts, days: np.ndarray, d: np.ndarray, b: int,
+                      codes: np.ndarray) -> dict[str, np.ndarray]:
+    from .clinical.kinetics import tumour_growth_kinetics, tumour_growth_rate
+
+    n = d.shape[0]
+    k = len(ro.hyperprogression)
+    if b < 1 or b + 1 >= days.size:
+        nan = np.full(n, np.nan)
+        return {"tgr_pre": nan, "tgr_on": nan.copy(),
+                "hyperprogression": np.full((n, k), np.nan)}
+    tri = d[:, b - 1:b + 2]
+    ok = np.all(np.isfinite(tri), axis=1)
+    safe = np.where(ok[:, None], tri, 1.0)
+    t3 = days[b - 1:b + 2]
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        tgr = np.asarray(tumour_growth_rate(t3, safe), dtype=np.float64).reshape(n, 2)
+        tgk = np.asarray(tumour_growth_kinetics(t3, safe), dtype=np.float64).reshape(n, 2)
+    tgr[~ok] = np.nan
+    tgk[~ok] = np.nan
+    pre, on = tgr[:, 0], tgr[:, 1]
+    pd_first = codes[:, 0] == PD
+    out = np.full((n, k), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for i, name in enumerate(ro.hyperprogression):
+            if name == "champiat":
+                ev = ok & (pre > 0) & np.isfinite(on)
+                hit = pd_first & _at_least(on / np.where(ev, pre, 1.0), 2.0)
+            elif name == "saada-bouzid":
+                ev = ok & (tgk[:, 0] > 0) & np.isfinite(tgk[:, 1])
+                hit = _at_least(tgk[:, 1] / np.where(ev, tgk[:, 0], 1.0), 2.0)
+            else:  # ferrara
+                ev = ok & np.isfinite(pre) & np.isfinite(on)
+                hit = pd_first & (on - pre > 50.0)
+            out[:, i] = np.where(ev, hit.astype(np.float64), np.nan)
+    return {"tgr_pre": pre, "tgr_on": on, "hyperprogression": out}
+
+
+# ------------------------------------------------------------------- summaries
+def _km_median(time: np.ndarray, event: np.ndarray) -> float:
+    """Kaplan-Meier median (days): the first time the survival estimate is <= 0.5."""
+    ok = np.isfinite(time)
+    t, e = time[ok], event[ok].astype(bool)
+    if t.size == 0:
+        return math.nan
+    order = np.lexsort((~e, t))  # events before censorings at tied times
+    t, e = t[order], e[order]
+    uniq, first = np.unique(t, return_index=True)
+    at_risk = t.size - first
+    deaths = np.add.reduceat(e.astype(np.int64), first)
+    surv = np.cumprod(1.0 - deaths / at_risk)
+    hit = np.flatnonzero(surv <= 0.5 + 1e-12)
+    return float(uniq[hit[0]]) if hit.size else math.nan
+
+
+def summarise(ds: xr.Dataset) -> pd.DataFrame:
+    """Cohort rates from a cohort Dataset (:func:`tgsim.simulate_cohort` output).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Tidy table, one row per statistic: ``scenario, readout, reading, statistic,
+        value, unit, n`` (``n`` = subjects the statistic is computed over). Rates are in
+        percent of the evaluable subjects; times in days; volumes in mm³.
+    """
+    import pandas as pd
+
+    rows: list[dict[str, Any]] = []
+    scen = [str(s) for s in ds["scenario"].values]
+    readings = [str(r) for r in ds["reading"].values] if "reading" in ds.coords else []
+
+    def add(s, readout, reading, stat, value, unit, n):
+        rows.append({"scenario": s, "readout": readout, "reading": reading, "statistic": stat,
+                     "value": float(value), "unit": unit, "n": int(n)})
+
+    def load(name: str) -> np.ndarray:
+        return np.asarray(ds[name].values)
+
+    status = load("status")
+    for i, s in enumerate(scen):
+        add(s, "status", "", "subjects", status.shape[1], "count", status.shape[1])
+        add(s, "status", "", "failed", int(np.sum(status[i] != 0)), "count", status.shape[1])
+    if "burden" in ds.data_vars:
+        burden = load("burden")
+        for i, s in enumerate(scen):
+            for j, day in enumerate(ds["burden_day"].values):
+                x = burden[i, :, j]
+                x = x[np.isfinite(x)]
+                for stat, q in (("median", 0.5), ("q05", 0.05), ("q95", 0.95)):
+                    v = np.quantile(x, q) if x.size else math.nan
+                    add(s, f"burden_day_{float(day):g}", "tumour", stat, v, "mm^3", x.size)
+    if "recist_bor" in ds.data_vars:
+        bor = load("recist_bor")
+        meas = load("measurable")
+        ttp = load("time_to_progression")
+        prog = load("progressed")
+        for i, s in enumerate(scen):
+            for r, reading in enumerate(readings):
+                m = meas[i, :, r].astype(bool)
+                b = bor[i, :, r][m]
+                nm = int(m.sum())
+                add(s, "recist", reading, "measurable", nm, "count", bor.shape[1])
+                for code, label in enumerate(RECIST_CODES):
+                    add(s, "recist", reading, f"{label}_rate", _pct(b == code), "%", nm)
+                add(s, "recist", reading, "objective_response_rate", _pct(b <= PR), "%", nm)
+                add(s, "recist", reading, "disease_control_rate", _pct(b <= SD), "%", nm)
+                add(s, "recist", reading, "progressed", _pct(prog[i, :, r][m]), "%", nm)
+                add(s, "recist", reading, "median_time_to_progression",
+                    _km_median(ttp[i, :, r][m], prog[i, :, r][m]), "day", nm)
+            if "measured" in readings and "error_free" in readings:
+                a, e = readings.index("measured"), readings.index("error_free")
+                m = meas[i, :, a].astype(bool) & meas[i, :, e].astype(bool)
+                add(s, "recist", "measured vs error_free", "category_flip_rate",
+                    _pct(bor[i, :, a][m] != bor[i, :, e][m]), "%", int(m.sum()))
+            if "measured" in readings and "tumour" in readings:
+                a, t = readings.index("measured"), readings.index("tumour")
+                called = (bor[i, :, a] == PD) & meas[i, :, a].astype(bool)
+                add(s, "recist", "measured vs tumour", "false_progression_rate",
+                    _pct(bor[i, :, t][called] != PD), "%", int(called.sum()))
+    if "irecist_bor" in ds.data_vars:
+        ibor = load("irecist_bor")
+        iupd = load("iupd")
+        icpd = load("icpd")
+        meas = load("measurable") if "measurable" in ds else None
+        recist_bor = load("recist_bor") if "recist_bor" in ds else None
+        for i, s in enumerate(scen):
+            for r, reading in enumerate(readings):
+                m = (meas[i, :, r].astype(bool) if meas is not None
+                     else ibor[i, :, r] != I_NE)
+                b = ibor[i, :, r][m]
+                nm = int(m.sum())
+                for code, label in enumerate(IRECIST_CODES):
+                    add(s, "irecist", reading, f"{label}_rate", _pct(b == code), "%", nm)
+                up, cp = iupd[i, :, r][m].astype(bool), icpd[i, :, r][m].astype(bool)
+                add(s, "irecist", reading, "unconfirmed_iupd_rate", _pct(up & ~cp), "%", nm)
+                if recist_bor is not None:
+                    pd_ = recist_bor[i, :, r][m] == PD
+                    add(s, "irecist", reading, "recist_pd_not_confirmed",
+                        _pct(~cp[pd_]), "% of RECIST PD", int(pd_.sum()))
+            if "measured" in readings and "error_free" in readings:
+                a, e = readings.index("measured"), readings.index("error_free")
+                m = ibor[i, :, a] != I_NE
+                add(s, "irecist", "measured vs error_free", "category_flip_rate",
+                    _pct(ibor[i, :, a][m] != ibor[i, :, e][m]), "%", int(m.sum()))
+    if "threshold_growth" in ds.data_vars:
+        tg = load("threshold_growth")
+        for i, s in enumerate(scen):
+            for r, reading in enumerate(readings):
+                add(s, "threshold_growth", reading, "rate", _pct(tg[i, :, r]), "%", tg.shape[1])
+    if "hyperprogression" in ds.data_vars:
+        hp = load("hyperprogression")
+        defs = [str(x) for x in ds["definition"].values]
+        for i, s in enumerate(scen):
+            for r, reading in enumerate(readings):
+                for k, name in enumerate(defs):
+                    x = hp[i, :, r, k]
+                    ev = np.isfinite(x)
+                    add(s, "hyperprogression", reading, f"{name}_rate",
+                        100.0 * float(np.mean(x[ev])) if ev.any() else math.nan, "%",
+                        int(ev.sum()))
+    return pd.DataFrame(rows, columns=["scenario", "readout", "reading", "statistic", "value",
+                                       "unit", "n"])
+
+
+def _pct(mask: np.ndarray) -> float:
+    mask = np.asarray(mask, dtype=bool)
+    return 100.0 * float(mask.mean()) if mask.size else math.nan
+
+
+def code_attrs(codes: Sequence[str], long_name: str) -> dict[str, Any]:
+    """CF flag attrs for a response-code variable."""
+    return {"flag_values": list(range(len(codes))),
+            "flag_meanings": " ".join(c.replace("/", "_") for c in codes),
+            "long_name": long_name}
+
+
+@dataclass
+class _VarSpec:
+    dims: tuple[str, ...]
+    dtype: Any
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+def readout_layout(ro: Readouts, has_scans: bool) -> dict[str, _VarSpec]:
+    """Variables (beyond ``scenario, subject, reading``) each read-out adds."""
+    base = ("scenario", "subject", "reading")
+    out: dict[str, _VarSpec] = {}
+    if not has_scans:
+        return out
+    if ro.recist:
+        out["measurable"] = _VarSpec(base, np.bool_, {
+            "long_name": "target lesion measurable at baseline (>= 10 mm)"})
+        out["recist_bor"] = _VarSpec(base, np.int8, code_attrs(
+            RECIST_CODES, "RECIST 1.1 best overall response"))
+        out["progressed"] = _VarSpec(base, np.bool_, {"long_name": "RECIST progression seen"})
+        out["time_to_progression"] = _VarSpec(base, np.float64, {
+            "units": "day", "long_name": "time to RECIST progression from baseline "
+            "(censored at the last scan when progressed is false)"})
+        out["best_change_pct"] = _VarSpec(base, np.float64, {
+            "units": "%", "long_name": "best change of the target diameter from baseline"})
+    if ro.irecist:
+        out["irecist_bor"] = _VarSpec(base, np.int8, code_attrs(
+            IRECIST_CODES, "iRECIST best overall response"))
+        out["iupd"] = _VarSpec(base, np.bool_, {"long_name": "iRECIST unconfirmed progression "
+                                                             "(iUPD) seen"})
+        out["icpd"] = _VarSpec(base, np.bool_, {"long_name": "iRECIST confirmed progression "
+                                                             "(iCPD) seen"})
+    if ro.threshold_growth:
+        out["threshold_growth"] = _VarSpec(base, np.bool_, {
+            "long_name": "LI-RADS threshold growth (>= 50 % in <= 6 months) at any scan"})
+    if ro.hyperprogression:
+        out["tgr_pre"] = _VarSpec(base, np.float64, {
+            "units": "%/month", "long_name": "tumour growth rate, reference period"})
+        out["tgr_on"] = _VarSpec(base, np.float64, {
+            "units": "%/month", "long_name": "tumour growth rate, first on-treatment period"})
+        out["hyperprogression"] = _VarSpec((*base, "definition"), np.float64, {
+            "long_name": "hyperprogression (1 yes, 0 no, NaN not evaluable)"})
+    return out
