@@ -575,7 +575,7 @@ def _plan(model: Any, times: Any, population: Any, n: Any, *, seed: Any, scenari
         if b == scan_days.size - 1:
             raise TgsimError(f"no scan after the baseline (day {scan_days[b]:g}); extend the "
                              "times or the scan schedule")
-        if readouts.hyperprogression and b == 0:
+        if b == 0 and set(readouts.hyperprogression) - {"matos2020"}:
             raise TgsimError("hyperprogression needs a scan before the baseline (a reference "
                              f"period); the first scan is the baseline, day {scan_days[0]:g}")
     burden = np.empty(0, dtype=np.int64)

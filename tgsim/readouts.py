@@ -50,35 +50,43 @@ only from ``min_sd_days`` after baseline. Time to progression is the day of the 
 minus the baseline day (censored at the last scan).
 
 iRECIST (Seymour et al. 2017): a RECIST PD is *unconfirmed* progression (iUPD). It is
-confirmed (iCPD) at a later scan when the diameter has grown by a further
-:math:`\ge 5` mm over the iUPD measurement; while it still meets PD criteria against the
-nadir it stays iUPD; if it falls back below them the bar resets (iSD/iPR/iCR) and a new
-iUPD must again meet RECIST PD. The iBOR is the best response up to iCPD (iUPD does not
-end the assessment): iCR > iPR > iSD, then iCPD when progression was confirmed, else
-iUPD when it never was.
+confirmed (iCPD) at a later scan, at least ``confirm_days`` (28) after it, when the
+diameter has grown by a further :math:`\ge 5` mm over the iUPD measurement; while it
+still meets PD criteria against the nadir it stays iUPD; if it falls back below them the
+bar resets (iSD/iPR/iCR) and a new iUPD must again meet RECIST PD. The iBOR is the best
+response up to iCPD (iUPD does not end the assessment): iCR > iPR > iSD, then iCPD when
+progression was confirmed, else iUPD when it never was.
 
-These vectorised rules are cross-checked against :func:`tgsim.clinical.recist` in the test
+These vectorised rules are cross-checked against :func:`tgsim.clinical.recist`,
+:func:`tgsim.clinical.irecist` and :func:`tgsim.clinical.hyperprogression` in the test
 suite.
 
 Growth and hyperprogression
 ---------------------------
-With the last pre-treatment scan before baseline (*reference period*) and the first scan
-after it (*experimental period*), tumour growth rates TGR (% per month, Ferté et al. 2014)
-and kinetics TGK (mm per month, Saâda-Bouzid et al. 2017) come from
-:mod:`tgsim.clinical.kinetics`. Hyperprogression definitions (``definition``
-coordinate):
+The reference period runs from the scan before the baseline to the baseline, the
+experimental period from the baseline to the first evaluation (the first scan after
+``treatment_day``). Tumour growth rates TGR (% per month, Ferté et al. 2014) and
+kinetics TGK (mm per month, Saâda-Bouzid et al. 2017) come from
+:mod:`tgsim.clinical.kinetics` (``tgr_ref``, ``tgr_exp``). The hyperprogression
+definitions (``definition`` coordinate) are those of :func:`tgsim.clinical.hyperprogression`,
+vectorised for one lesion and no new lesions (the model has none):
 
-``champiat``
-    RECIST PD at the first evaluation and :math:`TGR_{on} / TGR_{pre} \ge 2`
-    (Champiat et al. 2017).
-``saada-bouzid``
-    :math:`TGK_{on} / TGK_{pre} \ge 2` (Saâda-Bouzid et al. 2017).
-``ferrara``
-    RECIST PD at the first evaluation and :math:`TGR_{on} - TGR_{pre} > 50` % per month
-    (Ferrara et al. 2018).
+``champiat2017``
+    RECIST PD at the first evaluation and :math:`TGR_{exp} / TGR_{ref} \ge 2`.
+``saada-bouzid2017``
+    :math:`TGK_{exp} / TGK_{ref} \ge 2`.
+``kato2017``
+    PD at a first evaluation less than 2 months after treatment start, > 50 % increase
+    from baseline and :math:`TGK_{exp} / TGK_{ref} > 2`.
+``ferrara2018`` / ``kas2020``
+    RECIST PD at the first evaluation and :math:`TGR_{exp} - TGR_{ref}` > 50 (> 100) %
+    per month.
+``matos2020``
+    A first evaluation within 2 months with a >= 40 % increase from baseline.
 
-A ratio needs a growing reference period (:math:`TGR_{pre} > 0`, :math:`TGK_{pre} > 0`);
-otherwise the subject is not evaluable (NaN) for that definition.
+A ratio counts as acceleration only for a positive reference rate. Definitions with a
+reference period need a scan before the baseline; without it (or with a pre-baseline
+diameter of 0) the subject is not evaluable: NaN, left out of the rate.
 
 Threshold growth (LI-RADS v2018): a size increase of at least 50 % within 6 months
 (:func:`tgsim.clinical.threshold.threshold_growth`), at any scan.
@@ -147,7 +155,9 @@ CR, PR, SD, PD, NE = range(5)
 I_CR, I_PR, I_SD, I_UPD, I_CPD, I_NE = range(6)
 _NONE = -1  # no assessment (after iCPD)
 
-HYPERPROGRESSION_DEFINITIONS: tuple[str, ...] = ("champiat", "saada-bouzid", "ferrara")
+#: hyperprogression definitions computed here (named as in :mod:`tgsim.clinical.hpd`)
+HYPERPROGRESSION_DEFINITIONS: tuple[str, ...] = (
+    "champiat2017", "saada-bouzid2017", "kato2017", "ferrara2018", "kas2020", "matos2020")
 READINGS: tuple[str, ...] = ("measured", "error_free", "tumour")
 
 
@@ -387,14 +397,20 @@ def recist_timepoints(diameters_mm: np.ndarray) -> np.ndarray:
     return out
 
 
-def irecist_timepoints(diameters_mm: np.ndarray) -> np.ndarray:
+def irecist_timepoints(diameters_mm: np.ndarray, days: np.ndarray | None = None, *,
+                       confirm_days: float = CONFIRM_DAYS) -> np.ndarray:
     """iRECIST time-point responses for one target lesion per subject.
 
-    Same layout as :func:`recist_timepoints`; codes into :data:`IRECIST_CODES`, and -1 for
-    scans after confirmed progression (iCPD ends the assessment).
+    Same layout as :func:`recist_timepoints`, with ``days`` the scan days (column 0 the
+    baseline; default: ``confirm_days`` apart); codes into :data:`IRECIST_CODES`, and
+    -1 for scans after confirmed progression (iCPD ends the assessment). An iUPD is
+    confirmed at a scan at least ``confirm_days`` after it.
     """
     d = np.asarray(diameters_mm, dtype=np.float64)
     n, m = d.shape
+    t = (np.arange(m, dtype=np.float64) * confirm_days if days is None
+         else np.asarray(days, dtype=np.float64))
+    ref_day = np.full(n, np.nan)
     out = np.full((n, max(m - 1, 0)), I_NE, dtype=np.int8)
     base = d[:, 0]
     nadir = base.copy()
@@ -407,7 +423,8 @@ def irecist_timepoints(diameters_mm: np.ndarray) -> np.ndarray:
         ok = ~np.isnan(x) & ~done
         pd_ = _pd_now(x, nadir, had_cr) & ok
         with np.errstate(invalid="ignore"):
-            confirm = ok & upd & _at_least(x - ref, PD_ABSOLUTE_MM)
+            confirm = (ok & upd & _at_least(x - ref, PD_ABSOLUTE_MM)
+                       & _at_least(t[j] - ref_day, confirm_days))
             cr = ok & ~pd_ & (x == 0)
             pr = ok & ~pd_ & ~cr & _at_most(x, (1.0 - PR_DECREASE) * base)
         new_upd = ok & ~upd & pd_
@@ -418,6 +435,7 @@ def irecist_timepoints(diameters_mm: np.ndarray) -> np.ndarray:
         code = np.where(done, _NONE, code)
         out[:, j - 1] = code
         ref = np.where(new_upd, x, ref)
+        ref_day = np.where(new_upd, t[j], ref_day)
         upd = (upd | new_upd) & ~(ok & ~pd_)  # falls back below PD criteria: bar resets
         done |= confirm
         nadir = np.where(ok, np.fmin(nadir, x), nadir)
@@ -561,7 +579,7 @@ def readout_chunk(ro: Readouts, obs: Observation | None, days: np.ndarray | None
     base = d[:, b]
     with np.errstate(invalid="ignore"):
         measurable = _at_least(base, MEASURABLE_MM) & ~np.isnan(base)
-    if ro.recist or ro.hyperprogression:
+    if ro.recist:
         codes = recist_timepoints(post)
         codes[~measurable] = NE
     if ro.recist:
@@ -589,7 +607,7 @@ def readout_chunk(ro: Readouts, obs: Observation | None, days: np.ndarray | None
         best = np.where(np.isinf(best), np.nan, best)
         out["best_change_pct"] = np.where(measurable, best, np.nan)
     if ro.irecist:
-        icodes = irecist_timepoints(post)
+        icodes = irecist_timepoints(post, days[b:], confirm_days=ro.confirm_days)
         icodes[~measurable] = I_NE
         ibor = best_response(icodes, t_after, irecist=True, confirm=ro.confirm,
                              confirm_days=ro.confirm_days, min_sd_days=ro.min_sd_days)
@@ -602,45 +620,72 @@ def readout_chunk(ro: Readouts, obs: Observation | None, days: np.ndarray | None
 
         out["threshold_growth"] = threshold_growth(days, d).any(axis=-1)
     if ro.hyperprogression:
-        out.update(_hyperprogression(ro, days, d, b, codes))
+        out.update(_hyperprogression(ro, days, d, b, obs.treatment_day))
     return out
 
 
 def _hyperprogression(ro: Readouts, days: np.ndarray, d: np.ndarray, b: int,
-                      codes: np.ndarray) -> dict[str, np.ndarray]:
+                      treatment_day: float) -> dict[str, np.ndarray]:
+    """Vectorised :func:`tgsim.clinical.hyperprogression` for one lesion per subject (no
+    new lesions: the model has none)."""
     from .clinical.kinetics import tumour_growth_kinetics, tumour_growth_rate
 
     n = d.shape[0]
     k = len(ro.hyperprogression)
-    if b < 1 or b + 1 >= days.size:
-        nan = np.full(n, np.nan)
-        return {"tgr_pre": nan, "tgr_on": nan.copy(),
-                "hyperprogression": np.full((n, k), np.nan)}
-    tri = d[:, b - 1:b + 2]
-    ok = np.all(np.isfinite(tri), axis=1)
-    safe = np.where(ok[:, None], tri, 1.0)
-    t3 = days[b - 1:b + 2]
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        tgr = np.asarray(tumour_growth_rate(t3, safe), dtype=np.float64).reshape(n, 2)
-        tgk = np.asarray(tumour_growth_kinetics(t3, safe), dtype=np.float64).reshape(n, 2)
-    tgr[~ok] = np.nan
-    tgk[~ok] = np.nan
-    pre, on = tgr[:, 0], tgr[:, 1]
-    pd_first = codes[:, 0] == PD
-    out = np.full((n, k), np.nan)
+    nan = np.full(n, np.nan)
+    if b + 1 >= days.size:
+        return {"tgr_ref": nan, "tgr_exp": nan.copy(), "hyperprogression": np.full((n, k), np.nan)}
+    base, first = d[:, b], d[:, b + 1]
+    ok_exp = np.isfinite(base) & np.isfinite(first)
+
+    def rates(t2: np.ndarray, a: np.ndarray, c: np.ndarray, ok: np.ndarray):
+        pair = np.stack([np.where(ok, a, 1.0), np.where(ok, c, 1.0)], axis=1)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            tgr = np.asarray(tumour_growth_rate(t2, pair), dtype=np.float64).reshape(n)
+            tgk = np.asarray(tumour_growth_kinetics(t2, pair), dtype=np.float64).reshape(n)
+        return np.where(ok, tgr, np.nan), np.where(ok, tgk, np.nan)
+
+    tgr_exp, tgk_exp = rates(days[b:b + 2], base, first, ok_exp)
+    if b >= 1:
+        pre = d[:, b - 1]
+        ok_ref = np.isfinite(pre) & np.isfinite(base)
+        tgr_ref, tgk_ref = rates(days[b - 1:b + 1], pre, base, ok_ref)
+    else:
+        tgr_ref, tgk_ref = nan, nan.copy()
     with np.errstate(invalid="ignore", divide="ignore"):
-        for i, name in enumerate(ro.hyperprogression):
-            if name == "champiat":
-                ev = ok & (pre > 0) & np.isfinite(on)
-                hit = pd_first & _at_least(on / np.where(ev, pre, 1.0), 2.0)
-            elif name == "saada-bouzid":
-                ev = ok & (tgk[:, 0] > 0) & np.isfinite(tgk[:, 1])
-                hit = _at_least(tgk[:, 1] / np.where(ev, tgk[:, 0], 1.0), 2.0)
-            else:  # ferrara
-                ev = ok & np.isfinite(pre) & np.isfinite(on)
-                hit = pd_first & (on - pre > 50.0)
-            out[:, i] = np.where(ev, hit.astype(np.float64), np.nan)
-    return {"tgr_pre": pre, "tgr_on": on, "hyperprogression": out}
+        pd_first = (base > 0) & _at_least(first, (1.0 + PD_INCREASE) * base) & _at_least(
+            first - base, PD_ABSOLUTE_MM)
+        change = np.where(base > 0, 100.0 * (first / base - 1.0), np.nan)
+        delta = tgr_exp - tgr_ref
+
+        def accelerated(exp, ref, strict):
+            good = np.isfinite(exp) & np.isfinite(ref) & (ref > 0)
+            r = exp / np.where(good, ref, 1.0)
+            return good & ((r > 2.0) if strict else _at_least(r, 2.0))
+
+    tol = 1e-9 * max(1.0, abs(treatment_day))
+    first_after = days[b + 1] - treatment_day
+    early = first_after < 2.0 * DAYS_PER_MONTH
+    computable_ref = ok_exp & np.isfinite(tgr_ref)
+    out = np.full((n, k), np.nan)
+    for i, name in enumerate(ro.hyperprogression):
+        if name == "champiat2017":
+            hit, ev = pd_first & accelerated(tgr_exp, tgr_ref, False), computable_ref
+        elif name == "saada-bouzid2017":
+            hit, ev = accelerated(tgk_exp, tgk_ref, False), computable_ref
+        elif name == "kato2017":
+            hit = (pd_first & early) & (np.nan_to_num(change, nan=-np.inf) > 50.0) & \
+                accelerated(tgk_exp, tgk_ref, True)
+            ev = computable_ref
+        elif name in ("ferrara2018", "kas2020"):
+            limit = 50.0 if name == "ferrara2018" else 100.0
+            hit, ev = pd_first & (np.nan_to_num(delta, nan=-np.inf) > limit), computable_ref
+        else:  # matos2020, with no new lesions
+            within = first_after <= 2.0 * DAYS_PER_MONTH + tol
+            hit = within & _at_least(np.nan_to_num(change, nan=-np.inf), 40.0)
+            ev = ok_exp
+        out[:, i] = np.where(ev, hit.astype(np.float64), np.nan)
+    return {"tgr_ref": tgr_ref, "tgr_exp": tgr_exp, "hyperprogression": out}
 
 
 # ------------------------------------------------------------------- summaries
@@ -816,10 +861,12 @@ def readout_layout(ro: Readouts, has_scans: bool) -> dict[str, _VarSpec]:
         out["threshold_growth"] = _VarSpec(base, np.bool_, {
             "long_name": "LI-RADS threshold growth (>= 50 % in <= 6 months) at any scan"})
     if ro.hyperprogression:
-        out["tgr_pre"] = _VarSpec(base, np.float64, {
-            "units": "%/month", "long_name": "tumour growth rate, reference period"})
-        out["tgr_on"] = _VarSpec(base, np.float64, {
-            "units": "%/month", "long_name": "tumour growth rate, first on-treatment period"})
+        out["tgr_ref"] = _VarSpec(base, np.float64, {
+            "units": "%/month", "long_name": "tumour growth rate, reference (pre-treatment) "
+            "period"})
+        out["tgr_exp"] = _VarSpec(base, np.float64, {
+            "units": "%/month", "long_name": "tumour growth rate, experimental period "
+            "(baseline to first evaluation)"})
         out["hyperprogression"] = _VarSpec((*base, "definition"), np.float64, {
             "long_name": "hyperprogression (1 yes, 0 no, NaN not evaluable)"})
     return out

@@ -211,8 +211,9 @@ def simulate(
     -------
     xarray.Dataset
         Dims ``subject, time``. Variables: ``volume`` (mm³, the tumour burden: the sum of
-        the card's states), ``observed`` (mm³, volume plus swelling: what a scan sees),
-        ``swelling`` (mm³, when the schedule has any), ``state_volume(subject, time,
+        the card's states); when the schedule has pseudoprogression swelling, also
+        ``swelling`` (mm³) and ``observed`` (mm³, volume plus swelling: what a scan sees;
+        without swelling a scan sees ``volume``); ``state_volume(subject, time,
         state)`` for multi-state cards, ``parameters(subject, param)`` and
         ``status(subject)`` (0 = success; ``flag_meanings`` in attrs). Attrs name the
         model, card hash, tgsim version, solver, t0 and the schedule (JSON).
@@ -290,7 +291,7 @@ def _to_dataset(mdl: Model, t: np.ndarray, t0: float, P: np.ndarray, states: np.
         subj = np.asarray(subjects)
         if subj.shape != (n,):
             raise TgsimError(f"`subjects` must have one label per subject ({n}); got {subj.shape}")
-    volume = states[:, :, :ns].sum(axis=2)
+    volume = states[:, :, 0] if ns == 1 else states[:, :, :ns].sum(axis=2)
     vol_attrs = {"units": "mm^3", "long_name": "tumour volume"}
     data: dict[str, Any] = {
         "volume": (("subject", "time"), volume, vol_attrs),
@@ -300,9 +301,6 @@ def _to_dataset(mdl: Model, t: np.ndarray, t0: float, P: np.ndarray, states: np.
         data["swelling"] = (("subject", "time"), sw,
                             {"units": "mm^3", "long_name": "treatment-induced swelling"})
         data["observed"] = (("subject", "time"), volume + sw,
-                            {"units": "mm^3", "long_name": "observed size (tumour + swelling)"})
-    else:
-        data["observed"] = (("subject", "time"), volume.copy(),
                             {"units": "mm^3", "long_name": "observed size (tumour + swelling)"})
     if ns > 1:
         data["state_volume"] = (("subject", "time", "state"), states[:, :, :ns],

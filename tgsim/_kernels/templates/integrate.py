@@ -30,6 +30,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+NT = NS + 1  # state slots: tumour states plus the swelling compartment
 ST_SUCCESS = 0
 ST_MAX_STEPS = 1
 ST_STEP_TOO_SMALL = 2
@@ -112,17 +113,23 @@ def treatment_rates(t, tseg, dose, expo, acc):
 
 
 @njit(cache=True, inline="always")
-def full_rhs(t, tseg, y, p, dose, expo, acc, clear, nsw, g, dy):
-    """Right-hand side of the treated system: card growth plus treatment effects."""
-    card_rhs(y, p, g)
-    a, lk, ns, infil = treatment_rates(t, tseg, dose, expo, acc)
+def apply_treatment(y, dy, a, lk, ns, infil, clear, nsw):
+    """Turn the growth term in ``dy`` into the treated right-hand side, in place."""
     tot = 0.0
     for i in range(NS):
         s = SENS[i]
-        dy[i] = a * (1.0 - ns * s) * g[i] - lk * s * y[i]
+        dy[i] = a * (1.0 - ns * s) * dy[i] - lk * s * y[i]
         tot += y[i]
     if nsw > 0:
         dy[NS] = infil * tot - clear * y[NS]
+
+
+@njit(cache=True)
+def full_rhs(t, tseg, y, p, dose, expo, acc, clear, nsw, dy):
+    """Right-hand side of the treated system (card growth plus treatment effects)."""
+    card_rhs(y, p, dy)
+    a, lk, ns, infil = treatment_rates(t, tseg, dose, expo, acc)
+    apply_treatment(y, dy, a, lk, ns, infil, clear, nsw)
 
 
 @njit(cache=True)
@@ -140,22 +147,25 @@ def integrate_one(times, t0, p, jt, jf, dose, expo, acc, clear, bp, nsw, rtol, a
 
     Returns a status code. Outputs not reached (after a failure) are NaN.
     """
-    n = NS + nsw
+    # state vectors always hold NS + 1 slots (the last is the swelling, zero when unused)
+    # so that every loop has a compile-time trip count; `nso` columns are written out
+    nso = NS + nsw
     nout = times.shape[0]
     for k in range(nout):
-        for i in range(n):
+        for i in range(nso):
             out[k, i] = np.nan
-    y = np.zeros(n)
-    ynew = np.empty(n)
-    yt = np.empty(n)
-    k1 = np.empty(n)
-    k2 = np.empty(n)
-    k3 = np.empty(n)
-    k4 = np.empty(n)
-    k5 = np.empty(n)
-    k6 = np.empty(n)
-    k7 = np.empty(n)
-    g = np.empty(NS)
+    w = np.zeros((10, NT))
+    y = w[0]
+    ynew = w[1]
+    yt = w[2]
+    k1 = w[3]
+    k2 = w[4]
+    k3 = w[5]
+    k4 = w[6]
+    k5 = w[7]
+    k6 = w[8]
+    k7 = w[9]
+    treated = dose.shape[0] > 0 or expo.shape[0] > 0 or acc.shape[0] > 0
     card_init(p, y)
     for i in range(NS):
         if not (y[i] >= 0.0) or not math.isfinite(y[i]):
@@ -169,7 +179,7 @@ def integrate_one(times, t0, p, jt, jf, dose, expo, acc, clear, bp, nsw, rtol, a
         ij += 1
     k = 0
     while k < nout and times[k] <= t0:
-        for i in range(n):
+        for i in range(nso):
             out[k, i] = y[i]
         k += 1
     tend = times[nout - 1]
@@ -185,10 +195,13 @@ def integrate_one(times, t0, p, jt, jf, dose, expo, acc, clear, bp, nsw, rtol, a
         if ib < nb and bp[ib] < tend:
             b = bp[ib]
         tseg = t
-        full_rhs(t, tseg, y, p, dose, expo, acc, clear, nsw, g, k1)
+        card_rhs(y, p, k1)
+        if treated:
+            a, lk, ns, infil = treatment_rates(t, tseg, dose, expo, acc)
+            apply_treatment(y, k1, a, lk, ns, infil, clear, nsw)
         if h <= 0.0:
-            d0 = _norm(y)
-            d1 = _norm(k1)
+            d0 = _norm(y[:nso])
+            d1 = _norm(k1[:nso])
             if d0 > 1e-5 and d1 > 1e-5:
                 h = 0.01 * d0 / d1
             else:
@@ -204,33 +217,51 @@ def integrate_one(times, t0, p, jt, jf, dose, expo, acc, clear, bp, nsw, rtol, a
             if t + hs >= b or (b - t - hs) <= 1e-13 * abs(b):
                 hs = b - t
                 last = True
-            for i in range(n):
+            for i in range(NT):
                 yt[i] = y[i] + hs * A21 * k1[i]
-            full_rhs(t + C2 * hs, tseg, yt, p, dose, expo, acc, clear, nsw, g, k2)
-            for i in range(n):
+            card_rhs(yt, p, k2)
+            if treated:
+                a, lk, ns, infil = treatment_rates(t + C2 * hs, tseg, dose, expo, acc)
+                apply_treatment(yt, k2, a, lk, ns, infil, clear, nsw)
+            for i in range(NT):
                 yt[i] = y[i] + hs * (A31 * k1[i] + A32 * k2[i])
-            full_rhs(t + C3 * hs, tseg, yt, p, dose, expo, acc, clear, nsw, g, k3)
-            for i in range(n):
+            card_rhs(yt, p, k3)
+            if treated:
+                a, lk, ns, infil = treatment_rates(t + C3 * hs, tseg, dose, expo, acc)
+                apply_treatment(yt, k3, a, lk, ns, infil, clear, nsw)
+            for i in range(NT):
                 yt[i] = y[i] + hs * (A41 * k1[i] + A42 * k2[i] + A43 * k3[i])
-            full_rhs(t + C4 * hs, tseg, yt, p, dose, expo, acc, clear, nsw, g, k4)
-            for i in range(n):
+            card_rhs(yt, p, k4)
+            if treated:
+                a, lk, ns, infil = treatment_rates(t + C4 * hs, tseg, dose, expo, acc)
+                apply_treatment(yt, k4, a, lk, ns, infil, clear, nsw)
+            for i in range(NT):
                 yt[i] = y[i] + hs * (A51 * k1[i] + A52 * k2[i] + A53 * k3[i] + A54 * k4[i])
-            full_rhs(t + C5 * hs, tseg, yt, p, dose, expo, acc, clear, nsw, g, k5)
-            for i in range(n):
+            card_rhs(yt, p, k5)
+            if treated:
+                a, lk, ns, infil = treatment_rates(t + C5 * hs, tseg, dose, expo, acc)
+                apply_treatment(yt, k5, a, lk, ns, infil, clear, nsw)
+            for i in range(NT):
                 yt[i] = y[i] + hs * (A61 * k1[i] + A62 * k2[i] + A63 * k3[i] + A64 * k4[i]
                                      + A65 * k5[i])
-            full_rhs(t + hs, tseg, yt, p, dose, expo, acc, clear, nsw, g, k6)
-            for i in range(n):
+            card_rhs(yt, p, k6)
+            if treated:
+                a, lk, ns, infil = treatment_rates(t + hs, tseg, dose, expo, acc)
+                apply_treatment(yt, k6, a, lk, ns, infil, clear, nsw)
+            for i in range(NT):
                 ynew[i] = y[i] + hs * (A71 * k1[i] + A73 * k3[i] + A74 * k4[i] + A75 * k5[i]
                                        + A76 * k6[i])
-            full_rhs(t + hs, tseg, ynew, p, dose, expo, acc, clear, nsw, g, k7)
+            card_rhs(ynew, p, k7)
+            if treated:
+                a, lk, ns, infil = treatment_rates(t + hs, tseg, dose, expo, acc)
+                apply_treatment(ynew, k7, a, lk, ns, infil, clear, nsw)
             err = 0.0
-            for i in range(n):
+            for i in range(NT):
                 e = hs * (E1 * k1[i] + E3 * k3[i] + E4 * k4[i] + E5 * k5[i] + E6 * k6[i]
                           + E7 * k7[i])
                 sc = atol + rtol * max(abs(y[i]), abs(ynew[i]))
                 err += (e / sc) * (e / sc)
-            err = math.sqrt(err / n)
+            err = math.sqrt(err / nso)
             if not math.isfinite(err):
                 h = 0.2 * hs
                 if h < 1e-14 * max(1.0, abs(t)):
@@ -242,7 +273,7 @@ def integrate_one(times, t0, p, jt, jf, dose, expo, acc, clear, bp, nsw, rtol, a
                 while k < nout and times[k] <= tnew and times[k] < b:
                     th = (times[k] - t) / hs
                     th1 = 1.0 - th
-                    for i in range(n):
+                    for i in range(nso):
                         ydiff = ynew[i] - y[i]
                         bspl = hs * k1[i] - ydiff
                         r4 = ydiff - hs * k7[i] - bspl
@@ -250,7 +281,7 @@ def integrate_one(times, t0, p, jt, jf, dose, expo, acc, clear, bp, nsw, rtol, a
                                    + D6 * k6[i] + D7 * k7[i])
                         out[k, i] = y[i] + th * (ydiff + th1 * (bspl + th * (r4 + th1 * r5)))
                     k += 1
-                for i in range(n):
+                for i in range(NT):
                     y[i] = ynew[i]
                     k1[i] = k7[i]
                 for i in range(NS):
@@ -274,7 +305,7 @@ def integrate_one(times, t0, p, jt, jf, dose, expo, acc, clear, bp, nsw, rtol, a
                     y[i] *= jf[ij]
             ij += 1
         while k < nout and times[k] <= b:
-            for i in range(n):
+            for i in range(nso):
                 out[k, i] = y[i]
             k += 1
     return ST_SUCCESS

@@ -1,0 +1,724 @@
+# ruff: noqa: F821
+# Kernel template for fitting: predictions with parameter Jacobians, and a batched
+# Levenberg-Marquardt / Fisher-scoring maximum-likelihood fitter (prange over subjects).
+#
+# Uses the card globals NS, NP, SENS, card_init, card_rhs, card_volume, card_volume_grad
+# and, from integrate.py, treatment_rates and the Dormand-Prince tableau (A.., C.., E.., D..).
+#
+# Arrays only. Per subject s the observations are compacted to the front of its row:
+#   T[s, :nu[s]] times (days, strictly increasing, >= t0[s]); Y[s, :nu[s]] values;
+#   W[s, :nu[s]] kind: 1.0 = measured, 2.0 = left-censored (Y holds the detection limit).
+# Parameters use the card's order. The optimiser works on x = (transformed parameters,
+# log sigma, log c): a parameter with scale[j] == 1 is fitted as log p_j, else as p_j;
+# box bounds lo/hi (on the working scale) hold by projection.
+#
+# Error models (emodel): 0 additive sd = sigma; 1 proportional sd = sigma f;
+# 2 combined sd = sigma (c + f) (= a + b f with b = sigma, a = sigma c);
+# 3 log-normal: log y ~ N(log f, sigma^2).
+# Objective: phi = -2 log L (normal densities and, for censored points, log Phi), plus an
+# optional Gaussian prior (x - m)' Q (x - m) on the parameter part (empirical Bayes).
+#
+# Prediction modes: 0 = untreated closed form (card_volume / card_volume_grad, exact
+# gradient); 1 = ODE with forward sensitivities by internal numerical differentiation.
+
+FT_SUCCESS = 0
+FT_NON_FINITE = 3
+FT_NOT_CONVERGED = 5
+FT_NOT_IDENTIFIABLE = 6
+FT_BAD_DATA = 7
+FT_MAX_ITERATIONS = 8
+LOG2PI = 1.8378770664093453
+SQRT_EPS = 1.4901161193847656e-08
+
+
+@njit(cache=True, inline="always")
+def _treated_rhs(y, p, a, lk, ns, infil, clear, nsw, g, dy):
+    """Treated right-hand side with precomputed treatment rates (see full_rhs)."""
+    card_rhs(y, p, g)
+    tot = 0.0
+    for i in range(NS):
+        s = SENS[i]
+        dy[i] = a * (1.0 - ns * s) * g[i] - lk * s * y[i]
+        tot += y[i]
+    if nsw > 0:
+        dy[NS] = infil * tot - clear * y[NS]
+
+
+@njit(cache=True)
+def _aug_rhs(t, tseg, z, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n, g, yp, pp, d0,
+             d1, dz):
+    """Augmented right-hand side: state and forward sensitivities.
+
+    z holds the state y (n values) followed by nj sensitivity columns S_c = dy/dp_jcols[c].
+    dS_c/dt = (F(y + eps_c S_c, p + eps_c e_j) - F(y, p)) / eps_c (a directional forward
+    difference of the right-hand side, taken on the same steps as the state).
+    """
+    a, lk, ns, infil = treatment_rates(t, tseg, dose, expo, acc)
+    for i in range(n):
+        yp[i] = z[i]
+    _treated_rhs(yp, p, a, lk, ns, infil, clear, nsw, g, d0)
+    for i in range(n):
+        dz[i] = d0[i]
+    for c in range(nj):
+        j = jcols[c]
+        e = eps[c]
+        off = n * (c + 1)
+        for i in range(n):
+            yp[i] = z[i] + e * z[off + i]
+        for k in range(NP):
+            pp[k] = p[k]
+        pp[j] = p[j] + e
+        _treated_rhs(yp, pp, a, lk, ns, infil, clear, nsw, g, d1)
+        for i in range(n):
+            dz[off + i] = (d1[i] - d0[i]) / e
+
+
+@njit(cache=True)
+def sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp, nsw, rtol,
+             atol, max_steps, fout, jout):
+    """Observed size (sum of states and swelling) and its parameter Jacobian by ODE.
+
+    Adaptive Dormand-Prince 5(4) on the state augmented with forward sensitivities; the
+    error estimate controls the state only (sensitivities ride on the same steps, as with
+    CVODES' default). fout[k] and jout[k, jcols[c]] for k < nt; returns a status code.
+    """
+    n = NS + nsw
+    N = n * (1 + nj)
+    for k in range(nt):
+        fout[k] = np.nan
+        for j in range(NP):
+            jout[k, j] = 0.0
+    z = np.zeros(N)
+    znew = np.empty(N)
+    zt = np.empty(N)
+    k1 = np.empty(N)
+    k2 = np.empty(N)
+    k3 = np.empty(N)
+    k4 = np.empty(N)
+    k5 = np.empty(N)
+    k6 = np.empty(N)
+    k7 = np.empty(N)
+    g = np.empty(NS)
+    yp = np.empty(n)
+    pp = np.empty(NP)
+    d0 = np.empty(n)
+    d1 = np.empty(n)
+    eps = np.empty(max(nj, 1))
+    y0 = np.zeros(NS)
+    y1 = np.zeros(NS)
+    card_init(p, y0)
+    for i in range(NS):
+        if not (y0[i] >= 0.0) or not math.isfinite(y0[i]):
+            return ST_NON_FINITE
+        z[i] = y0[i]
+    for c in range(nj):
+        j = jcols[c]
+        e = SQRT_EPS * max(abs(p[j]), 1e-3)
+        eps[c] = e
+        for k in range(NP):
+            pp[k] = p[k]
+        pp[j] = p[j] + e
+        card_init(pp, y1)
+        for i in range(NS):
+            z[n * (c + 1) + i] = (y1[i] - y0[i]) / e
+    nj_ = jt.shape[0]
+    ij = 0
+    while ij < nj_ and jt[ij] <= t0:
+        if jt[ij] == t0:
+            for c in range(nj + 1):
+                for i in range(NS):
+                    z[n * c + i] *= jf[ij]
+        ij += 1
+    kk = 0
+    while kk < nt and times[kk] <= t0:
+        _record(z, n, nj, jcols, kk, fout, jout)
+        kk += 1
+    if nt == 0:
+        return ST_SUCCESS
+    tend = times[nt - 1]
+    t = t0
+    nb = bp.shape[0]
+    ib = 0
+    h = 0.0
+    steps = 0
+    while t < tend:
+        while ib < nb and bp[ib] <= t:
+            ib += 1
+        b = tend
+        if ib < nb and bp[ib] < tend:
+            b = bp[ib]
+        tseg = t
+        _aug_rhs(t, tseg, z, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n, g, yp, pp,
+                 d0, d1, k1)
+        if h <= 0.0:
+            s0 = 0.0
+            s1 = 0.0
+            for i in range(n):
+                s0 += z[i] * z[i]
+                s1 += k1[i] * k1[i]
+            s0 = math.sqrt(s0 / n)
+            s1 = math.sqrt(s1 / n)
+            if s0 > 1e-5 and s1 > 1e-5:
+                h = 0.01 * s0 / s1
+            else:
+                h = 1e-3
+            if h > 0.1 * (b - t):
+                h = 0.1 * (b - t)
+        while t < b:
+            steps += 1
+            if steps > max_steps:
+                return ST_MAX_STEPS
+            last = False
+            hs = h
+            if t + hs >= b or (b - t - hs) <= 1e-13 * abs(b):
+                hs = b - t
+                last = True
+            for i in range(N):
+                zt[i] = z[i] + hs * A21 * k1[i]
+            _aug_rhs(t + C2 * hs, tseg, zt, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n,
+                     g, yp, pp, d0, d1, k2)
+            for i in range(N):
+                zt[i] = z[i] + hs * (A31 * k1[i] + A32 * k2[i])
+            _aug_rhs(t + C3 * hs, tseg, zt, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n,
+                     g, yp, pp, d0, d1, k3)
+            for i in range(N):
+                zt[i] = z[i] + hs * (A41 * k1[i] + A42 * k2[i] + A43 * k3[i])
+            _aug_rhs(t + C4 * hs, tseg, zt, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n,
+                     g, yp, pp, d0, d1, k4)
+            for i in range(N):
+                zt[i] = z[i] + hs * (A51 * k1[i] + A52 * k2[i] + A53 * k3[i] + A54 * k4[i])
+            _aug_rhs(t + C5 * hs, tseg, zt, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n,
+                     g, yp, pp, d0, d1, k5)
+            for i in range(N):
+                zt[i] = z[i] + hs * (A61 * k1[i] + A62 * k2[i] + A63 * k3[i] + A64 * k4[i]
+                                     + A65 * k5[i])
+            _aug_rhs(t + hs, tseg, zt, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n,
+                     g, yp, pp, d0, d1, k6)
+            for i in range(N):
+                znew[i] = z[i] + hs * (A71 * k1[i] + A73 * k3[i] + A74 * k4[i] + A75 * k5[i]
+                                       + A76 * k6[i])
+            _aug_rhs(t + hs, tseg, znew, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n,
+                     g, yp, pp, d0, d1, k7)
+            err = 0.0
+            for i in range(n):
+                e = hs * (E1 * k1[i] + E3 * k3[i] + E4 * k4[i] + E5 * k5[i] + E6 * k6[i]
+                          + E7 * k7[i])
+                sc = atol + rtol * max(abs(z[i]), abs(znew[i]))
+                err += (e / sc) * (e / sc)
+            err = math.sqrt(err / n)
+            if not math.isfinite(err):
+                h = 0.2 * hs
+                if h < 1e-14 * max(1.0, abs(t)):
+                    return ST_NON_FINITE
+                continue
+            if err <= 1.0:
+                tnew = b if last else t + hs
+                while kk < nt and times[kk] <= tnew and times[kk] < b:
+                    th = (times[kk] - t) / hs
+                    th1 = 1.0 - th
+                    for i in range(N):
+                        zdiff = znew[i] - z[i]
+                        bspl = hs * k1[i] - zdiff
+                        r4 = zdiff - hs * k7[i] - bspl
+                        r5 = hs * (D1 * k1[i] + D3 * k3[i] + D4 * k4[i] + D5 * k5[i]
+                                   + D6 * k6[i] + D7 * k7[i])
+                        zt[i] = z[i] + th * (zdiff + th1 * (bspl + th * (r4 + th1 * r5)))
+                    _record(zt, n, nj, jcols, kk, fout, jout)
+                    kk += 1
+                for i in range(N):
+                    z[i] = znew[i]
+                    k1[i] = k7[i]
+                for i in range(NS):
+                    if z[i] < 0.0:
+                        return ST_NEGATIVE_STATE
+                    if not math.isfinite(z[i]):
+                        return ST_NON_FINITE
+                t = tnew
+                fac = 5.0 if err == 0.0 else min(5.0, max(0.2, 0.9 * err ** -0.2))
+                if not last or hs * fac < h:
+                    h = hs * fac
+            else:
+                fac = max(0.2, 0.9 * err ** -0.2)
+                h = hs * fac
+                if h < 1e-14 * max(1.0, abs(t)):
+                    return ST_STEP_TOO_SMALL
+        while ij < nj_ and jt[ij] <= b:
+            if jt[ij] == b:
+                for c in range(nj + 1):
+                    for i in range(NS):
+                        z[n * c + i] *= jf[ij]
+            ij += 1
+        while kk < nt and times[kk] <= b:
+            _record(z, n, nj, jcols, kk, fout, jout)
+            kk += 1
+    for k in range(nt):
+        if not math.isfinite(fout[k]):
+            return ST_NON_FINITE
+    return ST_SUCCESS
+
+
+@njit(cache=True, inline="always")
+def _record(z, n, nj, jcols, k, fout, jout):
+    s = 0.0
+    for i in range(n):
+        s += z[i]
+    fout[k] = s
+    for c in range(nj):
+        s = 0.0
+        off = n * (c + 1)
+        for i in range(n):
+            s += z[off + i]
+        jout[k, jcols[c]] = s
+
+
+@njit(cache=True)
+def model_eval(mode, times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp, nsw,
+               rtol, atol, max_steps, fout, jout, g):
+    """Predictions fout[:nt] and, for the nj parameters jcols, Jacobian jout[:nt, j].
+
+    g is a work array of length NP.
+    """
+    if mode == 1:
+        return sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp,
+                        nsw, rtol, atol, max_steps, fout, jout)
+    for k in range(nt):
+        dt = times[k] - t0
+        fout[k] = card_volume(dt, p)
+        if not math.isfinite(fout[k]):
+            return ST_NON_FINITE
+        for j in range(NP):
+            jout[k, j] = 0.0
+        if nj > 0:
+            card_volume_grad(dt, p, g)
+            for c in range(nj):
+                j = jcols[c]
+                if not math.isfinite(g[j]):
+                    return ST_NON_FINITE
+                jout[k, j] = g[j]
+    return ST_SUCCESS
+
+
+@njit(cache=True, parallel=True)
+def predict_batch(mode, T, nu, t0, P, jcols, jt, jf, dose, expo, acc, clear, bp, nsw, rtol,
+                  atol, max_steps, F, J, status):
+    """Predictions F[s, :nu[s]] and Jacobians J[s, :nu[s], jcols] for every subject."""
+    nj = jcols.shape[0]
+    for s in prange(P.shape[0]):
+        g = np.empty(NP)
+        status[s] = model_eval(mode, T[s], nu[s], t0[s], P[s], jcols, nj, jt[s], jf[s],
+                               dose[s], expo[s], acc[s], clear[s], bp[s], nsw, rtol, atol,
+                               max_steps, F[s], J[s], g)
+
+
+@njit(cache=True, inline="always")
+def _log_ndtr_mills(z):
+    """log Phi(z) and the inverse Mills ratio phi(z) / Phi(z), stable for z << 0."""
+    if z > -8.0:
+        cdf = 0.5 * math.erfc(-z / math.sqrt(2.0))
+        pdf = math.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+        return math.log(cdf), pdf / cdf
+    # asymptotic series Phi(z) = phi(z)/(-z) (1 - 1/z^2 + 3/z^4 - 15/z^6 + ...)
+    z2 = z * z
+    ser = 1.0 - 1.0 / z2 + 3.0 / (z2 * z2) - 15.0 / (z2 * z2 * z2)
+    logcdf = -0.5 * z2 - 0.5 * LOG2PI - math.log(-z) + math.log(ser)
+    return logcdf, -z / ser
+
+
+@njit(cache=True)
+def assemble(y, w, nt, f, jx, x, emodel, free, K, pm, pq, use_prior, grad, H, da, db):
+    """-2 log L (+ prior), its gradient and the Fisher-scoring matrix on the working scale.
+
+    jx[k, j] holds df_k/dx_j (working scale). For a measured point with residual
+    u = y - f (log y - log f under the log-normal model) and sd s:
+      rho = u^2/s^2 + 2 log s + log 2 pi; grad = -2 z df/s + 2 (1 - z^2) dlog s;
+      expected Hessian 2 (df df')/s^2 + 4 dlog s dlog s'.
+    For a left-censored point: rho = -2 log Phi(z_L), z_L = (L - f)/s, with the exact
+    Hessian in z, 2 m (z + m) (m the inverse Mills ratio), times dz dz'.
+    da, db are work arrays of length K. Returns phi, or inf when a term is not finite.
+    """
+    for a in range(K):
+        grad[a] = 0.0
+        for b in range(K):
+            H[a, b] = 0.0
+    sig = math.exp(x[NP])
+    c = math.exp(x[NP + 1])
+    phi = 0.0
+    for k in range(nt):
+        fk = f[k]
+        if emodel == 3:
+            if not fk > 0.0:
+                return np.inf
+            ft = math.log(fk)
+            yt = math.log(y[k])
+            for j in range(NP):
+                da[j] = jx[k, j] / fk
+            s = sig
+            for j in range(K):
+                db[j] = 0.0
+            db[NP] = 1.0
+        else:
+            ft = fk
+            yt = y[k]
+            for j in range(NP):
+                da[j] = jx[k, j]
+            for j in range(K):
+                db[j] = 0.0
+            db[NP] = 1.0
+            if emodel == 0:
+                s = sig
+            elif emodel == 1:
+                if not fk > 0.0:
+                    return np.inf
+                s = sig * fk
+                for j in range(NP):
+                    db[j] = jx[k, j] / fk
+            else:
+                h = c + fk
+                if not h > 0.0:
+                    return np.inf
+                s = sig * h
+                for j in range(NP):
+                    db[j] = jx[k, j] / h
+                db[NP + 1] = c / h
+        da[NP] = 0.0
+        da[NP + 1] = 0.0
+        z = (yt - ft) / s
+        if w[k] < 1.5:
+            phi += z * z + 2.0 * math.log(s) + LOG2PI
+            if emodel == 3:
+                phi += 2.0 * yt
+            for a in range(K):
+                if free[a] == 0:
+                    continue
+                grad[a] += -2.0 * z * da[a] / s + 2.0 * (1.0 - z * z) * db[a]
+                for b in range(a + 1):
+                    if free[b] == 0:
+                        continue
+                    H[a, b] += 2.0 * da[a] * da[b] / (s * s) + 4.0 * db[a] * db[b]
+        else:
+            lc, m = _log_ndtr_mills(z)
+            phi += -2.0 * lc
+            curv = 2.0 * m * (z + m)
+            for a in range(K):
+                da[a] = -da[a] / s - z * db[a]  # dz/dx
+            for a in range(K):
+                if free[a] == 0:
+                    continue
+                grad[a] += -2.0 * m * da[a]
+                for b in range(a + 1):
+                    if free[b] == 0:
+                        continue
+                    H[a, b] += curv * da[a] * da[b]
+    if use_prior:
+        for a in range(NP):
+            if free[a] == 0:
+                continue
+            for b in range(NP):
+                if free[b] == 0:
+                    continue
+                q = pq[a, b]
+                phi += (x[a] - pm[a]) * q * (x[b] - pm[b])
+                grad[a] += 2.0 * q * (x[b] - pm[b])
+                if b <= a:
+                    H[a, b] += 2.0 * q
+    for a in range(K):
+        for b in range(a + 1, K):
+            H[a, b] = H[b, a]
+    if not math.isfinite(phi):
+        return np.inf
+    return phi
+
+
+@njit(cache=True)
+def _chol_solve(A, rhs, idx, m, out, L, v):
+    """Solve A[idx, idx] out = rhs[idx] by Cholesky (work arrays L, v); False if not
+    positive definite."""
+    for i in range(m):
+        for j in range(i + 1):
+            s = A[idx[i], idx[j]]
+            for k in range(j):
+                s -= L[i, k] * L[j, k]
+            if i == j:
+                if not s > 0.0:
+                    return False
+                L[i, i] = math.sqrt(s)
+            else:
+                L[i, j] = s / L[j, j]
+    for i in range(m):
+        s = rhs[idx[i]]
+        for k in range(i):
+            s -= L[i, k] * v[k]
+        v[i] = s / L[i, i]
+    for i in range(m - 1, -1, -1):
+        s = v[i]
+        for k in range(i + 1, m):
+            s -= L[k, i] * out[k]
+        out[i] = s / L[i, i]
+    return True
+
+
+@njit(cache=True, inline="always")
+def _to_natural(x, scale, p):
+    for j in range(NP):
+        p[j] = math.exp(x[j]) if scale[j] == 1 else x[j]
+
+
+@njit(cache=True)
+def _evaluate(mode, t, y, w, nt, t0, x, scale, emodel, free, K, jcols, nj, jt, jf, dose,
+              expo, acc, clear, bp, nsw, rtol, atol, max_steps, pm, pq, use_prior, p, f, jn,
+              jx, grad, H, da, db, g):
+    """Model, chain rule to the working scale, and assemble(). Returns phi (inf on failure)."""
+    _to_natural(x, scale, p)
+    st = model_eval(mode, t, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp, nsw,
+                    rtol, atol, max_steps, f, jn, g)
+    if st != 0:
+        return np.inf
+    for k in range(nt):
+        for j in range(NP):
+            jx[k, j] = jn[k, j] * p[j] if scale[j] == 1 else jn[k, j]
+    return assemble(y, w, nt, f, jx, x, emodel, free, K, pm, pq, use_prior, grad, H, da, db)
+
+
+@njit(cache=True)
+def work_arrays(m):
+    """Work arrays of lm_one for series of up to m points (allocated once per chunk)."""
+    K = NP + 2
+    m = max(m, 1)
+    return (np.empty(NP), np.zeros((m, NP)), np.zeros((m, NP)), np.zeros(K), np.zeros((K, K)),
+            np.empty(m), np.zeros((m, NP)), np.zeros((m, NP)), np.zeros(K), np.zeros((K, K)),
+            np.empty(K), np.zeros((K, K)), np.zeros(K), np.zeros(K), np.zeros(K),
+            np.zeros((K, K)), np.zeros(K), np.zeros(K), np.zeros(K), np.empty(NP),
+            np.zeros(K, dtype=np.int64), np.zeros(NP, dtype=np.int64))
+
+
+@njit(cache=True)
+def _sigma_update(y, w, nt, f, x, emodel):
+    """Set log sigma to its conditional maximum (closed form when nothing is censored)."""
+    c = math.exp(x[NP + 1])
+    acc2 = 0.0
+    for k in range(nt):
+        if w[k] > 1.5:
+            return False
+        if emodel == 3:
+            u = math.log(y[k]) - math.log(f[k])
+        elif emodel == 0:
+            u = y[k] - f[k]
+        elif emodel == 1:
+            u = (y[k] - f[k]) / f[k]
+        else:
+            u = (y[k] - f[k]) / (c + f[k])
+        acc2 += u * u
+    v = acc2 / nt
+    if not (v > 0.0) or not math.isfinite(v):
+        return False
+    x[NP] = 0.5 * math.log(v)
+    return True
+
+
+@njit(cache=True)
+def lm_one(mode, t, y, w, nt, t0, x, free, scale, lo, hi, emodel, jt, jf, dose, expo, acc,
+           clear, bp, nsw, pm, pq, use_prior, max_iter, ftol, xtol, rtol, atol, max_steps,
+           info, f, res, wk):
+    """Maximum-likelihood fit of one subject (x is the start in, the estimate out).
+
+    A Levenberg-Marquardt iteration with Marquardt scaling on the Fisher-scoring model
+    phi(x + d) ~ phi + g'd + d'Hd/2; trial points are projected on the box [lo, hi] and
+    accepted on the gain ratio (Nielsen's damping update). A parameter at a bound whose
+    gradient pushes outwards is held for that iteration. Converged when the Newton
+    decrement g'H^-1 g of the free, inactive part falls below ftol (-2 log L units: the
+    distance to the optimum in log-likelihood) or a step is below xtol relative to x.
+    res[0] = phi, res[1] = iterations, res[2] = model evaluations; wk = work_arrays(m).
+    Returns a status code; info receives H/2 (Fisher information, working scale).
+    """
+    (p, jn, jx, grad, H, f2, jn2, jx2, grad2, H2, xt, A, step, dvec, diag, L, v, da, db, g,
+     idx, jcols) = wk
+    K = NP + 2
+    nj = 0
+    for j in range(NP):
+        if free[j] != 0:
+            jcols[nj] = j
+            nj += 1
+    for a in range(K):
+        diag[a] = 0.0
+        for b in range(K):
+            info[a, b] = 0.0
+    res[0] = np.inf
+    res[1] = 0.0
+    res[2] = 0.0
+    for a in range(K):
+        if x[a] < lo[a]:
+            x[a] = lo[a]
+        elif x[a] > hi[a]:
+            x[a] = hi[a]
+    nfev = 1
+    phi = _evaluate(mode, t, y, w, nt, t0, x, scale, emodel, free, K, jcols, nj, jt, jf,
+                    dose, expo, acc, clear, bp, nsw, rtol, atol, max_steps, pm, pq,
+                    use_prior, p, f, jn, jx, grad, H, da, db, g)
+    if free[NP] != 0:
+        # start sigma at its conditional maximum (closed form when nothing is censored)
+        ok_model = True
+        for k in range(nt):
+            if not math.isfinite(f[k]):
+                ok_model = False
+        if ok_model and _sigma_update(y, w, nt, f, x, emodel):
+            phi = assemble(y, w, nt, f, jx, x, emodel, free, K, pm, pq, use_prior, grad, H,
+                           da, db)
+    if not math.isfinite(phi):
+        res[2] = nfev
+        return FT_NON_FINITE
+    lam = 1e-3
+    nu = 2.0
+    status = FT_MAX_ITERATIONS
+    it = 0
+    done = False
+    dec = np.inf
+    while not done and it < max_iter:
+        it += 1
+        # active set: free components at a bound with the gradient pushing outwards
+        m = 0
+        for a in range(K):
+            if free[a] == 0:
+                continue
+            if x[a] <= lo[a] and grad[a] > 0.0:
+                continue
+            if x[a] >= hi[a] and grad[a] < 0.0:
+                continue
+            idx[m] = a
+            m += 1
+        if m == 0:
+            status = FT_SUCCESS
+            break
+        for i in range(m):
+            a = idx[i]
+            if H[a, a] > diag[a]:
+                diag[a] = H[a, a]
+            if diag[a] <= 0.0:
+                diag[a] = 1e-12
+            dvec[a] = -grad[a]
+        # Newton decrement g'H^-1 g (undamped, tiny ridge for singular directions)
+        for i in range(m):
+            for j in range(m):
+                A[idx[i], idx[j]] = H[idx[i], idx[j]]
+            A[idx[i], idx[i]] += 1e-12 * diag[idx[i]]
+        dec = np.inf
+        if _chol_solve(A, dvec, idx, m, step, L, v):
+            dec = 0.0
+            for i in range(m):
+                dec -= grad[idx[i]] * step[i]
+            if dec < ftol:
+                status = FT_SUCCESS
+                break
+        accepted = False
+        while not accepted:
+            for i in range(m):
+                for j in range(m):
+                    A[idx[i], idx[j]] = H[idx[i], idx[j]]
+                A[idx[i], idx[i]] += lam * diag[idx[i]]
+            if not _chol_solve(A, dvec, idx, m, step, L, v):
+                lam *= nu
+                nu *= 2.0
+                if lam > 1e20:
+                    break
+                continue
+            for a in range(K):
+                xt[a] = x[a]
+            for i in range(m):
+                a = idx[i]
+                val = x[a] + step[i]
+                if val < lo[a]:
+                    val = lo[a]
+                elif val > hi[a]:
+                    val = hi[a]
+                xt[a] = val
+            # predicted reduction of the quadratic model for the projected step
+            pred = 0.0
+            snorm = 0.0
+            xnorm = 0.0
+            for i in range(m):
+                a = idx[i]
+                da_ = xt[a] - x[a]
+                pred -= grad[a] * da_
+                for j in range(m):
+                    b = idx[j]
+                    pred -= 0.5 * da_ * H[a, b] * (xt[b] - x[b])
+                snorm += da_ * da_
+                xnorm += x[a] * x[a]
+            small = math.sqrt(snorm) <= xtol * (math.sqrt(xnorm) + xtol)
+            nfev += 1
+            phi2 = _evaluate(mode, t, y, w, nt, t0, xt, scale, emodel, free, K, jcols, nj, jt,
+                             jf, dose, expo, acc, clear, bp, nsw, rtol, atol, max_steps, pm,
+                             pq, use_prior, p, f2, jn2, jx2, grad2, H2, da, db, g)
+            rho = -1.0
+            if math.isfinite(phi2) and phi2 <= phi:
+                rho = (phi - phi2) / pred if pred > 0.0 else 1.0
+            if rho > 1e-4:
+                accepted = True
+                for a in range(K):
+                    x[a] = xt[a]
+                    grad[a] = grad2[a]
+                    for b in range(K):
+                        H[a, b] = H2[a, b]
+                for k in range(nt):
+                    f[k] = f2[k]
+                    for j in range(NP):
+                        jn[k, j] = jn2[k, j]
+                        jx[k, j] = jx2[k, j]
+                phi = phi2
+                q = 2.0 * rho - 1.0
+                lam *= max(1.0 / 3.0, 1.0 - q * q * q)
+                nu = 2.0
+            else:
+                lam *= nu
+                nu *= 2.0
+            if small:
+                # the step is below the resolution of x: stop; a success only if the
+                # log-likelihood is within reach of its optimum
+                accepted = True
+                done = True
+                status = FT_SUCCESS if dec < 1e-4 else FT_NOT_CONVERGED
+            elif lam > 1e20:
+                break
+        if not accepted:
+            status = FT_NOT_CONVERGED
+            break
+    for a in range(K):
+        for b in range(K):
+            info[a, b] = 0.5 * H[a, b]
+    res[0] = phi
+    res[1] = it
+    res[2] = nfev
+    return status
+
+
+CHUNK = 8
+
+
+@njit(cache=True, parallel=True)
+def fit_batch(mode, T, Y, W, nu, t0, X, free, scale, lo, hi, emodel, jt, jf, dose, expo, acc,
+              clear, bp, nsw, PM, PQ, max_iter, ftol, xtol, rtol, atol, max_steps, INFO, F,
+              RES, status):
+    """Fit every row (prange over chunks of CHUNK rows): X[s] start in, estimate out.
+
+    PM (n or 0, NP) and PQ (n or 0, NP, NP) give an optional Gaussian prior per row on the
+    working scale. F[s, :nu[s]] receives the fitted predictions, INFO[s] the Fisher
+    information, RES[s] = (phi, iterations, model evaluations).
+    """
+    n = X.shape[0]
+    m = T.shape[1]
+    use_prior = PM.shape[0] > 0
+    nchunk = (n + CHUNK - 1) // CHUNK
+    for c in prange(nchunk):
+        wk = work_arrays(m)
+        zm = np.zeros(NP)
+        zq = np.zeros((NP, NP))
+        for s in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            if use_prior:
+                status[s] = lm_one(mode, T[s], Y[s], W[s], nu[s], t0[s], X[s], free, scale,
+                                   lo, hi, emodel, jt[s], jf[s], dose[s], expo[s], acc[s],
+                                   clear[s], bp[s], nsw, PM[s], PQ[s], True, max_iter, ftol,
+                                   xtol, rtol, atol, max_steps, INFO[s], F[s], RES[s], wk)
+            else:
+                status[s] = lm_one(mode, T[s], Y[s], W[s], nu[s], t0[s], X[s], free, scale,
+                                   lo, hi, emodel, jt[s], jf[s], dose[s], expo[s], acc[s],
+                                   clear[s], bp[s], nsw, zm, zq, False, max_iter, ftol, xtol,
+                                   rtol, atol, max_steps, INFO[s], F[s], RES[s], wk)

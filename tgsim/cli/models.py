@@ -1,0 +1,36 @@
+"""``tgsim models``: list the model cards or describe one."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "models",
+        help="list the growth-law cards, or describe one",
+        description=(
+            "List the available model cards (built-in and from --model-path / "
+            "TGSIM_MODEL_PATH), or print one card's equations, parameters (with units, "
+            "defaults and bounds) and references."
+        ),
+    )
+    p.add_argument("name", nargs="?", help="a card name or path to describe")
+    p.add_argument("--model-path", action="append", metavar="DIR",
+                   help="extra folder of user cards (repeatable)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..catalogue import model, models
+
+    if args.name:
+        print(model(args.name, path=args.model_path).summary())
+        return 0
+    names = models(args.model_path)
+    width = max(len(n) for n in names)
+    for n in names:
+        m = model(n, path=args.model_path)
+        kind = "closed form" if m.has_closed_form else "ODE"
+        print(f"{n:<{width}}  {kind:<11}  {m.title}  ({', '.join(m.parameter_names)})")
+    return 0

@@ -1,0 +1,349 @@
+"""Turn the inputs of the fitting functions into compact arrays (one row per subject).
+
+Accepted data
+-------------
+* a series :class:`xarray.Dataset` (layout of :mod:`tgsim.io.series`: ``time(subject, obs)``
+  in days, ``value(subject, obs)`` with ``units``, optional ``censored`` and ``n_obs``);
+* a path to a tidy long CSV (read with :func:`tgsim.io.read_series`);
+* a :class:`pandas.DataFrame` in the same tidy layout;
+* a pair ``(times, values)``: 1-D arrays for one series, or 2-D arrays (subject, obs)
+  padded with NaN for several.
+
+Units
+-----
+Model cards describe volumes in mm^3. Values in mm^3 are used as they are; values in mm
+(diameters) are converted to the volume of a sphere of that diameter, V = pi d^3 / 6
+(the conversion is recorded in the result's attrs). Any other unit (a signal such as
+``photons/s`` or an unspecified ``as_published`` quantity) is refused unless the caller
+names it with ``unit=``, acknowledging that volume parameters then carry that unit.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError, TgsimWarning
+
+__all__ = ["SeriesBatch", "as_batch", "SPHERE"]
+
+#: volume of a sphere per cubed diameter, V = SPHERE * d^3 (mm^3 per mm^3)
+SPHERE = math.pi / 6.0
+
+_VOLUME_UNITS = {"mm^3": 1.0, "mm3": 1.0, "mm³": 1.0, "mm**3": 1.0, "cm^3": 1000.0,
+                 "cm3": 1000.0, "cm³": 1000.0, "ml": 1000.0}
+_LENGTH_UNITS = {"mm": 1.0, "cm": 10.0}
+
+
+@dataclass
+class SeriesBatch:
+    """Measurements of ``n`` subjects, compacted to the front of each row.
+
+    Attributes
+    ----------
+    subjects : ndarray
+        Subject labels.
+    T, Y, W : ndarray, shape (n, m)
+        Times (days), values (in ``unit``) and kinds (1 = measured, 2 = left-censored at
+        the value, 0 = padding) of the usable points, first ``nu[s]`` of each row.
+    nu : ndarray of int64
+        Number of usable points per subject.
+    obs_index : ndarray of int64, shape (n, m)
+        Position of each compact point in the input's ``obs`` axis (-1 for padding).
+    n_obs_input : int
+        Length of the input's ``obs`` axis.
+    excluded : ndarray of int64
+        Points of each subject left out (NaN rows, or non-positive under a log model).
+    t0 : ndarray
+        Time (days) at which ``initial_volume`` applies, per subject.
+    unit : str
+        Unit of ``Y`` (``"mm^3"`` unless the caller named another).
+    conversion : str
+        What was done to the input values (empty when nothing).
+    all_equal : ndarray of bool
+        True where a subject's measured values are all identical (a degenerate
+        likelihood: a perfect fit drives the residual scale to zero).
+    """
+
+    subjects: np.ndarray
+    T: np.ndarray
+    Y: np.ndarray
+    W: np.ndarray
+    nu: np.ndarray
+    obs_index: np.ndarray
+    n_obs_input: int
+    excluded: np.ndarray
+    t0: np.ndarray
+    unit: str
+    conversion: str = ""
+    all_equal: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    source: str = ""
+
+    @property
+    def n(self) -> int:
+        return int(self.T.shape[0])
+
+    def subset(self, rows: np.ndarray) -> SeriesBatch:
+        """The batch restricted to ``rows`` (indices)."""
+        r = np.asarray(rows)
+        return SeriesBatch(
+            subjects=self.subjects[r], T=self.T[r], Y=self.Y[r], W=self.W[r], nu=self.nu[r],
+            obs_index=self.obs_index[r], n_obs_input=self.n_obs_input,
+            excluded=self.excluded[r], t0=self.t0[r], unit=self.unit,
+            conversion=self.conversion, all_equal=self.all_equal[r], source=self.source,
+        )
+
+    def truncate(self, k: int) -> SeriesBatch:
+        """Keep the first ``k`` usable points of every subject."""
+        nu = np.minimum(self.nu, k)
+        T, Y, W, oi = self.T.copy(), self.Y.copy(), self.W.copy(), self.obs_index.copy()
+        cols = np.arange(T.shape[1])[None, :] >= nu[:, None]
+        W[cols] = 0.0
+        oi[cols] = -1
+        return SeriesBatch(
+            subjects=self.subjects, T=T, Y=Y, W=W, nu=nu, obs_index=oi,
+            n_obs_input=self.n_obs_input, excluded=self.excluded, t0=self.t0,
+            unit=self.unit, conversion=self.conversion,
+            all_equal=_all_equal(Y, W, nu), source=self.source,
+        )
+
+
+def _all_equal(Y: np.ndarray, W: np.ndarray, nu: np.ndarray) -> np.ndarray:
+    out = np.zeros(Y.shape[0], bool)
+    for s in range(Y.shape[0]):
+        v = Y[s, : nu[s]][W[s, : nu[s]] == 1.0]
+        out[s] = v.size >= 2 and bool(np.all(v == v[0]))
+    return out
+
+
+def _unit_factor(unit: str, where: str) -> tuple[str, float, str]:
+    """(stored unit, factor, kind) for a unit string; kind 'volume', 'length' or 'other'."""
+    u = unit.strip().lower()
+    if u in _VOLUME_UNITS:
+        return "mm^3", _VOLUME_UNITS[u], "volume"
+    if u in _LENGTH_UNITS:
+        return "mm", _LENGTH_UNITS[u], "length"
+    return unit.strip(), 1.0, "other"
+
+
+def _from_dataset(ds: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str, str]:
+    for var in ("time", "value"):
+        if var not in ds.variables:
+            raise DataError(
+                f"`data`: the Dataset has no variable {var!r}; expected the series layout "
+                "(time(subject, obs) in days, value(subject, obs)) of tgsim.io.read_series"
+            )
+        if tuple(ds[var].dims) != ("subject", "obs"):
+            raise DataError(
+                f"`data`: variable {var!r} must have dims ('subject', 'obs'); "
+                f"got {tuple(ds[var].dims)}"
+            )
+    tunits = str(ds["time"].attrs.get("units", "day")).strip().lower()
+    if tunits not in ("day", "days", "d"):
+        raise DataError(f"`data`: time must be in days; the Dataset says units={tunits!r}")
+    T = np.asarray(ds["time"].values, dtype=np.float64)
+    Y = np.asarray(ds["value"].values, dtype=np.float64)
+    if "censored" in ds.variables:
+        C = np.asarray(ds["censored"].values, dtype=bool)
+    else:
+        C = np.zeros(T.shape, bool)
+    labels = np.asarray(ds["subject"].values) if "subject" in ds.coords else np.arange(T.shape[0])
+    units = ds["value"].attrs.get("units")
+    if units is None:
+        raise DataError(
+            "`data`: variable 'value' has no 'units' attribute; set it (e.g. 'mm^3') or pass "
+            "unit=..."
+        )
+    return labels, T, Y, C, str(units), str(ds.attrs.get("source", "<Dataset>"))
+
+
+def _from_arrays(data: Any, censored: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    if len(data) != 2:
+        raise DataError(
+            f"`data` as a sequence must be the pair (times, values); got {len(data)} items"
+        )
+    try:
+        T = np.array(data[0], dtype=np.float64)
+        Y = np.array(data[1], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError("`data`: times and values must be arrays of numbers") from None
+    if T.ndim == 1 and Y.ndim == 1:
+        T, Y = T[None, :], Y[None, :]
+    elif T.ndim == 1 and Y.ndim == 2:
+        T = np.broadcast_to(T, Y.shape).copy()
+    if T.ndim != 2 or T.shape != Y.shape:
+        raise DataError(
+            f"`data`: times and values must have the same shape, 1-D (one series) or 2-D "
+            f"(subject, obs); got times {np.shape(data[0])} and values {np.shape(data[1])}"
+        )
+    if censored is None:
+        C = np.zeros(T.shape, bool)
+    else:
+        C = np.array(censored, dtype=bool)
+        if C.ndim == 1 and T.shape[0] == 1:
+            C = C[None, :]
+        if C.shape != T.shape:
+            raise DataError(
+                f"`censored` must have the shape of the values {Y.shape}; got {C.shape}"
+            )
+    return np.arange(T.shape[0]), T, Y, C
+
+
+def as_batch(
+    data: Any,
+    *,
+    unit: str | None = None,
+    censored: Any = None,
+    t0: Any = None,
+    log_scale: bool = False,
+) -> SeriesBatch:
+    """Validate ``data`` and return a :class:`SeriesBatch`.
+
+    Parameters
+    ----------
+    data : Dataset, path, DataFrame or (times, values)
+        See the module docstring.
+    unit : str, optional
+        Unit of the values. With a Dataset or file it must agree with the data's own
+        ``units`` (it is how a non-size unit is accepted); with arrays it declares the
+        unit (default ``"mm^3"``).
+    censored : array_like of bool, optional
+        Left-censoring flags for array input (the value is then the detection limit).
+    t0 : float or array_like, optional
+        Time origin (days) of ``initial_volume``: None uses each subject's first usable
+        time; a scalar or one value per subject must not exceed that first time.
+    log_scale : bool
+        The error model works on log values: non-positive values cannot be used and are
+        left out (with a :class:`~tgsim.errors.TgsimWarning`).
+
+    Raises
+    ------
+    DataError
+        Malformed data, unknown units, negative sizes, unsorted times, a bad ``t0``.
+    """
+    import pandas as pd
+    import xarray as xr
+
+    if isinstance(data, str | os.PathLike):
+        from ..io.series import read_series
+
+        data = read_series(data)
+    elif isinstance(data, pd.DataFrame):
+        from ..io.series import series_from_frame
+
+        data = series_from_frame(data)
+    if isinstance(data, xr.Dataset):
+        if censored is not None:
+            raise DataError("`censored` is only for array input; a Dataset carries its own")
+        labels, T, Y, C, data_unit, source = _from_dataset(data)
+        if unit is not None and unit.strip().lower() != data_unit.strip().lower():
+            raise DataError(
+                f"`unit`={unit!r} contradicts the data's units {data_unit!r}"
+            )
+    elif isinstance(data, tuple | list):
+        labels, T, Y, C = _from_arrays(data, censored)
+        data_unit = unit if unit is not None else "mm^3"
+        source = "<arrays>"
+    else:
+        raise DataError(
+            "`data` must be a series Dataset, a CSV path, a DataFrame or a pair "
+            f"(times, values); got {type(data).__name__}"
+        )
+    stored, factor, kind = _unit_factor(data_unit, "data")
+    conversion = ""
+    if kind == "other" and unit is None:
+        raise DataError(
+            f"`data`: values are in {data_unit!r}, which is not a size unit (mm^3, cm^3, ml, "
+            f"mm, cm); growth laws describe volumes in mm^3. Pass unit={data_unit!r} to fit "
+            "in that unit anyway (volume parameters such as initial_volume then carry it)"
+        )
+    bad = np.isinf(T) | np.isinf(Y)
+    if bad.any():
+        s, o = np.argwhere(bad)[0]
+        raise DataError(f"`data`: subject {labels[s]!r}, obs {o}: time or value is infinite")
+    if kind != "other":
+        neg = Y < 0
+        if neg.any():
+            s, o = np.argwhere(neg)[0]
+            raise DataError(
+                f"`data`: subject {labels[s]!r}, obs {o}: sizes must be >= 0; got {Y[s, o]!r}"
+            )
+    Y = Y * factor
+    out_unit = stored
+    if kind == "length":
+        Y = SPHERE * Y**3
+        out_unit = "mm^3"
+        conversion = "diameters d (mm) converted to sphere volumes pi d^3 / 6 (mm^3)"
+    elif factor != 1.0:
+        conversion = f"values converted from {data_unit} to {stored} (x {factor:g})"
+
+    n, m = T.shape
+    usable = ~(np.isnan(T) | np.isnan(Y))
+    excluded_log = usable & (Y <= 0) if log_scale else np.zeros_like(usable)
+    n_log = int(excluded_log.sum())
+    if n_log:
+        warnings.warn(
+            f"{n_log} non-positive value(s) cannot enter a log-scale error model and were "
+            "left out of the fit (see `excluded` in the result)",
+            TgsimWarning,
+            stacklevel=3,
+        )
+    use = usable & ~excluded_log
+    nu = use.sum(axis=1).astype(np.int64)
+    width = max(int(nu.max()) if n else 0, 1)
+    Tc = np.zeros((n, width))
+    Yc = np.zeros((n, width))
+    Wc = np.zeros((n, width))
+    oi = np.full((n, width), -1, dtype=np.int64)
+    for s in range(n):
+        idx = np.flatnonzero(use[s])
+        k = idx.size
+        ts = T[s, idx]
+        if k > 1:
+            d = np.diff(ts)
+            if np.any(d <= 0):
+                i = int(np.flatnonzero(d <= 0)[0])
+                raise DataError(
+                    f"`data`: times of subject {labels[s]!r} must be strictly increasing; got "
+                    f"{ts[i + 1]:g} after {ts[i]:g} (obs {idx[i + 1]} and {idx[i]})"
+                )
+        Tc[s, :k] = ts
+        Yc[s, :k] = Y[s, idx]
+        Wc[s, :k] = np.where(C[s, idx], 2.0, 1.0)
+        oi[s, :k] = idx
+        if k < width:
+            Tc[s, k:] = ts[-1] if k else 0.0
+    excluded = (np.sum(~np.isnan(T) | ~np.isnan(Y), axis=1) - nu).astype(np.int64)
+    excluded = np.maximum(excluded, 0)
+    first = np.where(nu > 0, Tc[:, 0], np.nan)
+    if t0 is None:
+        t0a = np.where(nu > 0, first, 0.0)
+    else:
+        try:
+            t0a = np.array(t0, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise DataError(f"`t0` must be a number of days or one per subject; got {t0!r}") from None
+        if t0a.ndim == 0:
+            t0a = np.full(n, float(t0a))
+        if t0a.shape != (n,):
+            raise DataError(f"`t0` must be a scalar or have one value per subject ({n}); "
+                            f"got shape {t0a.shape}")
+        if not np.all(np.isfinite(t0a)):
+            raise DataError(f"`t0` must be finite; got {t0!r}")
+        late = (nu > 0) & (t0a > first)
+        if late.any():
+            s = int(np.flatnonzero(late)[0])
+            raise DataError(
+                f"`t0` must not be after a subject's first measurement; subject "
+                f"{labels[s]!r} has t0={t0a[s]:g} > first time {first[s]:g} (days)"
+            )
+    return SeriesBatch(
+        subjects=np.asarray(labels), T=Tc, Y=Yc, W=Wc, nu=nu, obs_index=oi, n_obs_input=m,
+        excluded=excluded, t0=t0a.astype(np.float64), unit=out_unit, conversion=conversion,
+        all_equal=_all_equal(Yc, Wc, nu), source=source,
+    )
