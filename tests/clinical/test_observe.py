@@ -114,6 +114,12 @@ def test_detection_limit():
     assert ob.is_visible([0.0, 0.1], 0.0).tolist() == [False, True]
 
 
+def test_month_is_the_same_everywhere():
+    from tgsim.clinical import DAYS_PER_MONTH
+
+    assert ob.DAYS_PER_MONTH == DAYS_PER_MONTH == 30.4375
+
+
 def test_schedules():
     assert ob.EVERY_6_WEEKS == 42.0 and ob.EVERY_8_WEEKS == 56.0
     assert ob.EVERY_3_MONTHS == pytest.approx(3 * 30.4375)

@@ -41,7 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
             "kind, status, organ, is_node; days and mm) and write one row per subject and "
             "assessment with subject, day, sum_mm, change_from_baseline_pct, "
             "change_from_nadir_pct and response (RECIST: CR PR SD PD NE; iRECIST: iCR iPR "
-            "iSD iUPD iCPD iNE). With --best, one row per subject with its best overall "
+            "iSD iUPD iCPD iNE; empty on the baseline row). With --best, one row per subject "
+            "with its best overall "
             "response. Hyperprogression writes one row per subject (and definition) at the "
             "first evaluation after --treatment-day."
         ),
