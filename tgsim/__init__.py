@@ -37,10 +37,41 @@ _LAZY: dict[str, str] = {
     "Swelling": ".treatment",
     "weekday_fractions": ".treatment",
     "load_schedule": ".treatment",
+    # observation
+    "scan": ".observe",
+    "sphere_volume": ".observe",
+    "sphere_diameter": ".observe",
+    "caliper_volume": ".observe",
+    "volume_to_cells": ".observe",
+    "sum_of_diameters": ".observe",
+    # clinical read-outs
+    "recist": ".clinical",
+    "irecist": ".clinical",
+    "best_overall_response": ".clinical",
+    "threshold_growth": ".clinical",
+    "tumour_growth_rate": ".clinical",
+    "tumour_growth_kinetics": ".clinical",
+    "hyperprogression": ".clinical",
+    "hyperprogression_cohort": ".clinical",
+    "hyperprogression_agreement": ".clinical",
+    "doubling_time": ".clinical",
+    "specific_growth_rate": ".clinical",
+    "t_stage": ".clinical",
+    "metastasis_size_class": ".clinical",
+    # data
+    "read_series": ".io",
+    "write_series": ".io",
+    "read_lesions": ".io",
+    "write_lesions": ".io",
 }
+
+#: submodules reachable as attributes (``tgsim.datasets``, ``tgsim.plot``, ...)
+_SUBMODULES = ("datasets", "plot", "io", "clinical", "observe", "treatment", "catalogue")
 
 __all__ = [
     "__version__",
+    "datasets",
+    "plot",
     "TgsimError",
     "CardError",
     "ScheduleError",
@@ -52,6 +83,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
     if name in _LAZY:
         module = importlib.import_module(_LAZY[name], __name__)
         value = getattr(module, name)
@@ -65,6 +98,31 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
+    from . import clinical, datasets, io, observe, plot  # noqa: F401
+    from .clinical import (
+        best_overall_response,
+        doubling_time,
+        hyperprogression,
+        hyperprogression_agreement,
+        hyperprogression_cohort,
+        irecist,
+        metastasis_size_class,
+        recist,
+        specific_growth_rate,
+        t_stage,
+        threshold_growth,
+        tumour_growth_kinetics,
+        tumour_growth_rate,
+    )
+    from .io import read_lesions, read_series, write_lesions, write_series
+    from .observe import (
+        caliper_volume,
+        scan,
+        sphere_diameter,
+        sphere_volume,
+        sum_of_diameters,
+        volume_to_cells,
+    )
     from .catalogue import Model, Parameter, load_model, model, models
     from .simulate import simulate
     from .treatment import (
