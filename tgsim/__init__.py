@@ -44,6 +44,13 @@ _LAZY: dict[str, str] = {
     "caliper_volume": ".observe",
     "volume_to_cells": ".observe",
     "sum_of_diameters": ".observe",
+    "ellipsoid_volume": ".observe",
+    "cells_to_volume": ".observe",
+    "scans_to_lesions": ".observe",
+    "AdditiveError": ".observe",
+    "ProportionalError": ".observe",
+    "CombinedError": ".observe",
+    "LogNormalError": ".observe",
     # clinical read-outs
     "recist": ".clinical",
     "irecist": ".clinical",
@@ -58,6 +65,8 @@ _LAZY: dict[str, str] = {
     "specific_growth_rate": ".clinical",
     "t_stage": ".clinical",
     "metastasis_size_class": ".clinical",
+    "target_sums": ".clinical",
+    "cohen_kappa": ".clinical",
     # data
     "read_series": ".io",
     "write_series": ".io",
