@@ -108,6 +108,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import clinical, datasets, io, observe, plot  # noqa: F401
+    from .catalogue import Model, Parameter, load_model, model, models
     from .clinical import (
         best_overall_response,
         doubling_time,
@@ -132,7 +133,6 @@ if TYPE_CHECKING:  # pragma: no cover
         sum_of_diameters,
         volume_to_cells,
     )
-    from .catalogue import Model, Parameter, load_model, model, models
     from .simulate import simulate
     from .treatment import (
         Acceleration,

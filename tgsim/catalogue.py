@@ -68,11 +68,28 @@ RESERVED = frozenset(
     {"t", "kill", "accel", "exp", "expm1", "log", "log1p", "sqrt", "min", "max", "abs"}
 )
 _CARD_KEYS = {
-    "name", "title", "description", "states", "parameters", "initial", "rhs",
-    "closed_form", "treatment", "references", "parameter_sets", "notes",
+    "name",
+    "title",
+    "description",
+    "states",
+    "parameters",
+    "initial",
+    "rhs",
+    "closed_form",
+    "treatment",
+    "references",
+    "parameter_sets",
+    "notes",
 }
 _PARAM_KEYS = {
-    "name", "symbol", "unit", "default", "lower", "upper", "description", "required",
+    "name",
+    "symbol",
+    "unit",
+    "default",
+    "lower",
+    "upper",
+    "description",
+    "required",
 }
 
 
@@ -404,7 +421,9 @@ def _build(data: Mapping[str, Any], path: str) -> Model:
         if missing:
             raise CardError(f"{path}: [{section}] has no expression for state(s) {missing}")
         if extra:
-            raise CardError(f"{path}: [{section}] names unknown state(s) {extra}; states are {list(states)}")
+            raise CardError(
+                f"{path}: [{section}] names unknown state(s) {extra}; states are {list(states)}"
+            )
         sections[section] = {}
         for s in states:
             where = f"{path}, [{section}] {s}"
@@ -420,7 +439,9 @@ def _build(data: Mapping[str, Any], path: str) -> Model:
         if k not in states:
             raise CardError(f"{path}: [treatment] sensitivity names unknown state {k!r}")
         if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 1:
-            raise CardError(f"{path}: [treatment] sensitivity of {k!r} must be in [0, 1], got {v!r}")
+            raise CardError(
+                f"{path}: [treatment] sensitivity of {k!r} must be in [0, 1], got {v!r}"
+            )
         sens[k] = float(v)
 
     refs = tuple(data.get("references", ()))

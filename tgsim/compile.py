@@ -105,7 +105,12 @@ def generate_source(model: Model) -> str:
     lines += [f"    y_{s} = y[{i}]" for i, s in enumerate(model.states)]
     for i, s in enumerate(model.states):
         lines.append(f"    dy[{i}] = {expr.to_source(trees[f'rhs.{s}'], ren)}")
-    lines += ["", "", "@njit(cache=True, inline='always')", "def card_closed(t, y0, p, kill, accel, y):"]
+    lines += [
+        "",
+        "",
+        "@njit(cache=True, inline='always')",
+        "def card_closed(t, y0, p, kill, accel, y):",
+    ]
     if model.closed_form is None:
         lines.append("    for i in range(NS):")
         lines.append("        y[i] = np.nan")
@@ -167,9 +172,7 @@ def kernels(model: Model) -> ModuleType:
     source = generate_source(model) + _template_source()
     import numba
 
-    digest = hashlib.sha256(
-        (source + numba.__version__ + sys.version).encode()
-    ).hexdigest()[:20]
+    digest = hashlib.sha256((source + numba.__version__ + sys.version).encode()).hexdigest()[:20]
     with _LOCK:
         if digest in _LOADED:
             return _LOADED[digest]

@@ -67,12 +67,16 @@ class Status(IntEnum):
 STATUS_MESSAGES: dict[int, str] = {
     Status.SUCCESS: "success",
     Status.MAX_STEPS: "the integrator took its maximum number of steps",
-    Status.STEP_TOO_SMALL: "the integrator step size fell below its minimum (stiff or singular dynamics)",
+    Status.STEP_TOO_SMALL: (
+        "the integrator step size fell below its minimum (stiff or singular dynamics)"
+    ),
     Status.NON_FINITE: "a state or parameter became NaN or infinite",
     Status.NEGATIVE_STATE: "a tumour state became negative",
     Status.NOT_CONVERGED: "the optimiser did not converge",
     Status.NOT_IDENTIFIABLE: "fewer usable points than free parameters: not identifiable",
-    Status.BAD_DATA: "the series has no usable data (NaN, non-positive under a log error model, or empty)",
+    Status.BAD_DATA: (
+        "the series has no usable data (NaN, non-positive under a log error model, or empty)"
+    ),
     Status.MAX_ITERATIONS: "the optimiser reached its maximum number of iterations",
 }
 

@@ -116,8 +116,7 @@ def parse(text: object, allowed: Iterable[str], *, where: str) -> ast.expr:
                 raise CardError(f"{where}: keyword arguments are not allowed in {fname}()")
             if len(node.args) != _ARITY[fname]:
                 raise CardError(
-                    f"{where}: {fname}() takes {_ARITY[fname]} argument(s), "
-                    f"got {len(node.args)}"
+                    f"{where}: {fname}() takes {_ARITY[fname]} argument(s), got {len(node.args)}"
                 )
             for arg in node.args:
                 if isinstance(arg, ast.Starred):
@@ -136,9 +135,7 @@ def parse(text: object, allowed: Iterable[str], *, where: str) -> ast.expr:
 def names_in(node: ast.AST) -> set[str]:
     """Names used as values (not as called functions) in an expression tree."""
     callees = {id(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)}
-    return {
-        n.id for n in ast.walk(node) if isinstance(n, ast.Name) and id(n) not in callees
-    }
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and id(n) not in callees}
 
 
 class _Renamer(ast.NodeTransformer):
@@ -273,7 +270,10 @@ def diff(node: ast.expr, var: str) -> ast.expr:
             return _add(_mul(da, _copy(b)), _mul(_copy(a), db))
         if isinstance(node.op, ast.Div):
             # (a/b)' = a'/b - a b'/b^2
-            return _sub(_div(da, _copy(b)), _div(_mul(_copy(a), db), ast.BinOp(_copy(b), ast.Pow(), _num(2.0))))
+            return _sub(
+                _div(da, _copy(b)),
+                _div(_mul(_copy(a), db), ast.BinOp(_copy(b), ast.Pow(), _num(2.0))),
+            )
         if isinstance(node.op, ast.Pow):
             if _is_num(db, 0.0):
                 # (a^c)' = c a^(c-1) a'
@@ -283,9 +283,7 @@ def diff(node: ast.expr, var: str) -> ast.expr:
                     _mul(_copy(b), ast.BinOp(_copy(a), ast.Pow(), _sub(_copy(b), _num(1.0)))), da
                 )
             # (a^b)' = a^b (b' log a + b a'/a)
-            term = _add(
-                _mul(db, _call("log", _copy(a))), _div(_mul(_copy(b), da), _copy(a))
-            )
+            term = _add(_mul(db, _call("log", _copy(a))), _div(_mul(_copy(b), da), _copy(a)))
             return _mul(_copy(node), term)
     if isinstance(node, ast.Call):
         fname = node.func.id  # type: ignore[attr-defined]
@@ -293,7 +291,8 @@ def diff(node: ast.expr, var: str) -> ast.expr:
         if fname in ("min", "max"):
             a, b = args
             cmp = ast.Compare(
-                left=_copy(a), ops=[ast.LtE() if fname == "min" else ast.GtE()],
+                left=_copy(a),
+                ops=[ast.LtE() if fname == "min" else ast.GtE()],
                 comparators=[_copy(b)],
             )
             return ast.IfExp(test=cmp, body=diff(a, var), orelse=diff(b, var))

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .catalogue import Model, model as get_model
+from .catalogue import Model
+from .catalogue import model as get_model
 from .compile import kernels
 from .errors import STATUS_MESSAGES, Status, TgsimError, TgsimWarning, flag_attrs
 from .treatment import PackedSchedule, Schedule
@@ -53,8 +54,9 @@ def check_times(times: Any, name: str = "times") -> np.ndarray:
     return t
 
 
-def parameter_matrix(mdl: Model, params: Mapping[str, Any], n: int | None = None,
-                     *, where: str = "params") -> np.ndarray:
+def parameter_matrix(
+    mdl: Model, params: Mapping[str, Any], n: int | None = None, *, where: str = "params"
+) -> np.ndarray:
     """Validate a name -> value mapping and return the (n_subjects, n_params) matrix.
 
     Values may be scalars or 1-D arrays (one per subject); they are broadcast together.
@@ -74,7 +76,9 @@ def parameter_matrix(mdl: Model, params: Mapping[str, Any], n: int | None = None
         try:
             a = np.array(value, dtype=np.float64)
         except (TypeError, ValueError):
-            raise TgsimError(f"`{where}`: {par.name} must be a number or 1-D array; got {value!r}") from None
+            raise TgsimError(
+                f"`{where}`: {par.name} must be a number or 1-D array; got {value!r}"
+            ) from None
         if a.ndim > 1:
             raise TgsimError(f"`{where}`: {par.name} must be a scalar or 1-D; got shape {a.shape}")
         resolved[par.name] = a
@@ -134,9 +138,18 @@ def _closed_form_reason(mdl: Model, packed: PackedSchedule) -> str | None:
     return None
 
 
-def run_kernel(mdl: Model, times: np.ndarray, t0: float, P: np.ndarray,
-               packed: PackedSchedule, *, solver: str, rtol: float, atol: float,
-               max_steps: int) -> tuple[np.ndarray, np.ndarray]:
+def run_kernel(
+    mdl: Model,
+    times: np.ndarray,
+    t0: float,
+    P: np.ndarray,
+    packed: PackedSchedule,
+    *,
+    solver: str,
+    rtol: float,
+    atol: float,
+    max_steps: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """Call the compiled kernel on validated arrays.
 
     Returns
@@ -153,13 +166,38 @@ def run_kernel(mdl: Model, times: np.ndarray, t0: float, P: np.ndarray,
     P = np.ascontiguousarray(P, dtype=np.float64)
     if solver == "closed_form":
         out = np.empty((n, times.size, ns))
-        k.solve_closed(times, float(t0), P, packed.jt, packed.jf, packed.expo, packed.acc,
-                       packed.bp, out, status)
+        k.solve_closed(
+            times,
+            float(t0),
+            P,
+            packed.jt,
+            packed.jf,
+            packed.expo,
+            packed.acc,
+            packed.bp,
+            out,
+            status,
+        )
     else:
         out = np.empty((n, times.size, ns + nsw))
-        k.solve_ode(times, float(t0), P, packed.jt, packed.jf, packed.dose, packed.expo,
-                    packed.acc, packed.clear, packed.bp, nsw, float(rtol), float(atol),
-                    int(max_steps), out, status)
+        k.solve_ode(
+            times,
+            float(t0),
+            P,
+            packed.jt,
+            packed.jf,
+            packed.dose,
+            packed.expo,
+            packed.acc,
+            packed.clear,
+            packed.bp,
+            nsw,
+            float(rtol),
+            float(atol),
+            int(max_steps),
+            out,
+            status,
+        )
     return out, status.astype(np.int8)
 
 
@@ -259,10 +297,14 @@ def simulate(
     reason = _closed_form_reason(mdl, packed)
     if solver == "closed_form" and reason is not None:
         raise TgsimError(f"solver='closed_form' is not available: {reason}; use solver='ode'")
-    chosen = "ode" if solver == "ode" or (solver in (None, "auto") and reason is not None) \
+    chosen = (
+        "ode"
+        if solver == "ode" or (solver in (None, "auto") and reason is not None)
         else "closed_form"
-    states, status = run_kernel(mdl, t, t0, P, packed, solver=chosen, rtol=rtol, atol=atol,
-                                max_steps=max_steps)
+    )
+    states, status = run_kernel(
+        mdl, t, t0, P, packed, solver=chosen, rtol=rtol, atol=atol, max_steps=max_steps
+    )
     if strict and np.any(status != 0):
         bad = np.flatnonzero(status != 0)
         msgs = "; ".join(f"subject {i}: {STATUS_MESSAGES[int(status[i])]}" for i in bad[:5])
@@ -274,13 +316,26 @@ def simulate(
             TgsimWarning,
             stacklevel=2,
         )
-    return _to_dataset(mdl, t, t0, P, states, status, packed, sched, chosen, subjects,
-                       rtol=rtol, atol=atol)
+    return _to_dataset(
+        mdl, t, t0, P, states, status, packed, sched, chosen, subjects, rtol=rtol, atol=atol
+    )
 
 
-def _to_dataset(mdl: Model, t: np.ndarray, t0: float, P: np.ndarray, states: np.ndarray,
-                status: np.ndarray, packed: PackedSchedule, sched: Schedule, solver: str,
-                subjects: Sequence[Any] | None, *, rtol: float, atol: float):
+def _to_dataset(
+    mdl: Model,
+    t: np.ndarray,
+    t0: float,
+    P: np.ndarray,
+    states: np.ndarray,
+    status: np.ndarray,
+    packed: PackedSchedule,
+    sched: Schedule,
+    solver: str,
+    subjects: Sequence[Any] | None,
+    *,
+    rtol: float,
+    atol: float,
+):
     import xarray as xr
 
     n = P.shape[0]
@@ -298,13 +353,22 @@ def _to_dataset(mdl: Model, t: np.ndarray, t0: float, P: np.ndarray, states: np.
     }
     if packed.has_swelling:
         sw = states[:, :, ns]
-        data["swelling"] = (("subject", "time"), sw,
-                            {"units": "mm^3", "long_name": "treatment-induced swelling"})
-        data["observed"] = (("subject", "time"), volume + sw,
-                            {"units": "mm^3", "long_name": "observed size (tumour + swelling)"})
+        data["swelling"] = (
+            ("subject", "time"),
+            sw,
+            {"units": "mm^3", "long_name": "treatment-induced swelling"},
+        )
+        data["observed"] = (
+            ("subject", "time"),
+            volume + sw,
+            {"units": "mm^3", "long_name": "observed size (tumour + swelling)"},
+        )
     if ns > 1:
-        data["state_volume"] = (("subject", "time", "state"), states[:, :, :ns],
-                                {"units": "mm^3", "long_name": "volume by compartment"})
+        data["state_volume"] = (
+            ("subject", "time", "state"),
+            states[:, :, :ns],
+            {"units": "mm^3", "long_name": "volume by compartment"},
+        )
     data["parameters"] = (("subject", "param"), P, {"long_name": "model parameters"})
     data["status"] = (("subject",), status, flag_attrs())
     coords: dict[str, Any] = {
@@ -329,6 +393,8 @@ def _to_dataset(mdl: Model, t: np.ndarray, t0: float, P: np.ndarray, states: np.
         "t0_units": "day",
         "schedule": json.dumps(sched.to_dict()),
         "citation": refs,
-        "status_messages": json.dumps({Status(k).name.lower(): v for k, v in STATUS_MESSAGES.items()}),
+        "status_messages": json.dumps(
+            {Status(k).name.lower(): v for k, v in STATUS_MESSAGES.items()}
+        ),
     }
     return xr.Dataset(data, coords=coords, attrs=attrs)

@@ -56,13 +56,22 @@ __all__ = [
 ArrayLike = float | int | Sequence[float] | np.ndarray
 
 
-def _arr(value: ArrayLike, what: str, *, lo: float | None = 0.0, hi: float | None = None,
-         lo_open: bool = False, hi_open: bool = False) -> np.ndarray:
+def _arr(
+    value: ArrayLike,
+    what: str,
+    *,
+    lo: float | None = 0.0,
+    hi: float | None = None,
+    lo_open: bool = False,
+    hi_open: bool = False,
+) -> np.ndarray:
     """Validate a scalar-or-per-subject magnitude and return it as a float64 array."""
     try:
         a = np.array(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ScheduleError(f"{what} must be a number or a 1-D array of numbers; got {value!r}") from None
+        raise ScheduleError(
+            f"{what} must be a number or a 1-D array of numbers; got {value!r}"
+        ) from None
     if a.ndim > 1:
         raise ScheduleError(f"{what} must be a scalar or a 1-D array; got shape {a.shape}")
     flat = np.atleast_1d(a)
@@ -96,7 +105,8 @@ def _days(value: ArrayLike, what: str) -> np.ndarray:
         if np.any(diff < 0):
             i = int(np.flatnonzero(diff < 0)[0]) + 1
             raise ScheduleError(
-                f"{what} must be increasing; got {what}[{i}]={d[i]:g} after {what}[{i-1}]={d[i-1]:g}"
+                f"{what} must be increasing; got {what}[{i}]={d[i]:g} "
+                f"after {what}[{i - 1}]={d[i - 1]:g}"
             )
     return d
 
@@ -163,9 +173,13 @@ class Acceleration:
     def shifted(self, start: ArrayLike) -> Acceleration:
         """This acceleration with its onset counted from ``start`` instead of day 0."""
         return Acceleration(
-            onset_day=np.asarray(start, dtype=np.float64) + np.asarray(self.onset_day, dtype=np.float64),
-            factor=self.factor, ramp_days=self.ramp_days, seeding_factor=self.seeding_factor,
-            colony_growth=self.colony_growth, name=self.name,
+            onset_day=np.asarray(start, dtype=np.float64)
+            + np.asarray(self.onset_day, dtype=np.float64),
+            factor=self.factor,
+            ramp_days=self.ramp_days,
+            seeding_factor=self.seeding_factor,
+            colony_growth=self.colony_growth,
+            name=self.name,
         )
 
 
@@ -188,9 +202,14 @@ class _Intervention:
             if isinstance(v, np.ndarray):
                 v = v.tolist()
             elif isinstance(v, Acceleration | Swelling):
-                v = {g.name: (np.asarray(getattr(v, g.name)).tolist()
-                              if isinstance(getattr(v, g.name), np.ndarray) else getattr(v, g.name))
-                     for g in fields(v)}
+                v = {
+                    g.name: (
+                        np.asarray(getattr(v, g.name)).tolist()
+                        if isinstance(getattr(v, g.name), np.ndarray)
+                        else getattr(v, g.name)
+                    )
+                    for g in fields(v)
+                }
             out[f.name] = v
         return out
 
@@ -216,8 +235,9 @@ class Surgery(_Intervention):
 
     def __post_init__(self) -> None:
         _arr(self.day, f"{self.label}.day", lo=None)
-        _arr(self.resected_fraction, f"{self.label}.resected_fraction", lo=0.0, hi=1.0,
-             hi_open=True)
+        _arr(
+            self.resected_fraction, f"{self.label}.resected_fraction", lo=0.0, hi=1.0, hi_open=True
+        )
         _arr(self.shed_colonies, f"{self.label}.shed_colonies")
 
     def event_days(self) -> np.ndarray:
@@ -348,8 +368,10 @@ class TargetedTherapy(_Intervention):
     def __post_init__(self) -> None:
         a = _arr(self.start, f"{self.label}.start", lo=None)
         b = _arr(self.stop, f"{self.label}.stop", lo=None)
-        if np.any(np.broadcast_to(b, np.broadcast_shapes(a.shape, b.shape))
-                  <= np.broadcast_to(a, np.broadcast_shapes(a.shape, b.shape))):
+        if np.any(
+            np.broadcast_to(b, np.broadcast_shapes(a.shape, b.shape))
+            <= np.broadcast_to(a, np.broadcast_shapes(a.shape, b.shape))
+        ):
             raise ScheduleError(
                 f"{self.label}: stop must be after start; got start={self.start!r}, "
                 f"stop={self.stop!r}"
@@ -358,8 +380,12 @@ class TargetedTherapy(_Intervention):
         _arr(self.resistance_rate, f"{self.label}.resistance_rate")
 
     def event_days(self) -> np.ndarray:
-        return np.concatenate([np.atleast_1d(np.asarray(self.start, dtype=np.float64)),
-                               np.atleast_1d(np.asarray(self.stop, dtype=np.float64))])
+        return np.concatenate(
+            [
+                np.atleast_1d(np.asarray(self.start, dtype=np.float64)),
+                np.atleast_1d(np.asarray(self.stop, dtype=np.float64)),
+            ]
+        )
 
 
 @dataclass(frozen=True)
@@ -371,8 +397,9 @@ class Immunotherapy(TargetedTherapy):
     swelling: Swelling | None = None
 
 
-def weekday_fractions(n_fractions: int, start_day: float = 0.0, *, start_weekday: int = 0,
-                      per_week: int = 5) -> np.ndarray:
+def weekday_fractions(
+    n_fractions: int, start_day: float = 0.0, *, start_weekday: int = 0, per_week: int = 5
+) -> np.ndarray:
     """Fraction days for a Monday-to-Friday radiotherapy course.
 
     Parameters
@@ -501,7 +528,7 @@ class Schedule:
                     seen[key] = x.label
         expos = [x for x in self.interventions if isinstance(x, TargetedTherapy)]
         for i, a in enumerate(expos):
-            for b in expos[i + 1:]:
+            for b in expos[i + 1 :]:
                 if type(a) is not type(b) or a.name != b.name:
                     continue
                 a0, a1 = np.asarray(a.start, float), np.asarray(a.stop, float)
@@ -531,8 +558,11 @@ class Schedule:
 
     def event_days(self) -> np.ndarray:
         """Every event day (flattened over subjects where days vary)."""
-        parts = [np.atleast_1d(np.asarray(x.event_days(), float)).ravel()
-                 for x in self.interventions if isinstance(x, _Intervention)]
+        parts = [
+            np.atleast_1d(np.asarray(x.event_days(), float)).ravel()
+            for x in self.interventions
+            if isinstance(x, _Intervention)
+        ]
         for a in self.accelerations():
             on = np.atleast_1d(np.asarray(a.onset_day, float))
             parts += [on, on + np.atleast_1d(np.asarray(a.ramp_days, float))]
@@ -584,12 +614,15 @@ class Schedule:
         for x in self.interventions:
             if isinstance(x, Surgery):
                 day = per_subject(x.day, f"{x.label}.day")
-                jumps.append((day, 1.0 - per_subject(x.resected_fraction,
-                                                      f"{x.label}.resected_fraction")))
+                jumps.append(
+                    (day, 1.0 - per_subject(x.resected_fraction, f"{x.label}.resected_fraction"))
+                )
             elif isinstance(x, Radiotherapy):
                 d = per_subject(x.dose_gy, f"{x.label}.dose_gy")
-                sf = np.exp(-per_subject(x.alpha, f"{x.label}.alpha") * d
-                            - per_subject(x.beta, f"{x.label}.beta") * d * d)
+                sf = np.exp(
+                    -per_subject(x.alpha, f"{x.label}.alpha") * d
+                    - per_subject(x.beta, f"{x.label}.beta") * d * d
+                )
                 for day in x.days:
                     jumps.append((np.full(n, day), sf))
             elif isinstance(x, Chemotherapy):
@@ -609,8 +642,9 @@ class Schedule:
                     constant_kill = False
                 if isinstance(x, Immunotherapy) and x.swelling is not None:
                     has_swelling = True
-                    infil = per_subject(x.swelling.infiltration_rate,
-                                        f"{x.label}.swelling.infiltration_rate")
+                    infil = per_subject(
+                        x.swelling.infiltration_rate, f"{x.label}.swelling.infiltration_rate"
+                    )
                     c = per_subject(x.swelling.clearance_rate, f"{x.label}.swelling.clearance_rate")
                     if clear_src is not None and not np.array_equal(c, clear):
                         raise ScheduleError(
@@ -669,18 +703,26 @@ class Schedule:
                     stacklevel=3,
                 )
         return PackedSchedule(
-            jt=np.ascontiguousarray(jt), jf=np.ascontiguousarray(jf),
-            dose=np.ascontiguousarray(dose), expo=np.ascontiguousarray(expo),
-            acc=np.ascontiguousarray(acc), clear=np.ascontiguousarray(clear),
-            bp=np.ascontiguousarray(bp), has_swelling=has_swelling,
-            constant_kill=constant_kill, step_acceleration=step_acc,
+            jt=np.ascontiguousarray(jt),
+            jf=np.ascontiguousarray(jf),
+            dose=np.ascontiguousarray(dose),
+            expo=np.ascontiguousarray(expo),
+            acc=np.ascontiguousarray(acc),
+            clear=np.ascontiguousarray(clear),
+            bp=np.ascontiguousarray(bp),
+            has_swelling=has_swelling,
+            constant_kill=constant_kill,
+            step_acceleration=step_acc,
         )
 
     def _labels_for_days(self, days: np.ndarray) -> str:
         labels = []
         for x in self.interventions:
-            ev = x.event_days() if isinstance(x, _Intervention) else np.atleast_1d(
-                np.asarray(x.onset_day, float))
+            ev = (
+                x.event_days()
+                if isinstance(x, _Intervention)
+                else np.atleast_1d(np.asarray(x.onset_day, float))
+            )
             if np.isin(np.asarray(ev, float).ravel(), days).any():
                 labels.append(x.label)
         return ", ".join(dict.fromkeys(labels)) or "acceleration ramp"
@@ -723,7 +765,8 @@ def schedule_from_tables(tables: Mapping[str, Any], where: str) -> Schedule:
                 if not isinstance(wk, dict) or set(wk) - {"fractions", "start", "start_weekday"}:
                     raise ConfigError(f"{here}: 'weekdays' takes fractions, start, start_weekday")
                 row["days"] = weekday_fractions(
-                    wk.get("fractions", 0), wk.get("start", 0.0),
+                    wk.get("fractions", 0),
+                    wk.get("start", 0.0),
                     start_weekday=wk.get("start_weekday", 0),
                 )
             allowed = {f.name for f in fields(cls)}

@@ -16,13 +16,22 @@ CARD_PARAMS = {
     "exponential": {"initial_volume": 3.0, "growth_rate": 0.15},
     "logistic": {"initial_volume": 3.0, "growth_rate": 0.25, "carrying_capacity": 900.0},
     "gompertz": GOMPERTZ,
-    "von_bertalanffy": {"initial_volume": 3.0, "growth_rate": 1.2, "loss_rate": 0.08,
-                        "exponent": 0.6666666666666666},
+    "von_bertalanffy": {
+        "initial_volume": 3.0,
+        "growth_rate": 1.2,
+        "loss_rate": 0.08,
+        "exponent": 0.6666666666666666,
+    },
     "power_law": {"initial_volume": 3.0, "growth_rate": 0.7, "exponent": 0.7},
     "exponential_linear": {"initial_volume": 3.0, "growth_rate": 0.3, "linear_rate": 40.0},
     "stein": {"initial_volume": 50.0, "growth_rate": 0.01, "decay_rate": 0.03},
-    "two_population": {"initial_volume": 5.0, "resistant_fraction": 0.05, "growth_rate": 0.2,
-                       "resistant_growth_rate": 0.1, "carrying_capacity": 2000.0},
+    "two_population": {
+        "initial_volume": 5.0,
+        "resistant_fraction": 0.05,
+        "growth_rate": 0.2,
+        "resistant_growth_rate": 0.1,
+        "carrying_capacity": 2000.0,
+    },
 }
 
 
@@ -70,8 +79,13 @@ def test_t0_and_negative_times():
     t = np.array([-30.0, -10.0, 0.0, 20.0])
     ds = tgsim.simulate("exponential", t, {"initial_volume": 5.0, "growth_rate": 0.1})
     np.testing.assert_allclose(ds.volume[0], 5.0 * np.exp(0.1 * (t + 30)), rtol=1e-12)
-    ds = tgsim.simulate("exponential", [10.0, 20.0], {"initial_volume": 5.0, "growth_rate": 0.1},
-                        t0=0.0, solver="ode")
+    ds = tgsim.simulate(
+        "exponential",
+        [10.0, 20.0],
+        {"initial_volume": 5.0, "growth_rate": 0.1},
+        t0=0.0,
+        solver="ode",
+    )
     np.testing.assert_allclose(ds.volume[0], 5.0 * np.exp([1.0, 2.0]), rtol=1e-7)
 
 
@@ -104,8 +118,15 @@ def test_ode_matches_independent_rhs_for_gompertz():
     """Against a hand-written right-hand side (not the card's), so the card text is checked."""
     V0, r, K = GOMPERTZ.values()
     t = np.linspace(0, 90, 31)
-    ref = solve_ivp(lambda _t, v: r * v * np.log(K / v), (0, 90), [V0], method="DOP853",
-                    rtol=1e-12, atol=1e-14, t_eval=t)
+    ref = solve_ivp(
+        lambda _t, v: r * v * np.log(K / v),
+        (0, 90),
+        [V0],
+        method="DOP853",
+        rtol=1e-12,
+        atol=1e-14,
+        t_eval=t,
+    )
     ds = tgsim.simulate("gompertz", t, GOMPERTZ, solver="ode")
     np.testing.assert_allclose(ds.volume[0], ref.y[0], rtol=1e-6)
 
@@ -155,7 +176,10 @@ def test_step_budget_is_flagged():
     "kwargs,match",
     [
         ({"times": [0.0, np.nan]}, r"times\[1\]=nan"),
-        ({"times": [0.0, 5.0, 2.0]}, r"increasing \(unsorted\); got times\[2\]=2 after times\[1\]=5"),
+        (
+            {"times": [0.0, 5.0, 2.0]},
+            r"increasing \(unsorted\); got times\[2\]=2 after times\[1\]=5",
+        ),
         ({"times": [0.0, 5.0, 5.0]}, r"duplicate"),
         ({"times": []}, "empty"),
         ({"times": [[0.0, 1.0]]}, "1-D"),
@@ -165,9 +189,14 @@ def test_step_budget_is_flagged():
         ({"params": {**GOMPERTZ, "growth_rate": [0.1, -0.2]}}, r"growth_rate\[1\] must be in"),
         ({"params": {**GOMPERTZ, "growth_rate": 50.0}}, r"growth_rate must be in \[1e-09, 10\]"),
         ({"params": {**GOMPERTZ, "speed": 1.0}}, "no parameter 'speed'"),
-        ({"params": {"initial_volume": 1.0, "growth_rate": 0.1}}, "missing value.*carrying_capacity"),
-        ({"params": {**GOMPERTZ, "growth_rate": [0.1, 0.2], "initial_volume": [1, 2, 3]}},
-         "mismatched length"),
+        (
+            {"params": {"initial_volume": 1.0, "growth_rate": 0.1}},
+            "missing value.*carrying_capacity",
+        ),
+        (
+            {"params": {**GOMPERTZ, "growth_rate": [0.1, 0.2], "initial_volume": [1, 2, 3]}},
+            "mismatched length",
+        ),
         ({"model": "gompretz"}, "unknown model"),
         ({"solver": "rk4"}, "solver"),
         ({"t0": 5.0}, "t0"),
@@ -211,11 +240,17 @@ def test_kernel_cache_reused_across_processes(tmp_path):
         "tgsim.simulate('exponential', [0.0, 1.0], {'initial_volume': 1.0, 'growth_rate': 0.1},"
         " solver='closed_form'); print(time.perf_counter()-t)"
     )
-    first = float(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                                 text=True, check=True).stdout)
+    first = float(
+        subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        ).stdout
+    )
     files = sorted(p.name for p in tmp_path.rglob("*") if p.is_file())
     assert any(f.endswith(".py") for f in files) and any(f.endswith(".nbi") for f in files)
-    second = float(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                                  text=True, check=True).stdout)
+    second = float(
+        subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        ).stdout
+    )
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == files
     assert second < first

@@ -23,8 +23,13 @@ def test_exponential_with_surgery(solver):
 
 
 def test_output_at_event_time_is_right_continuous():
-    ds = tgsim.simulate("exponential", [0.0, 30.0, 40.0], EXP,
-                        schedule=[tgsim.Surgery(day=30.0, resected_fraction=0.5)], solver="ode")
+    ds = tgsim.simulate(
+        "exponential",
+        [0.0, 30.0, 40.0],
+        EXP,
+        schedule=[tgsim.Surgery(day=30.0, resected_fraction=0.5)],
+        solver="ode",
+    )
     assert float(ds.volume[0, 1]) == pytest.approx(0.5 * 10 * math.exp(1.5), rel=1e-8)
 
 
@@ -59,7 +64,7 @@ def test_radiotherapy_survival_after_n_fractions():
         # the volume falls to ~1e-7 mm^3: tighten atol so the test is about relative error
         ds = tgsim.simulate("exponential", T, EXP, schedule=[rt], solver=solver, atol=1e-18)
         n_done = np.searchsorted(days, T, side="right")
-        exact = 10 * np.exp(0.05 * T) * sf ** n_done
+        exact = 10 * np.exp(0.05 * T) * sf**n_done
         np.testing.assert_allclose(ds.volume[0], exact, rtol=1e-7)
 
 
@@ -73,8 +78,9 @@ def test_log_kill_bolus_matches_integral_of_kill():
     assert ratio[-1] == pytest.approx(math.exp(-kill * dose * half_life / math.log(2)), rel=1e-7)
     # and at any time t after the dose: exp(-k dose h/ln2 (1 - 2^-(t-t1)/h))
     after = T > 20.3
-    partial = np.exp(-kill * dose * half_life / math.log(2)
-                     * (1 - 2.0 ** (-(T[after] - 20.3) / half_life)))
+    partial = np.exp(
+        -kill * dose * half_life / math.log(2) * (1 - 2.0 ** (-(T[after] - 20.3) / half_life))
+    )
     np.testing.assert_allclose(ratio[after], partial, rtol=1e-7)
     np.testing.assert_allclose(ratio[~after], 1.0, rtol=1e-7)
 
@@ -100,8 +106,12 @@ def test_acceleration_ramp_exact():
 
 
 def test_acceleration_attached_to_intervention_counts_from_its_start():
-    imm = tgsim.Immunotherapy(start=30.0, stop=200.0, kill_rate=0.0,
-                              acceleration=tgsim.Acceleration(onset_day=5.0, factor=2.0))
+    imm = tgsim.Immunotherapy(
+        start=30.0,
+        stop=200.0,
+        kill_rate=0.0,
+        acceleration=tgsim.Acceleration(onset_day=5.0, factor=2.0),
+    )
     ds = tgsim.simulate("exponential", T, EXP, schedule=[imm])
     exact = 10 * np.exp(0.05 * T + 0.05 * np.clip(T - 35.0, 0, None))
     np.testing.assert_allclose(ds.volume[0], exact, rtol=1e-7)
@@ -114,8 +124,9 @@ def test_norton_simon_spares_plateau_tumours_log_kill_does_not():
     t = np.array([0.0, 0.5])
     effects = {}
     for hyp, kill in (("norton-simon", 0.5), ("log-kill", 1.0)):
-        ch = tgsim.Chemotherapy(days=[0.0], dose=1.0, half_life_days=0.05, kill_rate=kill,
-                                hypothesis=hyp)
+        ch = tgsim.Chemotherapy(
+            days=[0.0], dose=1.0, half_life_days=0.05, kill_rate=kill, hypothesis=hyp
+        )
         for label, p in (("small", small), ("large", large)):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", TgsimWarning)
@@ -151,8 +162,12 @@ def test_resistance_wanes_the_kill():
 
 def test_swelling_exact_and_observed_is_sum():
     k, a, c, r = 0.08, 0.2, 0.05, 0.05
-    imm = tgsim.Immunotherapy(start=0.0, stop=1000.0, kill_rate=k,
-                              swelling=tgsim.Swelling(infiltration_rate=a, clearance_rate=c))
+    imm = tgsim.Immunotherapy(
+        start=0.0,
+        stop=1000.0,
+        kill_rate=k,
+        swelling=tgsim.Swelling(infiltration_rate=a, clearance_rate=c),
+    )
     ds = tgsim.simulate("exponential", T, EXP, schedule=[imm])
     lam = r - k
     V = 10 * np.exp(lam * T)
@@ -165,22 +180,36 @@ def test_swelling_exact_and_observed_is_sum():
 
 def test_per_subject_treatment_parameters():
     fr = np.array([0.0, 0.5, 0.9])
-    ds = tgsim.simulate("exponential", [0.0, 10.0], {**EXP, "initial_volume": [1.0, 1.0, 1.0]},
-                        schedule=[tgsim.Surgery(day=5.0, resected_fraction=fr)])
+    ds = tgsim.simulate(
+        "exponential",
+        [0.0, 10.0],
+        {**EXP, "initial_volume": [1.0, 1.0, 1.0]},
+        schedule=[tgsim.Surgery(day=5.0, resected_fraction=fr)],
+    )
     np.testing.assert_allclose(ds.volume[:, 1], (1 - fr) * math.exp(0.5), rtol=1e-12)
     with pytest.raises(ScheduleError, match="resected_fraction has 3 values but there are 2"):
-        tgsim.simulate("exponential", [0.0, 10.0], {**EXP, "initial_volume": [1.0, 2.0]},
-                       schedule=[tgsim.Surgery(day=5.0, resected_fraction=fr)])
+        tgsim.simulate(
+            "exponential",
+            [0.0, 10.0],
+            {**EXP, "initial_volume": [1.0, 2.0]},
+            schedule=[tgsim.Surgery(day=5.0, resected_fraction=fr)],
+        )
 
 
 def test_two_population_kill_spares_resistant_cells():
-    p = {"initial_volume": 100.0, "resistant_fraction": 0.1, "growth_rate": 0.05,
-         "resistant_growth_rate": 0.05, "carrying_capacity": 1e9}
+    p = {
+        "initial_volume": 100.0,
+        "resistant_fraction": 0.1,
+        "growth_rate": 0.05,
+        "resistant_growth_rate": 0.05,
+        "carrying_capacity": 1e9,
+    }
     sched = [tgsim.TargetedTherapy(start=0.0, stop=100.0, kill_rate=0.5)]
     ds = tgsim.simulate("two_population", [0.0, 50.0], p, schedule=sched)
     sv = ds.state_volume.sel(state="resistant").values[0]
-    assert sv[-1] == pytest.approx(10 * math.exp(0.05 * 50) / (1 + 10 * (math.exp(2.5) - 1) * 0 / 1e9),
-                                   rel=1e-5)
+    assert sv[-1] == pytest.approx(
+        10 * math.exp(0.05 * 50) / (1 + 10 * (math.exp(2.5) - 1) * 0 / 1e9), rel=1e-5
+    )
     assert ds.state_volume.sel(state="sensitive").values[0, -1] < 1.0
 
 
@@ -188,25 +217,51 @@ def test_two_population_kill_spares_resistant_cells():
 @pytest.mark.parametrize(
     "make,match",
     [
-        (lambda: tgsim.Chemotherapy(days=[0.0], dose=-1.0, half_life_days=1, kill_rate=1),
-         r"Chemotherapy.dose must be in \[0"),
+        (
+            lambda: tgsim.Chemotherapy(days=[0.0], dose=-1.0, half_life_days=1, kill_rate=1),
+            r"Chemotherapy.dose must be in \[0",
+        ),
         (lambda: tgsim.Radiotherapy(days=[0.0, 1.0], dose_gy=-2.0), r"Radiotherapy.dose_gy"),
-        (lambda: tgsim.Surgery(day=3.0, resected_fraction=1.0), r"resected_fraction must be in \[0, 1\)"),
+        (
+            lambda: tgsim.Surgery(day=3.0, resected_fraction=1.0),
+            r"resected_fraction must be in \[0, 1\)",
+        ),
         (lambda: tgsim.Surgery(day=3.0, resected_fraction=-0.1), "resected_fraction"),
-        (lambda: tgsim.TargetedTherapy(start=10.0, stop=5.0, kill_rate=0.1), "stop must be after start"),
+        (
+            lambda: tgsim.TargetedTherapy(start=10.0, stop=5.0, kill_rate=0.1),
+            "stop must be after start",
+        ),
         (lambda: tgsim.Radiotherapy(days=[0.0, 2.0, 1.0], dose_gy=2.0), "increasing"),
         (lambda: tgsim.Radiotherapy(days=[0.0, 1.0, 1.0], dose_gy=2.0), "same day twice"),
-        (lambda: tgsim.Chemotherapy(days=[0.0], dose=1, half_life_days=0, kill_rate=1),
-         "half_life_days"),
-        (lambda: tgsim.Chemotherapy(days=[0.0], dose=1, half_life_days=1, kill_rate=1,
-                                    hypothesis="norton"), "hypothesis"),
+        (
+            lambda: tgsim.Chemotherapy(days=[0.0], dose=1, half_life_days=0, kill_rate=1),
+            "half_life_days",
+        ),
+        (
+            lambda: tgsim.Chemotherapy(
+                days=[0.0], dose=1, half_life_days=1, kill_rate=1, hypothesis="norton"
+            ),
+            "hypothesis",
+        ),
         (lambda: tgsim.Acceleration(onset_day=0.0, factor=0.0), "factor"),
-        (lambda: tgsim.Schedule([tgsim.Surgery(day=3.0, resected_fraction=0.5),
-                                 tgsim.Surgery(day=3.0, resected_fraction=0.2)]),
-         "same intervention twice on day 3"),
-        (lambda: tgsim.Schedule([tgsim.TargetedTherapy(start=0, stop=10, kill_rate=0.1),
-                                 tgsim.TargetedTherapy(start=5, stop=20, kill_rate=0.1)]),
-         "overlapping exposures"),
+        (
+            lambda: tgsim.Schedule(
+                [
+                    tgsim.Surgery(day=3.0, resected_fraction=0.5),
+                    tgsim.Surgery(day=3.0, resected_fraction=0.2),
+                ]
+            ),
+            "same intervention twice on day 3",
+        ),
+        (
+            lambda: tgsim.Schedule(
+                [
+                    tgsim.TargetedTherapy(start=0, stop=10, kill_rate=0.1),
+                    tgsim.TargetedTherapy(start=5, stop=20, kill_rate=0.1),
+                ]
+            ),
+            "overlapping exposures",
+        ),
         (lambda: tgsim.Schedule(["surgery"]), "holds interventions"),
     ],
 )
@@ -216,14 +271,19 @@ def test_bad_interventions(make, match):
 
 
 def test_different_drugs_may_overlap():
-    tgsim.Schedule([tgsim.TargetedTherapy(start=0, stop=10, kill_rate=0.1, name="drug A"),
-                    tgsim.TargetedTherapy(start=5, stop=20, kill_rate=0.1, name="drug B")])
+    tgsim.Schedule(
+        [
+            tgsim.TargetedTherapy(start=0, stop=10, kill_rate=0.1, name="drug A"),
+            tgsim.TargetedTherapy(start=5, stop=20, kill_rate=0.1, name="drug B"),
+        ]
+    )
 
 
 def test_event_outside_times_warns():
     with pytest.warns(TgsimWarning, match=r"day\(s\) 150 \(Surgery\).*outside"):
-        tgsim.simulate("exponential", T, EXP,
-                       schedule=[tgsim.Surgery(day=150.0, resected_fraction=0.5)])
+        tgsim.simulate(
+            "exponential", T, EXP, schedule=[tgsim.Surgery(day=150.0, resected_fraction=0.5)]
+        )
 
 
 def test_schedule_from_toml(tmp_path):
@@ -257,12 +317,16 @@ acceleration = { onset_day = 10, factor = 2 }
 @pytest.mark.parametrize(
     "text,match",
     [
-        ("[[surgery]]\nday = 3\nresected_fraction = 0.5\nfraction = 1\n",
-         r"\[\[surgery\]\] #1: unknown key\(s\) fraction"),
+        (
+            "[[surgery]]\nday = 3\nresected_fraction = 0.5\nfraction = 1\n",
+            r"\[\[surgery\]\] #1: unknown key\(s\) fraction",
+        ),
         ("[[sugery]]\nday = 3\n", "unknown key 'sugery'"),
         ("[[surgery]]\nday = 3\nresected_fraction = 1.5\n", r"resected_fraction must be in"),
-        ("[[immunotherapy]]\nstart=0\nstop=9\nkill_rate=0.1\nswelling={rate=1}\n",
-         r"swelling: unknown key\(s\) rate"),
+        (
+            "[[immunotherapy]]\nstart=0\nstop=9\nkill_rate=0.1\nswelling={rate=1}\n",
+            r"swelling: unknown key\(s\) rate",
+        ),
         ("[[surgery]\nday = 3\n", "not valid TOML"),
     ],
 )

@@ -25,7 +25,9 @@ def _times(text: str):
     try:
         nums = [float(x) for x in parts]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--times must be START:STOP:STEP (days), got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"--times must be START:STOP:STEP (days), got {text!r}"
+        ) from None
     if len(nums) != 3:
         raise argparse.ArgumentTypeError(f"--times must be START:STOP:STEP (days), got {text!r}")
     start, stop, step = nums
@@ -51,21 +53,51 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("model", help="card name (see 'tgsim models') or path to a .toml card")
-    p.add_argument("--param", action="append", type=_param, default=[], metavar="NAME=VALUE",
-                   help="parameter value (repeatable); unspecified ones use the card default")
-    p.add_argument("--times", type=_times, default=None, metavar="START:STOP:STEP",
-                   help="output times in days (default 0:100:1)")
-    p.add_argument("--subjects", type=int, default=1, metavar="N",
-                   help="number of virtual subjects (default 1)")
-    p.add_argument("--spread", type=float, default=0.0, metavar="CV",
-                   help="coefficient of variation of log-normal parameter spread (default 0)")
+    p.add_argument(
+        "--param",
+        action="append",
+        type=_param,
+        default=[],
+        metavar="NAME=VALUE",
+        help="parameter value (repeatable); unspecified ones use the card default",
+    )
+    p.add_argument(
+        "--times",
+        type=_times,
+        default=None,
+        metavar="START:STOP:STEP",
+        help="output times in days (default 0:100:1)",
+    )
+    p.add_argument(
+        "--subjects",
+        type=int,
+        default=1,
+        metavar="N",
+        help="number of virtual subjects (default 1)",
+    )
+    p.add_argument(
+        "--spread",
+        type=float,
+        default=0.0,
+        metavar="CV",
+        help="coefficient of variation of log-normal parameter spread (default 0)",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed for --spread (default 0)")
     p.add_argument("--schedule", metavar="FILE", help="treatment schedule (TOML)")
     p.add_argument("--solver", choices=["auto", "ode", "closed_form"], default="auto")
-    p.add_argument("--model-path", action="append", metavar="DIR",
-                   help="extra folder of user cards (repeatable)")
-    p.add_argument("-o", "--output", required=True, metavar="FILE.nc",
-                   help="output NetCDF file (written atomically)")
+    p.add_argument(
+        "--model-path",
+        action="append",
+        metavar="DIR",
+        help="extra folder of user cards (repeatable)",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="FILE.nc",
+        help="output NetCDF file (written atomically)",
+    )
     p.add_argument("--plot", metavar="FILE.png", help="also draw the curves to this image")
     p.set_defaults(func=run)
 
@@ -105,12 +137,14 @@ def run(args: argparse.Namespace) -> int:
     with atomic_path(args.output) as tmp:
         ds.to_netcdf(tmp, engine="scipy")
     ok = int((ds.status == 0).sum())
-    print(f"wrote {args.output}: {ds.sizes['subject']} subject(s) x {ds.sizes['time']} times, "
-          f"model {mdl.name}, solver {ds.attrs['solver']}, {ok} succeeded")
+    print(
+        f"wrote {args.output}: {ds.sizes['subject']} subject(s) x {ds.sizes['time']} times, "
+        f"model {mdl.name}, solver {ds.attrs['solver']}, {ok} succeeded"
+    )
     if args.plot:
-        from ..plot import growth_curves
-
         import matplotlib
+
+        from ..plot import growth_curves
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
