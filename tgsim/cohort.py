@@ -68,7 +68,7 @@ from . import __version__
 from .catalogue import Model
 from .catalogue import model as get_model
 from .errors import STATUS_MESSAGES, Status, TgsimError, TgsimWarning, flag_attrs
-from .population import Population, check_seed
+from .population import EFFECT_FIELDS, Population, check_seed
 from .readouts import Observation, Readouts, readings_of, readout_chunk, readout_layout, scan_chunk
 from .treatment import (
     Acceleration,
@@ -108,7 +108,9 @@ class Scenario:
         Treatment (see :mod:`tgsim.treatment`); empty = untreated.
     parameters : mapping, optional
         Card parameter -> value replacing the population draw for every subject in this
-        scenario (e.g. ``{"carrying_capacity": 5e4}``, mm³).
+        scenario (e.g. ``{"carrying_capacity": 5e4}``, mm³); effect parameters
+        (``{"immunotherapy.kill_rate": 0.0}``) override the per-subject treatment
+        magnitudes in this scenario.
     labels : mapping, optional
         Grid axis -> level (set by :func:`scenario_grid`); each axis becomes a
         coordinate on ``scenario``.
@@ -366,6 +368,19 @@ class _Plan:
         return out
 
 
+def _scenario_values(mdl: Model, sc: Scenario, card: Mapping[str, np.ndarray],
+                     effects: Mapping[str, np.ndarray], nb: int):
+    """Card parameters and effect parameters of one scenario (draws with its overrides)."""
+    params = dict(card)
+    eff = dict(effects)
+    for k, v in sc.parameters.items():
+        if "." in k:
+            eff[k] = np.full(nb, v)
+        else:
+            params[mdl.parameter(k).name] = np.full(nb, v)
+    return params, eff
+
+
 def _run_chunk(plan: _Plan, start: int, stop: int) -> dict[str, np.ndarray]:
     """Simulate, scan and read out subjects ``start .. stop-1``: plain arrays."""
     from .simulate import simulate
@@ -386,10 +401,8 @@ def _run_chunk(plan: _Plan, start: int, stop: int) -> dict[str, np.ndarray]:
         out["effects"][:] = np.stack([effects[k] for k in plan.population.effect_names], 1)
     ns = len(mdl.states)
     for i, sc in enumerate(plan.scenarios):
-        params = dict(card)
-        for k, v in sc.parameters.items():
-            params[mdl.parameter(k).name] = np.full(nb, v)
-        sched = apply_effects(sc.schedule, effects)
+        params, eff = _scenario_values(mdl, sc, card, effects, nb)
+        sched = apply_effects(sc.schedule, eff)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", TgsimWarning)
             ds = simulate(mdl, plan.times, params, schedule=sched, t0=plan.t0,
@@ -513,8 +526,8 @@ def _choose_solvers(mdl: Model, plan_times: np.ndarray, t0: float, population: P
                if population.distribution(k) is not None and population.distribution(k).is_random}
     out = []
     for sc in scenarios:
-        params = {**card, **{mdl.parameter(k).name: v for k, v in sc.parameters.items()}}
-        sched = apply_effects(sc.schedule, effects)
+        params, eff = _scenario_values(mdl, sc, card, effects, 1)
+        sched = apply_effects(sc.schedule, eff)
         if solver is None and varying & {"resistance_rate", "ramp_days"}:
             chosen = "ode"  # a per-subject resistance or ramp can break the closed form
         else:
@@ -558,6 +571,12 @@ def _plan(model: Any, times: Any, population: Any, n: Any, *, seed: Any, scenari
     scen = _coerce_scenarios(scenarios)
     for sc in scen:
         for k in sc.parameters:
+            if "." in k:
+                table, _, fld = k.partition(".")
+                if table not in EFFECT_FIELDS or fld not in EFFECT_FIELDS[table]:
+                    raise TgsimError(f"scenario {sc.name!r}: unknown effect parameter {k!r} "
+                                     "(see tgsim.population.EFFECT_FIELDS)")
+                continue
             try:
                 mdl.parameter(k)
             except KeyError as exc:

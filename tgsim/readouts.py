@@ -766,15 +766,16 @@ def summarise(ds: xr.Dataset) -> pd.DataFrame:
                     _pct(bor[i, :, a][m] != bor[i, :, e][m]), "%", int(m.sum()))
             if "measured" in readings and "tumour" in readings:
                 a, t = readings.index("measured"), readings.index("tumour")
-                called = (bor[i, :, a] == PD) & meas[i, :, a].astype(bool)
+                called = prog[i, :, a].astype(bool)
                 add(s, "recist", "measured vs tumour", "false_progression_rate",
-                    _pct(bor[i, :, t][called] != PD), "%", int(called.sum()))
+                    _pct(~prog[i, :, t][called].astype(bool)), "% of progressed",
+                    int(called.sum()))
     if "irecist_bor" in ds.data_vars:
         ibor = load("irecist_bor")
         iupd = load("iupd")
         icpd = load("icpd")
         meas = load("measurable") if "measurable" in ds else None
-        recist_bor = load("recist_bor") if "recist_bor" in ds else None
+        prog = load("progressed") if "progressed" in ds else None
         for i, s in enumerate(scen):
             for r, reading in enumerate(readings):
                 m = (meas[i, :, r].astype(bool) if meas is not None
@@ -785,10 +786,10 @@ def summarise(ds: xr.Dataset) -> pd.DataFrame:
                     add(s, "irecist", reading, f"{label}_rate", _pct(b == code), "%", nm)
                 up, cp = iupd[i, :, r][m].astype(bool), icpd[i, :, r][m].astype(bool)
                 add(s, "irecist", reading, "unconfirmed_iupd_rate", _pct(up & ~cp), "%", nm)
-                if recist_bor is not None:
-                    pd_ = recist_bor[i, :, r][m] == PD
+                if prog is not None:
+                    pd_ = prog[i, :, r][m].astype(bool)
                     add(s, "irecist", reading, "recist_pd_not_confirmed",
-                        _pct(~cp[pd_]), "% of RECIST PD", int(pd_.sum()))
+                        _pct(~cp[pd_]), "% of progressed", int(pd_.sum()))
             if "measured" in readings and "error_free" in readings:
                 a, e = readings.index("measured"), readings.index("error_free")
                 m = ibor[i, :, a] != I_NE
