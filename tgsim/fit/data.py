@@ -327,7 +327,9 @@ def as_batch(
         try:
             t0a = np.array(t0, dtype=np.float64)
         except (TypeError, ValueError):
-            raise DataError(f"`t0` must be a number of days or one per subject; got {t0!r}") from None
+            raise DataError(
+                f"`t0` must be a number of days or one per subject; got {t0!r}"
+            ) from None
         if t0a.ndim == 0:
             t0a = np.full(n, float(t0a))
         if t0a.shape != (n,):

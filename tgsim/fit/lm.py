@@ -232,7 +232,9 @@ def build_setup(
         try:
             v = np.array(val, dtype=np.float64)
         except (TypeError, ValueError):
-            raise TgsimError(f"`fixed`: {key} must be a number or one per subject; got {val!r}") from None
+            raise TgsimError(
+                f"`fixed`: {key} must be a number or one per subject; got {val!r}"
+            ) from None
         if v.ndim > 1 or (v.ndim == 1 and v.shape[0] not in (1, n)):
             raise TgsimError(
                 f"`fixed`: {key} must be a scalar or have one value per subject ({n}); "
@@ -301,7 +303,8 @@ def build_setup(
     )
 
 
-def heuristic_start(setup: Setup, batch: SeriesBatch, start: Mapping[str, Any] | None) -> np.ndarray:
+def heuristic_start(setup: Setup, batch: SeriesBatch,
+                    start: Mapping[str, Any] | None) -> np.ndarray:
     """Working-scale starting rows (n, K) from card defaults, the data and ``start``.
 
     Data-driven guesses: ``initial_volume`` from a log-linear fit of the first (up to)
@@ -453,7 +456,7 @@ def predict(
     jcols = (np.flatnonzero(setup.free[: setup.NP]) if jacobian else np.zeros(0)).astype(np.int64)
     p = setup.packed
     if n:
-        setup.kern.predict_batch(
+        setup.kern.fit_predict(
             setup.mode, T, np.ascontiguousarray(nu, dtype=np.int64),
             np.ascontiguousarray(t0, dtype=np.float64), P, jcols, p.jt, p.jf, p.dose, p.expo,
             p.acc, p.clear, p.bp, setup.nsw, setup.rtol, setup.atol, setup.max_steps, F, J,

@@ -3,7 +3,10 @@
 # Levenberg-Marquardt / Fisher-scoring maximum-likelihood fitter (prange over subjects).
 #
 # Uses the card globals NS, NP, SENS, card_init, card_rhs, card_volume, card_volume_grad
-# and, from integrate.py, treatment_rates and the Dormand-Prince tableau (A.., C.., E.., D..).
+# and, from integrate.py, treatment_rates, apply_treatment, the ST_* codes and the
+# Dormand-Prince tableau (A.., C.., E.., D..). Every name defined here starts with fit_ /
+# _fit_ / FIT_ / FT_. Entry points: fit_batch (fit rows, prange), fit_predict (predictions
+# and Jacobians, prange); fit_lm_one, fit_model_eval, fit_sens_one for single rows.
 #
 # Arrays only. Per subject s the observations are compacted to the front of its row:
 #   T[s, :nu[s]] times (days, strictly increasing, >= t0[s]); Y[s, :nu[s]] values;
@@ -27,25 +30,12 @@ FT_NOT_CONVERGED = 5
 FT_NOT_IDENTIFIABLE = 6
 FT_BAD_DATA = 7
 FT_MAX_ITERATIONS = 8
-LOG2PI = 1.8378770664093453
-SQRT_EPS = 1.4901161193847656e-08
-
-
-@njit(cache=True, inline="always")
-def _treated_rhs(y, p, a, lk, ns, infil, clear, nsw, g, dy):
-    """Treated right-hand side with precomputed treatment rates (see full_rhs)."""
-    card_rhs(y, p, g)
-    tot = 0.0
-    for i in range(NS):
-        s = SENS[i]
-        dy[i] = a * (1.0 - ns * s) * g[i] - lk * s * y[i]
-        tot += y[i]
-    if nsw > 0:
-        dy[NS] = infil * tot - clear * y[NS]
+FIT_LOG2PI = 1.8378770664093453
+FIT_SQRT_EPS = 1.4901161193847656e-08
 
 
 @njit(cache=True)
-def _aug_rhs(t, tseg, z, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n, g, yp, pp, d0,
+def _fit_aug_rhs(t, tseg, z, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n, g, yp, pp, d0,
              d1, dz):
     """Augmented right-hand side: state and forward sensitivities.
 
@@ -56,7 +46,8 @@ def _aug_rhs(t, tseg, z, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n, g, y
     a, lk, ns, infil = treatment_rates(t, tseg, dose, expo, acc)
     for i in range(n):
         yp[i] = z[i]
-    _treated_rhs(yp, p, a, lk, ns, infil, clear, nsw, g, d0)
+    card_rhs(yp, p, d0)
+    apply_treatment(yp, d0, a, lk, ns, infil, clear, nsw)
     for i in range(n):
         dz[i] = d0[i]
     for c in range(nj):
@@ -68,13 +59,14 @@ def _aug_rhs(t, tseg, z, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n, g, y
         for k in range(NP):
             pp[k] = p[k]
         pp[j] = p[j] + e
-        _treated_rhs(yp, pp, a, lk, ns, infil, clear, nsw, g, d1)
+        card_rhs(yp, pp, d1)
+        apply_treatment(yp, d1, a, lk, ns, infil, clear, nsw)
         for i in range(n):
             dz[off + i] = (d1[i] - d0[i]) / e
 
 
 @njit(cache=True)
-def sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp, nsw, rtol,
+def fit_sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp, nsw, rtol,
              atol, max_steps, fout, jout):
     """Observed size (sum of states and swelling) and its parameter Jacobian by ODE.
 
@@ -113,7 +105,7 @@ def sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp, ns
         z[i] = y0[i]
     for c in range(nj):
         j = jcols[c]
-        e = SQRT_EPS * max(abs(p[j]), 1e-3)
+        e = FIT_SQRT_EPS * max(abs(p[j]), 1e-3)
         eps[c] = e
         for k in range(NP):
             pp[k] = p[k]
@@ -131,7 +123,7 @@ def sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp, ns
         ij += 1
     kk = 0
     while kk < nt and times[kk] <= t0:
-        _record(z, n, nj, jcols, kk, fout, jout)
+        _fit_record(z, n, nj, jcols, kk, fout, jout)
         kk += 1
     if nt == 0:
         return ST_SUCCESS
@@ -148,7 +140,7 @@ def sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp, ns
         if ib < nb and bp[ib] < tend:
             b = bp[ib]
         tseg = t
-        _aug_rhs(t, tseg, z, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n, g, yp, pp,
+        _fit_aug_rhs(t, tseg, z, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n, g, yp, pp,
                  d0, d1, k1)
         if h <= 0.0:
             s0 = 0.0
@@ -175,29 +167,29 @@ def sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp, ns
                 last = True
             for i in range(N):
                 zt[i] = z[i] + hs * A21 * k1[i]
-            _aug_rhs(t + C2 * hs, tseg, zt, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n,
+            _fit_aug_rhs(t + C2 * hs, tseg, zt, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n,
                      g, yp, pp, d0, d1, k2)
             for i in range(N):
                 zt[i] = z[i] + hs * (A31 * k1[i] + A32 * k2[i])
-            _aug_rhs(t + C3 * hs, tseg, zt, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n,
+            _fit_aug_rhs(t + C3 * hs, tseg, zt, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n,
                      g, yp, pp, d0, d1, k3)
             for i in range(N):
                 zt[i] = z[i] + hs * (A41 * k1[i] + A42 * k2[i] + A43 * k3[i])
-            _aug_rhs(t + C4 * hs, tseg, zt, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n,
+            _fit_aug_rhs(t + C4 * hs, tseg, zt, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n,
                      g, yp, pp, d0, d1, k4)
             for i in range(N):
                 zt[i] = z[i] + hs * (A51 * k1[i] + A52 * k2[i] + A53 * k3[i] + A54 * k4[i])
-            _aug_rhs(t + C5 * hs, tseg, zt, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n,
+            _fit_aug_rhs(t + C5 * hs, tseg, zt, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n,
                      g, yp, pp, d0, d1, k5)
             for i in range(N):
                 zt[i] = z[i] + hs * (A61 * k1[i] + A62 * k2[i] + A63 * k3[i] + A64 * k4[i]
                                      + A65 * k5[i])
-            _aug_rhs(t + hs, tseg, zt, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n,
+            _fit_aug_rhs(t + hs, tseg, zt, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n,
                      g, yp, pp, d0, d1, k6)
             for i in range(N):
                 znew[i] = z[i] + hs * (A71 * k1[i] + A73 * k3[i] + A74 * k4[i] + A75 * k5[i]
                                        + A76 * k6[i])
-            _aug_rhs(t + hs, tseg, znew, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n,
+            _fit_aug_rhs(t + hs, tseg, znew, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n,
                      g, yp, pp, d0, d1, k7)
             err = 0.0
             for i in range(n):
@@ -223,7 +215,7 @@ def sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp, ns
                         r5 = hs * (D1 * k1[i] + D3 * k3[i] + D4 * k4[i] + D5 * k5[i]
                                    + D6 * k6[i] + D7 * k7[i])
                         zt[i] = z[i] + th * (zdiff + th1 * (bspl + th * (r4 + th1 * r5)))
-                    _record(zt, n, nj, jcols, kk, fout, jout)
+                    _fit_record(zt, n, nj, jcols, kk, fout, jout)
                     kk += 1
                 for i in range(N):
                     z[i] = znew[i]
@@ -249,7 +241,7 @@ def sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp, ns
                         z[n * c + i] *= jf[ij]
             ij += 1
         while kk < nt and times[kk] <= b:
-            _record(z, n, nj, jcols, kk, fout, jout)
+            _fit_record(z, n, nj, jcols, kk, fout, jout)
             kk += 1
     for k in range(nt):
         if not math.isfinite(fout[k]):
@@ -258,7 +250,7 @@ def sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp, ns
 
 
 @njit(cache=True, inline="always")
-def _record(z, n, nj, jcols, k, fout, jout):
+def _fit_record(z, n, nj, jcols, k, fout, jout):
     s = 0.0
     for i in range(n):
         s += z[i]
@@ -272,14 +264,14 @@ def _record(z, n, nj, jcols, k, fout, jout):
 
 
 @njit(cache=True)
-def model_eval(mode, times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp, nsw,
+def fit_model_eval(mode, times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp, nsw,
                rtol, atol, max_steps, fout, jout, g):
     """Predictions fout[:nt] and, for the nj parameters jcols, Jacobian jout[:nt, j].
 
     g is a work array of length NP.
     """
     if mode == 1:
-        return sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp,
+        return fit_sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp,
                         nsw, rtol, atol, max_steps, fout, jout)
     for k in range(nt):
         dt = times[k] - t0
@@ -299,19 +291,19 @@ def model_eval(mode, times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear
 
 
 @njit(cache=True, parallel=True)
-def predict_batch(mode, T, nu, t0, P, jcols, jt, jf, dose, expo, acc, clear, bp, nsw, rtol,
+def fit_predict(mode, T, nu, t0, P, jcols, jt, jf, dose, expo, acc, clear, bp, nsw, rtol,
                   atol, max_steps, F, J, status):
     """Predictions F[s, :nu[s]] and Jacobians J[s, :nu[s], jcols] for every subject."""
     nj = jcols.shape[0]
     for s in prange(P.shape[0]):
         g = np.empty(NP)
-        status[s] = model_eval(mode, T[s], nu[s], t0[s], P[s], jcols, nj, jt[s], jf[s],
+        status[s] = fit_model_eval(mode, T[s], nu[s], t0[s], P[s], jcols, nj, jt[s], jf[s],
                                dose[s], expo[s], acc[s], clear[s], bp[s], nsw, rtol, atol,
                                max_steps, F[s], J[s], g)
 
 
 @njit(cache=True, inline="always")
-def _log_ndtr_mills(z):
+def _fit_log_ndtr(z):
     """log Phi(z) and the inverse Mills ratio phi(z) / Phi(z), stable for z << 0."""
     if z > -8.0:
         cdf = 0.5 * math.erfc(-z / math.sqrt(2.0))
@@ -320,12 +312,12 @@ def _log_ndtr_mills(z):
     # asymptotic series Phi(z) = phi(z)/(-z) (1 - 1/z^2 + 3/z^4 - 15/z^6 + ...)
     z2 = z * z
     ser = 1.0 - 1.0 / z2 + 3.0 / (z2 * z2) - 15.0 / (z2 * z2 * z2)
-    logcdf = -0.5 * z2 - 0.5 * LOG2PI - math.log(-z) + math.log(ser)
+    logcdf = -0.5 * z2 - 0.5 * FIT_LOG2PI - math.log(-z) + math.log(ser)
     return logcdf, -z / ser
 
 
 @njit(cache=True)
-def assemble(y, w, nt, f, jx, x, emodel, free, K, pm, pq, use_prior, grad, H, da, db):
+def fit_assemble(y, w, nt, f, jx, x, emodel, free, K, pm, pq, use_prior, grad, H, da, db):
     """-2 log L (+ prior), its gradient and the Fisher-scoring matrix on the working scale.
 
     jx[k, j] holds df_k/dx_j (working scale). For a measured point with residual
@@ -384,7 +376,7 @@ def assemble(y, w, nt, f, jx, x, emodel, free, K, pm, pq, use_prior, grad, H, da
         da[NP + 1] = 0.0
         z = (yt - ft) / s
         if w[k] < 1.5:
-            phi += z * z + 2.0 * math.log(s) + LOG2PI
+            phi += z * z + 2.0 * math.log(s) + FIT_LOG2PI
             if emodel == 3:
                 phi += 2.0 * yt
             for a in range(K):
@@ -396,7 +388,7 @@ def assemble(y, w, nt, f, jx, x, emodel, free, K, pm, pq, use_prior, grad, H, da
                         continue
                     H[a, b] += 2.0 * da[a] * da[b] / (s * s) + 4.0 * db[a] * db[b]
         else:
-            lc, m = _log_ndtr_mills(z)
+            lc, m = _fit_log_ndtr(z)
             phi += -2.0 * lc
             curv = 2.0 * m * (z + m)
             for a in range(K):
@@ -430,7 +422,7 @@ def assemble(y, w, nt, f, jx, x, emodel, free, K, pm, pq, use_prior, grad, H, da
 
 
 @njit(cache=True)
-def _chol_solve(A, rhs, idx, m, out, L, v):
+def _fit_chol(A, rhs, idx, m, out, L, v):
     """Solve A[idx, idx] out = rhs[idx] by Cholesky (work arrays L, v); False if not
     positive definite."""
     for i in range(m):
@@ -458,30 +450,30 @@ def _chol_solve(A, rhs, idx, m, out, L, v):
 
 
 @njit(cache=True, inline="always")
-def _to_natural(x, scale, p):
+def _fit_natural(x, scale, p):
     for j in range(NP):
         p[j] = math.exp(x[j]) if scale[j] == 1 else x[j]
 
 
 @njit(cache=True)
-def _evaluate(mode, t, y, w, nt, t0, x, scale, emodel, free, K, jcols, nj, jt, jf, dose,
+def _fit_evaluate(mode, t, y, w, nt, t0, x, scale, emodel, free, K, jcols, nj, jt, jf, dose,
               expo, acc, clear, bp, nsw, rtol, atol, max_steps, pm, pq, use_prior, p, f, jn,
               jx, grad, H, da, db, g):
-    """Model, chain rule to the working scale, and assemble(). Returns phi (inf on failure)."""
-    _to_natural(x, scale, p)
-    st = model_eval(mode, t, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp, nsw,
+    """Model, chain rule to the working scale, and fit_assemble(). Returns phi (inf on failure)."""
+    _fit_natural(x, scale, p)
+    st = fit_model_eval(mode, t, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp, nsw,
                     rtol, atol, max_steps, f, jn, g)
     if st != 0:
         return np.inf
     for k in range(nt):
         for j in range(NP):
             jx[k, j] = jn[k, j] * p[j] if scale[j] == 1 else jn[k, j]
-    return assemble(y, w, nt, f, jx, x, emodel, free, K, pm, pq, use_prior, grad, H, da, db)
+    return fit_assemble(y, w, nt, f, jx, x, emodel, free, K, pm, pq, use_prior, grad, H, da, db)
 
 
 @njit(cache=True)
-def work_arrays(m):
-    """Work arrays of lm_one for series of up to m points (allocated once per chunk)."""
+def fit_work_arrays(m):
+    """Work arrays of fit_lm_one for series of up to m points (allocated once per chunk)."""
     K = NP + 2
     m = max(m, 1)
     return (np.empty(NP), np.zeros((m, NP)), np.zeros((m, NP)), np.zeros(K), np.zeros((K, K)),
@@ -492,7 +484,7 @@ def work_arrays(m):
 
 
 @njit(cache=True)
-def _sigma_update(y, w, nt, f, x, emodel):
+def _fit_sigma(y, w, nt, f, x, emodel):
     """Set log sigma to its conditional maximum (closed form when nothing is censored)."""
     c = math.exp(x[NP + 1])
     acc2 = 0.0
@@ -516,7 +508,7 @@ def _sigma_update(y, w, nt, f, x, emodel):
 
 
 @njit(cache=True)
-def lm_one(mode, t, y, w, nt, t0, x, free, scale, lo, hi, emodel, jt, jf, dose, expo, acc,
+def fit_lm_one(mode, t, y, w, nt, t0, x, free, scale, lo, hi, emodel, jt, jf, dose, expo, acc,
            clear, bp, nsw, pm, pq, use_prior, max_iter, ftol, xtol, rtol, atol, max_steps,
            info, f, res, wk):
     """Maximum-likelihood fit of one subject (x is the start in, the estimate out).
@@ -527,7 +519,7 @@ def lm_one(mode, t, y, w, nt, t0, x, free, scale, lo, hi, emodel, jt, jf, dose, 
     gradient pushes outwards is held for that iteration. Converged when the Newton
     decrement g'H^-1 g of the free, inactive part falls below ftol (-2 log L units: the
     distance to the optimum in log-likelihood) or a step is below xtol relative to x.
-    res[0] = phi, res[1] = iterations, res[2] = model evaluations; wk = work_arrays(m).
+    res[0] = phi, res[1] = iterations, res[2] = model evaluations; wk = fit_work_arrays(m).
     Returns a status code; info receives H/2 (Fisher information, working scale).
     """
     (p, jn, jx, grad, H, f2, jn2, jx2, grad2, H2, xt, A, step, dvec, diag, L, v, da, db, g,
@@ -551,7 +543,7 @@ def lm_one(mode, t, y, w, nt, t0, x, free, scale, lo, hi, emodel, jt, jf, dose, 
         elif x[a] > hi[a]:
             x[a] = hi[a]
     nfev = 1
-    phi = _evaluate(mode, t, y, w, nt, t0, x, scale, emodel, free, K, jcols, nj, jt, jf,
+    phi = _fit_evaluate(mode, t, y, w, nt, t0, x, scale, emodel, free, K, jcols, nj, jt, jf,
                     dose, expo, acc, clear, bp, nsw, rtol, atol, max_steps, pm, pq,
                     use_prior, p, f, jn, jx, grad, H, da, db, g)
     if free[NP] != 0:
@@ -560,8 +552,8 @@ def lm_one(mode, t, y, w, nt, t0, x, free, scale, lo, hi, emodel, jt, jf, dose, 
         for k in range(nt):
             if not math.isfinite(f[k]):
                 ok_model = False
-        if ok_model and _sigma_update(y, w, nt, f, x, emodel):
-            phi = assemble(y, w, nt, f, jx, x, emodel, free, K, pm, pq, use_prior, grad, H,
+        if ok_model and _fit_sigma(y, w, nt, f, x, emodel):
+            phi = fit_assemble(y, w, nt, f, jx, x, emodel, free, K, pm, pq, use_prior, grad, H,
                            da, db)
     if not math.isfinite(phi):
         res[2] = nfev
@@ -601,7 +593,7 @@ def lm_one(mode, t, y, w, nt, t0, x, free, scale, lo, hi, emodel, jt, jf, dose, 
                 A[idx[i], idx[j]] = H[idx[i], idx[j]]
             A[idx[i], idx[i]] += 1e-12 * diag[idx[i]]
         dec = np.inf
-        if _chol_solve(A, dvec, idx, m, step, L, v):
+        if _fit_chol(A, dvec, idx, m, step, L, v):
             dec = 0.0
             for i in range(m):
                 dec -= grad[idx[i]] * step[i]
@@ -614,7 +606,7 @@ def lm_one(mode, t, y, w, nt, t0, x, free, scale, lo, hi, emodel, jt, jf, dose, 
                 for j in range(m):
                     A[idx[i], idx[j]] = H[idx[i], idx[j]]
                 A[idx[i], idx[i]] += lam * diag[idx[i]]
-            if not _chol_solve(A, dvec, idx, m, step, L, v):
+            if not _fit_chol(A, dvec, idx, m, step, L, v):
                 lam *= nu
                 nu *= 2.0
                 if lam > 1e20:
@@ -645,7 +637,7 @@ def lm_one(mode, t, y, w, nt, t0, x, free, scale, lo, hi, emodel, jt, jf, dose, 
                 xnorm += x[a] * x[a]
             small = math.sqrt(snorm) <= xtol * (math.sqrt(xnorm) + xtol)
             nfev += 1
-            phi2 = _evaluate(mode, t, y, w, nt, t0, xt, scale, emodel, free, K, jcols, nj, jt,
+            phi2 = _fit_evaluate(mode, t, y, w, nt, t0, xt, scale, emodel, free, K, jcols, nj, jt,
                              jf, dose, expo, acc, clear, bp, nsw, rtol, atol, max_steps, pm,
                              pq, use_prior, p, f2, jn2, jx2, grad2, H2, da, db, g)
             rho = -1.0
@@ -690,35 +682,40 @@ def lm_one(mode, t, y, w, nt, t0, x, free, scale, lo, hi, emodel, jt, jf, dose, 
     return status
 
 
-CHUNK = 8
+FIT_CHUNK = 8
+
+
+@njit(cache=True)
+def fit_rows(start, stop, mode, T, Y, W, nu, t0, X, free, scale, lo, hi, emodel, jt, jf, dose,
+             expo, acc, clear, bp, nsw, PM, PQ, max_iter, ftol, xtol, rtol, atol, max_steps,
+             INFO, F, RES, status):
+    """Fit rows start..stop-1 in turn (sharing one set of work arrays)."""
+    wk = fit_work_arrays(T.shape[1])
+    use_prior = PM.shape[0] > 0
+    zm = np.zeros(NP)
+    zq = np.zeros((NP, NP))
+    for s in range(start, stop):
+        pm = PM[s] if use_prior else zm
+        pq = PQ[s] if use_prior else zq
+        status[s] = fit_lm_one(mode, T[s], Y[s], W[s], nu[s], t0[s], X[s], free, scale, lo, hi,
+                           emodel, jt[s], jf[s], dose[s], expo[s], acc[s], clear[s], bp[s], nsw,
+                           pm, pq, use_prior, max_iter, ftol, xtol, rtol, atol, max_steps,
+                           INFO[s], F[s], RES[s], wk)
 
 
 @njit(cache=True, parallel=True)
 def fit_batch(mode, T, Y, W, nu, t0, X, free, scale, lo, hi, emodel, jt, jf, dose, expo, acc,
               clear, bp, nsw, PM, PQ, max_iter, ftol, xtol, rtol, atol, max_steps, INFO, F,
               RES, status):
-    """Fit every row (prange over chunks of CHUNK rows): X[s] start in, estimate out.
+    """Fit every row (prange over chunks of FIT_CHUNK rows): X[s] start in, estimate out.
 
     PM (n or 0, NP) and PQ (n or 0, NP, NP) give an optional Gaussian prior per row on the
     working scale. F[s, :nu[s]] receives the fitted predictions, INFO[s] the Fisher
     information, RES[s] = (phi, iterations, model evaluations).
     """
     n = X.shape[0]
-    m = T.shape[1]
-    use_prior = PM.shape[0] > 0
-    nchunk = (n + CHUNK - 1) // CHUNK
+    nchunk = (n + FIT_CHUNK - 1) // FIT_CHUNK
     for c in prange(nchunk):
-        wk = work_arrays(m)
-        zm = np.zeros(NP)
-        zq = np.zeros((NP, NP))
-        for s in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            if use_prior:
-                status[s] = lm_one(mode, T[s], Y[s], W[s], nu[s], t0[s], X[s], free, scale,
-                                   lo, hi, emodel, jt[s], jf[s], dose[s], expo[s], acc[s],
-                                   clear[s], bp[s], nsw, PM[s], PQ[s], True, max_iter, ftol,
-                                   xtol, rtol, atol, max_steps, INFO[s], F[s], RES[s], wk)
-            else:
-                status[s] = lm_one(mode, T[s], Y[s], W[s], nu[s], t0[s], X[s], free, scale,
-                                   lo, hi, emodel, jt[s], jf[s], dose[s], expo[s], acc[s],
-                                   clear[s], bp[s], nsw, zm, zq, False, max_iter, ftol, xtol,
-                                   rtol, atol, max_steps, INFO[s], F[s], RES[s], wk)
+        fit_rows(c * FIT_CHUNK, min(n, (c + 1) * FIT_CHUNK), mode, T, Y, W, nu, t0, X, free, scale,
+                 lo, hi, emodel, jt, jf, dose, expo, acc, clear, bp, nsw, PM, PQ, max_iter,
+                 ftol, xtol, rtol, atol, max_steps, INFO, F, RES, status)

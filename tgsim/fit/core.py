@@ -1,0 +1,401 @@
+"""``tgsim.fit``: maximum-likelihood fits of growth laws to one series or thousands."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ..catalogue import Model
+from ..catalogue import model as get_model
+from ..errors import STATUS_MESSAGES, TgsimError
+from .covariance import natural_covariance, wald_intervals, working_covariance
+from .data import SeriesBatch, as_batch
+from .likelihood import ErrorModel
+from .likelihood import error_model as get_error_model
+from .lm import Setup, build_setup, heuristic_start, precheck, predict, run_lm
+from .result import FitResult
+
+__all__ = ["fit", "make_result", "fit_batch_rows"]
+
+METHODS = ("lm",)
+
+
+def _check_positive(name: str, value: Any, integer: bool = False) -> None:
+    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+    if ok:
+        ok = math.isfinite(float(value)) and value > 0 and (not integer or int(value) == value)
+    if not ok:
+        kind = "a positive integer" if integer else "a positive number"
+        raise TgsimError(f"`{name}` must be {kind}; got {value!r}")
+
+
+def _screen(setup: Setup, batch: SeriesBatch, C: np.ndarray) -> np.ndarray:
+    """-2 log L (sigma at its conditional maximum, censored points ignored) of candidate
+    working rows C (n, c, K); inf where the model fails."""
+    n, c, K = C.shape
+    rows = np.repeat(np.arange(n), c)
+    P = setup.to_natural(C.reshape(n * c, K))
+    F, _, st = predict(setup.rows(rows), batch.T[rows], batch.nu[rows], batch.t0[rows], P)
+    Y = batch.Y[rows]
+    use = batch.W[rows] == 1.0
+    em = setup.em.name
+    with np.errstate(all="ignore"):
+        if em == "lognormal":
+            u = np.log(Y) - np.log(F)
+            logh = np.zeros_like(F)
+        elif em == "additive":
+            u = Y - F
+            logh = np.zeros_like(F)
+        elif em == "proportional":
+            u = (Y - F) / F
+            logh = np.log(F)
+        else:
+            cc = np.exp(C.reshape(n * c, K)[:, setup.NP + 1])[:, None]
+            u = (Y - F) / (cc + F)
+            logh = np.log(cc + F)
+        m = use.sum(axis=1)
+        s2 = np.where(use, u**2, 0.0).sum(axis=1) / np.maximum(m, 1)
+        phi = m * np.log(2 * np.pi * s2) + m + 2 * np.where(use, logh, 0.0).sum(axis=1)
+    phi = np.where(np.isfinite(phi) & (st == 0), phi, np.inf)
+    return phi.reshape(n, c)
+
+
+def _candidates(setup: Setup, X: np.ndarray, n_cand: int, rng: np.random.Generator,
+                spread: float = math.log(30.0)) -> np.ndarray:
+    """n_cand working rows per subject: X itself, then random perturbations of the free
+    growth components (log-uniform within a factor exp(spread) on the log scale; uniform
+    over the bounds on the natural scale), clipped to the bounds."""
+    n, K = X.shape
+    C = np.repeat(X[:, None, :], n_cand, axis=1)
+    for j in range(setup.NP):
+        if not setup.free[j]:
+            continue
+        if setup.scale[j] == 1:
+            C[:, 1:, j] += rng.uniform(-spread, spread, size=(n, n_cand - 1))
+        else:
+            C[:, 1:, j] = rng.uniform(setup.lo[j], setup.hi[j], size=(n, n_cand - 1))
+    return np.clip(C, setup.lo, setup.hi)
+
+
+def fit_batch_rows(setup: Setup, batch: SeriesBatch, X0: np.ndarray, *, n_starts: int = 1,
+                   restarts: int = 3, n_candidates: int = 24, seed: int | None = 0,
+                   progress: bool = False, **lm_kw: Any) -> dict[str, np.ndarray]:
+    """Fit every row of ``batch`` (all already pre-checked), with multi-start.
+
+    Every row is first fitted from ``X0``. Rows that fail, and every row when
+    ``n_starts > 1``, are then screened: ``n_candidates`` perturbed starts are scored by
+    their -2 log L and the LM is run from the best ``restarts`` (or ``n_starts - 1``) of
+    them; the successful fit with the lowest -2 log L is kept.
+    """
+    rng = np.random.default_rng(seed)
+    out = _run_chunked(setup, batch, X0, progress=progress, **lm_kw)
+    redo = np.flatnonzero(out["status"] != 0) if n_starts <= 1 else np.arange(batch.n)
+    extra = restarts if n_starts <= 1 else n_starts - 1
+    if redo.size and extra > 0:
+        sub = setup.rows(redo)
+        bsub = batch.subset(redo)
+        C = _candidates(sub, X0[redo], max(n_candidates, extra + 1), rng)
+        phi = _screen(sub, bsub, C)
+        order = np.argsort(phi, axis=1, kind="stable")
+        # candidate 0 is X0 itself: already run
+        picks = [o[o != 0][:extra] for o in order]
+        for r in range(extra):
+            have = np.array([len(p) > r for p in picks])
+            if not have.any():
+                break
+            rows_r = np.flatnonzero(have)
+            starts = np.stack([C[i, picks[i][r]] for i in rows_r])
+            res = _run_chunked(sub.rows(rows_r), bsub.subset(rows_r), starts, **lm_kw)
+            for a, i in enumerate(rows_r):
+                g = redo[i]
+                better = res["status"][a] == 0 and (
+                    out["status"][g] != 0 or res["objective"][a] < out["objective"][g] - 1e-9
+                )
+                if better:
+                    for key in out:
+                        out[key][g] = res[key][a]
+    return out
+
+
+def _run_chunked(setup: Setup, batch: SeriesBatch, X0: np.ndarray, *, progress: bool = False,
+                 chunk: int = 4096, **lm_kw: Any) -> dict[str, np.ndarray]:
+    n = batch.n
+    if not progress or n <= chunk:
+        return run_lm(setup, batch, X0, **lm_kw)
+    from tqdm.auto import tqdm
+
+    parts = []
+    with tqdm(total=n, desc=f"fitting {setup.model.name}", unit="subject") as bar:
+        for a in range(0, n, chunk):
+            idx = np.arange(a, min(n, a + chunk))
+            parts.append(run_lm(setup.rows(idx), batch.subset(idx), X0[idx], **lm_kw))
+            bar.update(idx.size)
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def make_result(mdl: Model, em: ErrorModel, setup: Setup, batch: SeriesBatch,
+                fitted_rows: np.ndarray,
+                out: dict[str, np.ndarray] | None, pre_status: np.ndarray, reasons: list[str], *,
+                level: float = 0.95, dof_correction: bool = True,
+                options: dict[str, Any] | None = None) -> FitResult:
+    """Assemble a :class:`FitResult` from kernel output for ``fitted_rows`` of ``batch``."""
+    from scipy.stats import norm
+    from scipy.stats import t as student
+
+    n = batch.n
+    NP, K = setup.NP, setup.K
+    q = NP + em.n_params
+    X = np.full((n, K), np.nan)
+    info = np.zeros((n, K, K))
+    F = np.full(batch.T.shape, np.nan)
+    neg2ll = np.full(n, np.nan)
+    nfev = np.zeros(n, dtype=np.int64)
+    iters = np.zeros(n, dtype=np.int64)
+    status = pre_status.astype(np.int8).copy()
+    if out is not None and fitted_rows.size:
+        X[fitted_rows] = out["X"]
+        info[fitted_rows] = out["info"]
+        F[fitted_rows] = out["F"]
+        neg2ll[fitted_rows] = out["neg2ll"]
+        nfev[fitted_rows] = out["nfev"]
+        iters[fitted_rows] = out["iterations"]
+        status[fitted_rows] = out["status"]
+    ok = status == 0
+    cov_w = np.full((n, K, K), np.nan)
+    at_b = np.zeros((n, K), bool)
+    if ok.any():
+        cw, ab = working_covariance(setup, X[ok], info[ok], batch.nu[ok],
+                                    dof_correction=dof_correction)
+        cov_w[ok] = cw
+        at_b[ok] = ab
+    est = np.full((n, q), np.nan)
+    cov = np.full((n, q, q), np.nan)
+    if ok.any():
+        est[ok, :NP] = setup.to_natural(X[ok])
+        est[ok, NP:] = setup.error_natural(X[ok])
+        cov[ok] = natural_covariance(setup, X[ok], cov_w[ok])
+    # reported fixed values even for failed subjects
+    fixed_rows = ~np.isnan(setup.fixed)
+    Xf = np.where(fixed_rows, setup.fixed, 0.0)
+    for j in range(NP):
+        if not setup.free[j]:
+            est[:, j] = np.exp(Xf[:, j]) if setup.scale[j] == 1 else Xf[:, j]
+    free_q = np.concatenate([setup.free[:NP] == 1, np.ones(em.n_params, bool)])
+    if em.name == "combined":
+        free_q[NP:] = setup.free[NP] == 1
+    else:
+        free_q[NP] = setup.free[NP] == 1
+    var = np.diagonal(cov, axis1=1, axis2=2).copy()
+    se = np.sqrt(np.clip(var, 0.0, None))
+    se[:, ~free_q] = np.nan
+    k = setup.k_free
+    d = batch.nu - (k - 1)
+    if dof_correction:
+        tq = np.where(d > 0, student.ppf(0.5 + level / 2, np.maximum(d, 1)), np.nan)
+    else:
+        tq = np.full(n, norm.ppf(0.5 + level / 2))
+    log_type = np.concatenate([setup.scale == 1, np.ones(em.n_params, bool)])
+    lo, hi = wald_intervals(est, cov, log_type, tq)
+    lo[:, ~free_q] = np.nan
+    hi[:, ~free_q] = np.nan
+    at_bound = np.zeros((n, q), bool)
+    at_bound[:, :NP] = at_b[:, :NP]
+    if em.name == "combined":
+        at_bound[:, NP] = at_b[:, NP] | at_b[:, NP + 1]
+        at_bound[:, NP + 1] = at_b[:, NP]
+    else:
+        at_bound[:, NP] = at_b[:, NP]
+    # residuals
+    resid = np.where(np.isnan(F), np.nan, batch.Y - F)
+    with np.errstate(all="ignore"):
+        if em.name == "lognormal":
+            wres = (np.log(batch.Y) - np.log(F)) / est[:, NP:NP + 1]
+        else:
+            sd = em.sd(F, est[:, NP:]) if est.shape[0] else F
+            wres = resid / sd
+    pad = np.arange(batch.T.shape[1])[None, :] >= batch.nu[:, None]
+    for a in (F, resid, wres):
+        a[pad] = np.nan
+    messages = []
+    for s in range(n):
+        msg = STATUS_MESSAGES[int(status[s])]
+        if reasons[s] and status[s] != 0:
+            msg = f"{msg}: {reasons[s]}"
+        if status[s] == 0 and at_bound[s].any():
+            names = [nm for nm, b in zip(_param_names(mdl, em), at_bound[s], strict=True) if b]
+            msg = f"{msg} ({', '.join(names)} at a bound: no standard error)"
+        messages.append(msg)
+    units = tuple(p.unit for p in mdl.parameters) + em.units(batch.unit)
+    return FitResult(
+        model=mdl, error_model=em, subjects=batch.subjects, param_names=_param_names(mdl, em),
+        param_units=units, free=free_q, estimate=est, stderr=se, covariance=cov, ci_lower=lo,
+        ci_upper=hi, at_bound=at_bound, neg2ll=np.where(ok, neg2ll, np.nan),
+        n_obs=batch.nu.astype(np.int64), k=k, status=status, message=messages, nfev=nfev,
+        iterations=iters, fitted=F, residuals=resid, weighted_residuals=wres, data=batch,
+        setup=setup, x=X, cov_working=cov_w, level=level, dof_correction=dof_correction,
+        options=dict(options or {}),
+    )
+
+
+def _param_names(mdl: Model, em: ErrorModel) -> tuple[str, ...]:
+    return mdl.parameter_names + em.parameters
+
+
+def fit(
+    data: Any,
+    model: str | Model,
+    *,
+    error_model: str = "proportional",
+    method: str = "lm",
+    bounds: Mapping[str, tuple[float, float]] | None = None,
+    fixed: Mapping[str, Any] | None = None,
+    start: Mapping[str, Any] | None = None,
+    schedule: Any = None,
+    t0: Any = None,
+    unit: str | None = None,
+    censored: Any = None,
+    solver: str | None = None,
+    n_starts: int = 1,
+    restarts: int = 3,
+    seed: int | None = 0,
+    max_iter: int = 200,
+    ftol: float = 1e-8,
+    xtol: float = 1e-12,
+    rtol: float = 1e-10,
+    atol: float = 1e-12,
+    max_steps: int = 100_000,
+    level: float = 0.95,
+    dof_correction: bool = True,
+    progress: bool = False,
+) -> FitResult:
+    r"""Fit a growth law to one series or many by maximum likelihood.
+
+    Every subject is fitted separately, all in one call of a compiled, parallel
+    Levenberg-Marquardt kernel (see :mod:`tgsim.fit.lm`). A subject that cannot be fitted
+    gets its own status and message; it never stops the batch.
+
+    Parameters
+    ----------
+    data : Dataset, path, DataFrame or (times, values)
+        Measurements: a series Dataset (:func:`tgsim.io.read_series`,
+        :func:`tgsim.datasets.load`), a tidy CSV path, a tidy DataFrame, or arrays — 1-D
+        ``times`` (days) and ``values`` for one series, or 2-D (subject, obs) padded with
+        NaN. Values in mm^3; diameters in mm are converted to sphere volumes
+        :math:`\pi d^3/6` (see :mod:`tgsim.fit.data`). NaN points are skipped.
+    model : str or Model
+        A card name (``"gompertz"``), a card path, or a :class:`~tgsim.Model`.
+    error_model : {"proportional", "additive", "combined", "lognormal"}
+        Residual error model; the likelihood of each is in :mod:`tgsim.fit.likelihood`:
+
+        * additive: :math:`y = f + \sigma\varepsilon`,
+          :math:`-2\log L = \sum \log(2\pi\sigma^2) + (y-f)^2/\sigma^2`;
+        * proportional: :math:`y = f(1 + \sigma\varepsilon)`,
+          :math:`-2\log L = \sum \log(2\pi\sigma^2 f^2) + (y-f)^2/(\sigma f)^2`;
+        * combined: :math:`y = f + (a + b f)\varepsilon`;
+        * lognormal: :math:`\log y = \log f + \sigma\varepsilon` (least squares on log
+          values; the likelihood on the original scale adds :math:`2\sum\log y`).
+
+        Sigma (a, b) is estimated jointly by maximum likelihood, not profiled out of the
+        reported likelihood; left-censored points enter through
+        :math:`-2\log\Phi((L - f)/\mathrm{sd})` (Beal's M3).
+    method : {"lm"}
+        The batched Levenberg-Marquardt / Fisher-scoring kernel.
+    bounds : mapping, optional
+        ``{name: (lower, upper)}`` replacing card bounds (default: the card's bounds).
+    fixed : mapping, optional
+        ``{name: value}`` (scalar or one per subject) held fixed; growth or error
+        parameters (e.g. ``{"initial_volume": 1.0}`` or ``{"sigma": 0.1}``). Card
+        parameters marked ``required = false`` (exponential-linear psi) are fixed at
+        their default unless given here.
+    start : mapping, optional
+        Starting values ``{name: value}`` (default: card defaults adjusted to the data).
+    schedule : Schedule or list of interventions, optional
+        Treatment the subjects received (days on the data's time axis); the fit then
+        integrates the ODE with sensitivities.
+    t0 : float or array, optional
+        Time origin (days) of ``initial_volume``; default each subject's first time.
+    unit : str, optional
+        Unit of the values; needed to fit a non-size quantity (e.g. ``"photons/s"``).
+    censored : array of bool, optional
+        Left-censoring flags for array input (value = detection limit).
+    solver : {None, "ode", "closed_form"}
+        Force the ODE path or the closed form (default: closed form when the card has
+        one and there is no schedule).
+    n_starts : int
+        Starts per subject (1: the data-driven start, with ``restarts`` screened
+        multi-starts only for subjects whose fit failed).
+    restarts : int
+        Extra starts tried for a failed subject (0 disables multi-start).
+    seed : int, optional
+        Seed of the multi-start candidates.
+    max_iter, ftol, xtol : int, float, float
+        Iteration budget; convergence when the Newton decrement is below ``ftol``
+        (units of -2 log L) or a step is below ``xtol`` relative to the parameters.
+    rtol, atol, max_steps : float, float, int
+        ODE tolerances (relative; absolute in the data unit) and step budget.
+    level : float
+        Confidence level of the Wald intervals.
+    dof_correction : bool
+        Scale the covariance by n/(n - p) and use Student t intervals (see
+        :mod:`tgsim.fit.covariance`); False gives the plain asymptotic ML covariance.
+    progress : bool
+        Show a progress bar (tqdm) on large batches.
+
+    Returns
+    -------
+    FitResult
+        Estimates, standard errors, RSE %, covariance, intervals, -2 log L, AIC, AICc,
+        BIC (k counts the error parameters), residuals, ``success``/``status``/
+        ``message`` and ``nfev`` per subject; ``summary()``, ``plot()``,
+        ``to_dataset()``, ``to_frame()``, ``predict()``.
+
+    Raises
+    ------
+    TgsimError
+        Invalid options or data (the message names the argument and value).
+
+    Examples
+    --------
+    >>> import numpy as np, tgsim
+    >>> t = np.arange(0.0, 30.0, 3.0)
+    >>> y = 2000 * (50 / 2000) ** np.exp(-0.1 * t) * (1 + 0.05 * np.sin(t))
+    >>> res = tgsim.fit((t, y), "gompertz", error_model="proportional")  # doctest: +SKIP
+    >>> print(res.summary())                                              # doctest: +SKIP
+    """
+    if method not in METHODS:
+        raise TgsimError(f"`method` must be one of {', '.join(map(repr, METHODS))}; got {method!r}")
+    mdl = get_model(model)
+    em = get_error_model(error_model)
+    for nm, v in (("max_iter", max_iter), ("max_steps", max_steps)):
+        _check_positive(nm, v, integer=True)
+    for nm, v in (("ftol", ftol), ("xtol", xtol), ("rtol", rtol), ("atol", atol)):
+        _check_positive(nm, v)
+    if not (isinstance(level, float | int) and 0 < level < 1):
+        raise TgsimError(f"`level` must be in (0, 1); got {level!r}")
+    if int(n_starts) != n_starts or n_starts < 1:
+        raise TgsimError(f"`n_starts` must be a positive integer; got {n_starts!r}")
+    if int(restarts) != restarts or restarts < 0:
+        raise TgsimError(f"`restarts` must be a non-negative integer; got {restarts!r}")
+    batch = as_batch(data, unit=unit, censored=censored, t0=t0, log_scale=em.log_scale)
+    tmax = float(np.max(batch.T)) if batch.T.size else 1.0
+    setup = build_setup(mdl, batch.n, em, fixed=fixed, bounds=bounds, schedule=schedule,
+                        solver=solver, t_range=(float(np.min(batch.t0)), tmax), rtol=rtol,
+                        atol=atol, max_steps=max_steps)
+    pre, reasons = precheck(setup, batch)
+    rows = np.flatnonzero(pre == 0)
+    out = None
+    if rows.size:
+        sub, bsub = setup.rows(rows), batch.subset(rows)
+        X0 = heuristic_start(sub, bsub, start)
+        out = fit_batch_rows(sub, bsub, X0, n_starts=n_starts, restarts=restarts, seed=seed,
+                             progress=progress, max_iter=max_iter, ftol=ftol, xtol=xtol)
+    options = dict(method=method, error_model=em.name, fixed=dict(fixed or {}),
+                   bounds=dict(bounds or {}), n_starts=n_starts, restarts=restarts,
+                   max_iter=max_iter, ftol=ftol, xtol=xtol, rtol=rtol, atol=atol,
+                   solver="closed_form" if setup.mode == 0 else "ode")
+    return make_result(mdl, em, setup, batch, rows, out, pre, reasons, level=level,
+                       dof_correction=dof_correction, options=options)
+

@@ -1,0 +1,477 @@
+"""The result of a fit: :class:`FitResult`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..catalogue import Model
+from ..errors import STATUS_MESSAGES, Status, TgsimError, flag_attrs
+from .data import SeriesBatch
+from .likelihood import ErrorModel
+from .lm import Setup, predict
+
+__all__ = ["FitResult"]
+
+
+@dataclass
+class FitResult:
+    """Estimates, uncertainty and diagnostics of a fit, for every subject.
+
+    Arrays have a leading ``subject`` axis (length :attr:`n_subjects`) and a ``param``
+    axis over :attr:`param_names`: the card's growth parameters in card order, then the
+    error-model parameters (``sigma``, or ``sigma_additive`` and ``sigma_proportional``).
+
+    Attributes
+    ----------
+    model : Model
+        The growth law.
+    error_model : ErrorModel
+        The residual error model (see :mod:`tgsim.fit.likelihood`).
+    subjects : ndarray
+        Subject labels.
+    param_names, param_units : tuple of str
+        Parameter names and units (growth parameters in the card's units; the error
+        parameters in the data unit or dimensionless).
+    free : ndarray of bool, (param,)
+        Whether each parameter was estimated (False: fixed).
+    estimate, stderr : ndarray, (subject, param)
+        Estimates and asymptotic standard errors (NaN for a parameter at a bound or not
+        determined; NaN for fixed parameters).
+    covariance : ndarray, (subject, param, param)
+        Asymptotic covariance (delta method from the fitting scale).
+    ci_lower, ci_upper : ndarray, (subject, param)
+        Wald intervals at ``level`` (log scale for positive parameters; Student t with
+        ``dof`` degrees of freedom when ``dof_correction``).
+    at_bound : ndarray of bool, (subject, param)
+    neg2ll : ndarray, (subject,)
+        -2 log L at the estimate (data on their original scale; see the likelihood module).
+    n_obs : ndarray of int, (subject,)
+        Points used (measured + censored).
+    k : int
+        Number of estimated parameters (growth + error): the k of AIC, AICc and BIC.
+    status : ndarray of int8
+        0 = success (codes in :class:`tgsim.errors.Status`).
+    message : list of str
+        Per-subject message (the status text, plus the specific reason for failures).
+    nfev, iterations : ndarray of int
+        Model evaluations and iterations used.
+    fitted, residuals, weighted_residuals : ndarray, (subject, point)
+        Predictions f, raw residuals y - f and standardised residuals (y - f)/sd (log
+        scale for log-normal), at the usable points of :attr:`data`.
+    data : SeriesBatch
+        The data as fitted (compact per subject; values in :attr:`unit`).
+    """
+
+    model: Model
+    error_model: ErrorModel
+    subjects: np.ndarray
+    param_names: tuple[str, ...]
+    param_units: tuple[str, ...]
+    free: np.ndarray
+    estimate: np.ndarray
+    stderr: np.ndarray
+    covariance: np.ndarray
+    ci_lower: np.ndarray
+    ci_upper: np.ndarray
+    at_bound: np.ndarray
+    neg2ll: np.ndarray
+    n_obs: np.ndarray
+    k: int
+    status: np.ndarray
+    message: list[str]
+    nfev: np.ndarray
+    iterations: np.ndarray
+    fitted: np.ndarray
+    residuals: np.ndarray
+    weighted_residuals: np.ndarray
+    data: SeriesBatch
+    setup: Setup = field(repr=False)
+    x: np.ndarray = field(repr=False)
+    cov_working: np.ndarray = field(repr=False)
+    level: float = 0.95
+    dof_correction: bool = True
+    options: dict[str, Any] = field(default_factory=dict)
+
+    # ----------------------------------------------------------------- basics
+    @property
+    def n_subjects(self) -> int:
+        return int(self.estimate.shape[0])
+
+    @property
+    def success(self) -> np.ndarray:
+        """Bool per subject: the fit converged."""
+        return self.status == 0
+
+    @property
+    def unit(self) -> str:
+        """Unit of the fitted values (mm^3 unless the data said otherwise)."""
+        return self.data.unit
+
+    @property
+    def dof(self) -> np.ndarray:
+        """Residual degrees of freedom n - p (p = k - 1: sigma's own not counted)."""
+        return self.n_obs - (self.k - 1)
+
+    @property
+    def loglik(self) -> np.ndarray:
+        """Log-likelihood at the estimate."""
+        return -0.5 * self.neg2ll
+
+    @property
+    def aic(self) -> np.ndarray:
+        """AIC = -2 log L + 2k (k includes the error parameters)."""
+        from .likelihood import aic
+
+        return np.where(self.success, aic(self.neg2ll, self.k), np.nan)
+
+    @property
+    def aicc(self) -> np.ndarray:
+        """AICc = AIC + 2k(k+1)/(n-k-1) (NaN when n <= k + 1)."""
+        from .likelihood import aicc
+
+        return np.where(self.success, aicc(self.neg2ll, self.k, self.n_obs), np.nan)
+
+    @property
+    def bic(self) -> np.ndarray:
+        """BIC = -2 log L + k log n."""
+        from .likelihood import bic
+
+        return np.where(self.success, bic(self.neg2ll, self.k, self.n_obs), np.nan)
+
+    @property
+    def rse(self) -> np.ndarray:
+        """Relative standard errors in % (100 se / |estimate|)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return 100.0 * self.stderr / np.abs(self.estimate)
+
+    @property
+    def residual_standard_error(self) -> np.ndarray:
+        """sqrt(sum of squared scaled residuals / (n - p)) per subject: sigma with the
+        degrees-of-freedom correction (in the unit of sigma: data unit for additive, a
+        fraction for proportional and log-normal)."""
+        em = self.error_model.name
+        if em == "combined":
+            r = self.weighted_residuals * self.estimate[:, -1:]
+        elif em == "additive":
+            r = self.residuals
+        else:
+            r = self.weighted_residuals * self.estimate[:, -1:]
+        ss = np.nansum(r**2, axis=1)
+        d = self.dof.astype(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.sqrt(ss / d)
+        return np.where(self.success & (d > 0), out, np.nan)
+
+    def index(self, subject: Any) -> int:
+        """Row of a subject given its label (or an integer position)."""
+        labels = list(self.subjects)
+        if subject in labels:
+            return labels.index(subject)
+        if isinstance(subject, int | np.integer) and -self.n_subjects <= subject < self.n_subjects:
+            return int(subject) % self.n_subjects
+        raise TgsimError(f"unknown subject {subject!r}; subjects are {labels[:10]}...")
+
+    def params(self, subject: Any = 0) -> dict[str, float]:
+        """Estimates of one subject as ``{name: value}`` (growth and error parameters)."""
+        i = self.index(subject)
+        return {n: float(v) for n, v in zip(self.param_names, self.estimate[i], strict=True)}
+
+    @property
+    def growth_names(self) -> tuple[str, ...]:
+        return self.model.parameter_names
+
+    @property
+    def growth_estimate(self) -> np.ndarray:
+        """Growth-parameter estimates (subject, card parameter)."""
+        return self.estimate[:, : len(self.growth_names)]
+
+    # ------------------------------------------------------------- prediction
+    def predict(self, times: Any, subject: Any = None, *, with_jacobian: bool = False):
+        """Model prediction (in :attr:`unit`) at ``times`` (days) for one or all subjects.
+
+        Returns an array (n_times,) for one subject, (n_subjects, n_times) for all; a
+        failed fit predicts NaN. With ``with_jacobian`` also dF/d(growth params).
+        """
+        t = np.atleast_1d(np.asarray(times, dtype=np.float64))
+        if t.ndim != 1 or np.any(np.diff(t) <= 0) or not np.all(np.isfinite(t)):
+            raise TgsimError("`times` must be finite, 1-D and strictly increasing (days)")
+        rows = np.arange(self.n_subjects) if subject is None else np.array([self.index(subject)])
+        t0 = self.data.t0[rows]
+        if np.any(t < t0.max()):
+            raise TgsimError(
+                f"`times` must not precede t0 ({t0.max():g} days); the model starts at t0 "
+                "(use tgsim.tumour_age for backward extrapolation)"
+            )
+        T = np.tile(t, (rows.size, 1))
+        nu = np.full(rows.size, t.size, dtype=np.int64)
+        P = self.growth_estimate[rows]
+        ok = self.success[rows] & np.all(np.isfinite(P), axis=1)
+        Pp = np.where(ok[:, None], P, np.array([p.default for p in self.model.parameters]))
+        F, J, _ = predict(self.setup.rows(rows), T, nu, t0, Pp, jacobian=with_jacobian)
+        F[~ok] = np.nan
+        if subject is not None:
+            return (F[0], J[0]) if with_jacobian else F[0]
+        return (F, J) if with_jacobian else F
+
+    def prediction_band(self, times: Any, subject: Any = 0, *, level: float = 0.95,
+                        observation: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Mean prediction and a pointwise band at ``times`` for one subject.
+
+        The parameter part of the variance comes from the delta method,
+        Var f = J Cov J' (J = df/dp); with ``observation`` the residual error of a new
+        measurement is added (sd of the error model at f). For the log-normal model the
+        band is formed on the log scale. Returns (f, lower, upper).
+        """
+        from scipy.stats import norm
+
+        i = self.index(subject)
+        f, J = self.predict(times, i, with_jacobian=True)
+        npg = len(self.growth_names)
+        C = np.nan_to_num(self.covariance[i, :npg, :npg], nan=0.0)
+        var_f = np.einsum("ti,ij,tj->t", J, C, J)
+        z = norm.ppf(0.5 + level / 2)
+        err = self.estimate[i, npg:]
+        em = self.error_model.name
+        if em == "lognormal":
+            v = var_f / f**2 + (err[0] ** 2 if observation else 0.0)
+            return f, f * np.exp(-z * np.sqrt(v)), f * np.exp(z * np.sqrt(v))
+        sd = self.error_model.sd(f, err) if observation else np.zeros_like(f)
+        s = np.sqrt(var_f + sd**2)
+        return f, f - z * s, f + z * s
+
+    # ------------------------------------------------------------- reporting
+    def _table(self, i: int) -> list[str]:
+        from scipy.stats import t as student
+
+        lines = []
+        w = max(len(n) for n in self.param_names)
+        lev = int(round(self.level * 100))
+        lines.append(
+            f"{'parameter':<{w}}  {'estimate':>11}  {'s.e.':>10}  {'RSE%':>7}  "
+            f"{f'{lev}% CI':^25}  unit"
+        )
+        for j, name in enumerate(self.param_names):
+            est = self.estimate[i, j]
+            if not self.free[j]:
+                lines.append(f"{name:<{w}}  {est:>11.5g}  {'(fixed)':>10}  {'':>7}  {'':^25}  "
+                             f"{self.param_units[j]}")
+                continue
+            se, rse = self.stderr[i, j], self.rse[i, j]
+            ci = f"[{self.ci_lower[i, j]:.4g}, {self.ci_upper[i, j]:.4g}]"
+            flag = "  at bound" if self.at_bound[i, j] else ""
+            lines.append(
+                f"{name:<{w}}  {est:>11.5g}  {se:>10.3g}  {rse:>7.1f}  {ci:^25}  "
+                f"{self.param_units[j]}{flag}"
+            )
+        d = self.dof[i]
+        tq = student.ppf(0.5 + self.level / 2, d) if (self.dof_correction and d > 0) else None
+        note = f"Student t, {d} d.f." if tq is not None else "normal"
+        lines.append(f"(Wald intervals, {note}; positive parameters on the log scale)")
+        return lines
+
+    def summary(self, subject: Any = None) -> str:
+        """A report: per-parameter table for one subject, or a cohort overview.
+
+        For one subject (or when there is only one): estimate, standard error, RSE %,
+        interval and unit per parameter, then -2 log L, AIC, AICc, BIC, n, status. For many:
+        the median and interquartile range of each estimate and of its RSE %, failed fits
+        by reason, and the summed criteria over successful fits.
+        """
+        em = self.error_model.name
+        head = [
+            f"tgsim fit: model {self.model.name!r}, {em} error, {self.n_subjects} subject(s), "
+            f"values in {self.unit}",
+            f"likelihood: {_LIKELIHOOD[em]}",
+        ]
+        if self.data.conversion:
+            head.append(f"data: {self.data.conversion}")
+        if subject is not None or self.n_subjects == 1:
+            i = self.index(0 if subject is None else subject)
+            lines = head + [f"subject {self.subjects[i]!s}: {self.message[i]}", ""]
+            lines += self._table(i)
+            lines += [
+                "",
+                f"n = {self.n_obs[i]} points, k = {self.k} estimated parameters "
+                f"(error model included), {self.nfev[i]} model evaluations",
+                f"-2 log L = {self.neg2ll[i]:.4f}   AIC = {self.aic[i]:.4f}   "
+                f"AICc = {self.aicc[i]:.4f}   BIC = {self.bic[i]:.4f}",
+            ]
+            return "\n".join(lines)
+        ok = self.success
+        lines = head + [
+            f"converged: {int(ok.sum())} of {self.n_subjects}; k = {self.k} estimated "
+            "parameters per subject (error model included)",
+        ]
+        if (~ok).any():
+            codes, counts = np.unique(self.status[~ok], return_counts=True)
+            for c, m in zip(codes, counts, strict=True):
+                lines.append(f"  failed ({Status(int(c)).name.lower()}): {m} - "
+                             f"{STATUS_MESSAGES[int(c)]}")
+        lines.append("")
+        w = max(len(n) for n in self.param_names)
+        lines.append(f"{'parameter':<{w}}  {'median':>11}  {'IQR':^25}  {'median RSE%':>11}  unit")
+        for j, name in enumerate(self.param_names):
+            v = self.estimate[ok, j]
+            if v.size == 0:
+                continue
+            q1, q2, q3 = np.nanpercentile(v, [25, 50, 75])
+            r = np.nanmedian(self.rse[ok, j]) if self.free[j] and np.isfinite(
+                self.rse[ok, j]).any() else np.nan
+            fx = "" if self.free[j] else "  (fixed)"
+            lines.append(f"{name:<{w}}  {q2:>11.5g}  {f'[{q1:.4g}, {q3:.4g}]':^25}  {r:>11.1f}  "
+                         f"{self.param_units[j]}{fx}")
+        if ok.any():
+            lines += [
+                "",
+                f"sum over converged subjects: -2 log L = {np.sum(self.neg2ll[ok]):.3f}, "
+                f"AIC = {np.sum(self.aic[ok]):.3f}, BIC = {np.sum(self.bic[ok]):.3f}",
+            ]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (f"<tgsim.FitResult model={self.model.name!r} error={self.error_model.name!r} "
+                f"subjects={self.n_subjects} converged={int(self.success.sum())}>")
+
+    # ---------------------------------------------------------------- export
+    def to_frame(self):
+        """One row per subject: ``subject``, each estimate under its name and its standard
+        error as ``<name>_se``, then ``aic``, ``aicc``, ``bic``, ``neg2ll``, ``n_obs``,
+        ``status`` (name) and ``message``."""
+        import pandas as pd
+
+        out: dict[str, Any] = {"subject": self.subjects}
+        for j, name in enumerate(self.param_names):
+            out[name] = self.estimate[:, j]
+            out[f"{name}_se"] = self.stderr[:, j]
+        out["aic"] = self.aic
+        out["aicc"] = self.aicc
+        out["bic"] = self.bic
+        out["neg2ll"] = self.neg2ll
+        out["n_obs"] = self.n_obs
+        out["status"] = [Status(int(s)).name.lower() for s in self.status]
+        out["message"] = self.message
+        return pd.DataFrame(out)
+
+    def to_dataset(self):
+        """The result as an :class:`xarray.Dataset` (xarray ``curvefit``-like layout).
+
+        Dims ``subject``, ``param`` (and ``param_`` for the covariance), ``obs`` (the input's
+        observation axis). Variables: ``estimate``, ``stderr``, ``rse`` (%), ``ci_lower``,
+        ``ci_upper``, ``covariance(subject, param, param_)``, ``at_bound``, ``neg2ll``,
+        ``aic``, ``aicc``, ``bic``, ``n_obs``, ``success``, ``status`` (flag attrs),
+        ``message``, ``nfev``, ``fitted(subject, obs)`` and ``residual(subject, obs)``.
+        Coordinates ``param_unit`` and ``free`` describe the parameters.
+        """
+        import xarray as xr
+
+        n, m = self.n_subjects, self.data.n_obs_input
+        fitted = np.full((n, m), np.nan)
+        resid = np.full((n, m), np.nan)
+        oi = self.data.obs_index
+        rows, cols = np.nonzero(oi >= 0)
+        fitted[rows, oi[rows, cols]] = self.fitted[rows, cols]
+        resid[rows, oi[rows, cols]] = self.residuals[rows, cols]
+        pu = {"units": self.unit}
+        ds = xr.Dataset(
+            {
+                "estimate": (("subject", "param"), self.estimate, {"long_name": "estimate"}),
+                "stderr": (("subject", "param"), self.stderr,
+                           {"long_name": "asymptotic standard error"}),
+                "rse": (("subject", "param"), self.rse,
+                        {"long_name": "relative standard error", "units": "%"}),
+                "ci_lower": (("subject", "param"), self.ci_lower,
+                             {"long_name": f"lower {self.level:.0%} Wald limit"}),
+                "ci_upper": (("subject", "param"), self.ci_upper,
+                             {"long_name": f"upper {self.level:.0%} Wald limit"}),
+                "covariance": (("subject", "param", "param_"), self.covariance,
+                               {"long_name": "asymptotic covariance"}),
+                "at_bound": (("subject", "param"), self.at_bound),
+                "neg2ll": (("subject",), self.neg2ll, {"long_name": "-2 log-likelihood"}),
+                "aic": (("subject",), self.aic, {"long_name": "AIC = -2 log L + 2k"}),
+                "aicc": (("subject",), self.aicc, {"long_name": "AICc"}),
+                "bic": (("subject",), self.bic, {"long_name": "BIC = -2 log L + k log n"}),
+                "n_obs": (("subject",), self.n_obs, {"long_name": "points used"}),
+                "success": (("subject",), self.success),
+                "status": (("subject",), self.status, flag_attrs()),
+                "message": (("subject",), np.asarray(self.message, dtype=object)),
+                "nfev": (("subject",), self.nfev, {"long_name": "model evaluations"}),
+                "fitted": (("subject", "obs"), fitted, {"long_name": "fitted value", **pu}),
+                "residual": (("subject", "obs"), resid,
+                             {"long_name": "residual y - f", **pu}),
+            },
+            coords={
+                "subject": self.subjects,
+                "param": list(self.param_names),
+                "param_": list(self.param_names),
+                "param_unit": ("param", list(self.param_units)),
+                "free": ("param", np.asarray(self.free, bool)),
+            },
+            attrs={
+                "model": self.model.name,
+                "card_hash": self.model.card_hash,
+                "error_model": self.error_model.name,
+                "likelihood": _LIKELIHOOD[self.error_model.name],
+                "k": self.k,
+                "value_units": self.unit,
+                "conversion": self.data.conversion,
+                "level": self.level,
+                "dof_correction": int(self.dof_correction),
+                "tgsim_version": __version__,
+                "options": json.dumps(self.options, default=str),
+            },
+        )
+        return ds
+
+    # ------------------------------------------------------------------ plot
+    def plot(self, ax=None, subject: Any = 0, *, band: bool = True, level: float = 0.95,
+             n_points: int = 200, log: bool = False):
+        """Data, fitted curve and a prediction band for one subject; returns the Axes.
+
+        Censored points are drawn as open down-triangles at their detection limit. The
+        band is that of :meth:`prediction_band` (parameter uncertainty and residual
+        error) at ``level``.
+        """
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots()
+        i = self.index(subject)
+        k = self.data.nu[i]
+        t, y, w = self.data.T[i, :k], self.data.Y[i, :k], self.data.W[i, :k]
+        ax.plot(t[w == 1], y[w == 1], "o", color="k", ms=4, label="data")
+        if np.any(w == 2):
+            ax.plot(t[w == 2], y[w == 2], "v", mfc="none", color="k", ms=5,
+                    label="censored (limit)")
+        if self.success[i] and k:
+            t0 = self.data.t0[i]
+            grid = np.linspace(t0, max(t[-1], t0 + 1e-9), n_points)
+            if band:
+                f, lo, hi = self.prediction_band(grid, i, level=level)
+                ax.fill_between(grid, lo, hi, alpha=0.25, color="C0",
+                                label=f"{level:.0%} prediction band")
+            else:
+                f = self.predict(grid, i)
+            ax.plot(grid, f, "-", color="C0", label=f"{self.model.name} fit")
+        if log:
+            ax.set_yscale("log")
+        ax.set_xlabel("time [day]")
+        ax.set_ylabel(f"size [{self.unit}]")
+        ax.set_title(f"subject {self.subjects[i]} ({self.error_model.name} error)")
+        ax.legend(loc="best", fontsize="small")
+        return ax
+
+
+_LIKELIHOOD = {
+    "additive": "y = f + sigma eps; -2LL = sum log(2 pi sigma^2) + (y - f)^2 / sigma^2",
+    "proportional": "y = f (1 + sigma eps); -2LL = sum log(2 pi sigma^2 f^2) + "
+                    "(y - f)^2 / (sigma f)^2",
+    "combined": "y = f + (a + b f) eps; -2LL = sum log(2 pi (a + b f)^2) + "
+                "(y - f)^2 / (a + b f)^2",
+    "lognormal": "log y = log f + sigma eps; -2LL = sum log(2 pi sigma^2) + "
+                 "(log y - log f)^2 / sigma^2 + 2 log y",
+}
