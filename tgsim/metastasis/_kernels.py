@@ -195,6 +195,32 @@ def _above_part(xa, xb, s):
     return f, 1.0
 
 
+@njit(cache=True, inline="always")
+def _burden_interval(w, amp, kk, a, b, xa, xb):
+    """Integral of beta(tau) X(tau) over [a, b] with X log-linear from xa to xb.
+
+    beta is exponential on each piece of w, so the integral is exact piece by piece.
+    """
+    L = w.shape[0] - 1
+    sx = math.log(xb / xa) / (b - a)
+    p = np.searchsorted(w, a, side="right") - 1
+    if p < 0:
+        p = 0
+    tot = 0.0
+    c = a
+    while c < b and p < L:
+        d = w[p + 1]
+        if d > b:
+            d = b
+        if d > c and amp[p] > 0.0:
+            beta_c = amp[p] * math.exp(kk[p] * (c - w[p]))
+            x_c = xa * math.exp(sx * (c - a))
+            tot += beta_c * x_c * expm1_over(kk[p] + sx, d - c)
+        c = d
+        p += 1
+    return tot
+
+
 @njit(cache=True, parallel=True)
 def counts_general(tb, X, kidx, w, C, amp, kk, atoms, thr, counts, burden):
     """Expected colonies above thresholds and burden from sizes on a birth grid.
@@ -240,12 +266,7 @@ def counts_general(tb, X, kidx, w, C, amp, kk, atoms, thr, counts, burden):
                     continue
                 dt = tb[j + 1] - tb[j]
                 if xa > 0.0 and xb > 0.0:
-                    # beta and X both log-linear in the birth time: exact integral
-                    p = np.searchsorted(w, tb[j], side="right") - 1
-                    if p > w.shape[0] - 2:
-                        p = w.shape[0] - 2
-                    sx = math.log(xb / xa) / dt
-                    b += (l1 - l0) * xa * expm1_over(kki[p] + sx, dt) / expm1_over(kki[p], dt)
+                    b += _burden_interval(w, ampi, kki, tb[j], tb[j + 1], xa, xb)
                 else:
                     b += 0.5 * (l1 - l0) * (xa + xb)
                 for q in range(thr.shape[0]):

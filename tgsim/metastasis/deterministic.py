@@ -53,18 +53,26 @@ class Counts:
     burden: NDArray[np.float64]         # (n, K) mm^3
     time_to_detection: NDArray[np.float64]  # (n,) days (NaN: not within the times)
     p_detected: NDArray[np.float64]     # (n,) P(a colony detectable by the last time)
+    cum_detected: NDArray[np.float64]   # (n, K) P(a colony has been detectable by t[k])
     status: NDArray[np.int8]            # (n,)
     method: str
     p_any: NDArray[np.float64] | None = None  # stochastic: (n, K, Q') empirical
     se: dict[str, NDArray[np.float64]] | None = None
 
 
-def birth_grid(w: NDArray[np.float64], t: NDArray[np.float64], points: int
-               ) -> NDArray[np.float64]:
-    """Shared birth nodes: the intensity nodes up to t[-1], the output times and a uniform
-    grid of ``points`` nodes from the first node to t[-1]."""
+def birth_grid(intensity: Intensity, t: NDArray[np.float64], points: int,
+               extra: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+    """Shared birth nodes: the output times, the days of shed boluses, ``extra`` days
+    (treatment breakpoints of the colonies) and ``points`` uniform nodes from the start of
+    seeding to t[-1]."""
+    w = intensity.w
     lo, hi = float(w[0]), float(t[-1])
-    nodes = np.concatenate([w[w <= hi], t, np.linspace(lo, hi, max(int(points), 2))])
+    atoms = w[intensity.atoms.any(axis=0)]
+    parts = [t, atoms, np.linspace(lo, hi, max(int(points), 2)), [lo]]
+    if extra is not None:
+        parts.append(np.asarray(extra, dtype=np.float64).ravel())
+    nodes = np.concatenate(parts)
+    nodes = nodes[np.isfinite(nodes)]
     return np.unique(nodes[(nodes >= lo) & (nodes <= hi)])
 
 
@@ -142,24 +150,24 @@ def _untreated(I: Intensity, ages, logF, t, thr, det_index) -> Counts:
     a_det = A[:, det_index] if A.shape[0] > 1 else np.full(n, A[0, det_index])
     ttd = tau + a_det
     ttd = np.where(np.isfinite(ttd) & (ttd <= t[-1]), ttd, np.nan)
-    p_det = 1.0 - np.exp(-above[:, -1, det_index])
+    cum = -np.expm1(-above[:, :, det_index])
     status = np.zeros(n, dtype=np.int8)
-    return Counts(above=above, burden=burden, time_to_detection=ttd, p_detected=p_det,
-                  status=status, method="age")
+    return Counts(above=above, burden=burden, time_to_detection=ttd, p_detected=cum[:, -1],
+                  cum_detected=cum, status=status, method="age")
 
 
 def _characteristics(I: Intensity, growth: ColonyGrowth, t, thr, det_index, *, v_ext,
                      birth_points, rtol, atol, max_steps, chunk_values) -> Counts:
     n = I.n
-    tb = birth_grid(I.w, t, birth_points)
+    packed = growth.schedule.pack(n, float(I.w[0]), float(t[-1]), warn=False)
+    tb = birth_grid(I, t, birth_points, packed.bp)
     J = tb.size
     kidx = np.searchsorted(tb, t).astype(np.int64)
-    packed = growth.schedule.pack(n, float(I.w[0]), float(t[-1]), warn=False)
     atoms_tb = _atoms_on(I, tb)
     above = np.zeros((n, t.size, thr.size))
     burden = np.zeros((n, t.size))
     ttd = np.full(n, np.nan)
-    p_det = np.zeros(n)
+    cum = np.zeros((n, t.size))
     status = np.zeros(n, dtype=np.int8)
     v_det = float(thr[det_index])
     per = max(1, int(chunk_values // max(J * (t.size + 1), 1)))
@@ -193,10 +201,10 @@ def _characteristics(I: Intensity, growth: ColonyGrowth, t, thr, det_index, *, v
                     e0, e1 = ever[r, h - 1], ever[r, h]
                     f = (LN2 - e0) / (e1 - e0) if e1 > e0 else 1.0
                     ttd[i] = tb[h - 1] + f * (tb[h] - tb[h - 1])
-            p_det[i] = 1.0 - math.exp(-ever[r, kidx[-1]])
+            cum[i] = -np.expm1(-ever[r, kidx])
             bad = st[r] != 0
             if bad.any():
                 status[i] = st[r][bad][0]
     ttd = np.where(ttd <= t[-1], ttd, np.nan)
-    return Counts(above=above, burden=burden, time_to_detection=ttd, p_detected=p_det,
-                  status=status, method="characteristics")
+    return Counts(above=above, burden=burden, time_to_detection=ttd, p_detected=cum[:, -1],
+                  cum_detected=cum, status=status, method="characteristics")

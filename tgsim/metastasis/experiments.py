@@ -760,28 +760,26 @@ def adjuvant_therapy(config: Mapping[str, Any], *, where: str = "<config>",
                 "micrometastases_1y": float(micro.values[i, k_1y]),
                 "burden_1y_mm3": float(res["burden"].values[i, k_1y]),
                 "time_to_detectable_recurrence_days": float(res["time_to_detection"].values[i]),
-                "p_recurrence": float(res["p_detected"].values[i]),
+                "p_recurrence_end": float(res["p_detected"].values[i]),
             })
-        ttd = res["time_to_detection"].values
+        cum = res["cumulative_detection"].values.mean(axis=0)
         sum_rows.append({
             "arm": arm,
             "micrometastases_end_chemo": float(np.mean(micro.values[:, k_end])),
             "burden_end_chemo_mm3": float(np.mean(res["burden"].values[:, k_end])),
             "micrometastases_1y": float(np.mean(micro.values[:, k_1y])),
             "burden_1y_mm3": float(np.mean(res["burden"].values[:, k_1y])),
-            "median_time_to_recurrence_days": float(np.median(np.where(
-                np.isfinite(ttd), ttd, np.inf))) if n else float("nan"),
-            "p_recurrence": float(np.mean(res["p_detected"].values)),
+            "p_recurrence_1y": float(cum[k_1y]),
+            "p_recurrence_end": float(cum[-1]),
+            "median_time_to_recurrence_days": _crossing(times, cum, 0.5 * cum[-1]),
         })
         for j, tj in enumerate(times):
             course.append({"arm": arm, "day": tj,
                            "colonies": float(res["total_colonies"].values[:, j].mean()),
                            "micrometastases": float(micro.values[:, j].mean()),
                            "burden_mm3": float(res["burden"].values[:, j].mean()),
-                           "p_detectable": float(res["p_detectable"].values[:, j].mean())})
+                           "p_recurrence": float(cum[j])})
     summary = pd.DataFrame(sum_rows)
-    summary["median_time_to_recurrence_days"] = summary[
-        "median_time_to_recurrence_days"].replace(np.inf, np.nan)
     _print_table(f"Adjuvant therapy ({n} primaries, {cycles} x {hyp} chemotherapy from day "
                  f"{start:g}; recurrence = first detectable metastasis, "
                  f"{met.detection_limit_mm:g} mm)", summary)
@@ -796,18 +794,29 @@ def adjuvant_therapy(config: Mapping[str, Any], *, where: str = "<config>",
     for arm in arms:
         f = frame[frame.arm == arm]
         ax1.plot(f.day, f.burden_mm3, label=arm)
-        ax2.plot(f.day, 1.0 - f.p_detectable, label=arm)
+        ax2.plot(f.day, 1.0 - f.p_recurrence, label=arm)
     ax1.set_yscale("log")
     ax1.set_xlabel("days after surgery")
     ax1.set_ylabel("mean metastatic burden (mm^3)")
     ax1.axvspan(start, end_chemo, color="0.9")
     ax1.legend(fontsize=8)
     ax2.set_xlabel("days after surgery")
-    ax2.set_ylabel("P(no detectable metastasis)")
+    ax2.set_ylabel("P(no detectable recurrence yet)")
     ax2.set_ylim(0, 1.02)
     ax2.legend(fontsize=8)
     files["figure"] = _save_png(fig, out, "adjuvant_therapy.png")
     return files
+
+
+def _crossing(x: NDArray[np.float64], y: NDArray[np.float64], level: float) -> float:
+    """First x where the non-decreasing y reaches ``level`` (linear interpolation)."""
+    if not (level > 0) or not np.any(y >= level):
+        return float("nan")
+    h = int(np.argmax(y >= level))
+    if h == 0:
+        return float(x[0])
+    f = (level - y[h - 1]) / (y[h] - y[h - 1]) if y[h] > y[h - 1] else 1.0
+    return float(x[h - 1] + f * (x[h] - x[h - 1]))
 
 
 # ================================================================== direct running

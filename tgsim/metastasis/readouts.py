@@ -79,7 +79,8 @@ def build_dataset(*, subjects: Any, times: NDArray[np.float64], classes: NDArray
                   bins_mm: NDArray[np.float64], seeded: NDArray[np.float64],
                   rate: NDArray[np.float64], primary_volume: NDArray[np.float64],
                   time_to_detection: NDArray[np.float64], p_detected: NDArray[np.float64],
-                  status: NDArray[np.int8], attrs: dict[str, Any],
+                  cum_detected: NDArray[np.float64], status: NDArray[np.int8],
+                  attrs: dict[str, Any],
                   se: dict[str, NDArray[np.float64]] | None = None) -> xr.Dataset:
     """Assemble the result Dataset (see :func:`tgsim.metastasis.metastatic_spread`)."""
     import xarray as xr
@@ -117,6 +118,9 @@ def build_dataset(*, subjects: Any, times: NDArray[np.float64], classes: NDArray
         "time_to_detection": (("subject",), time_to_detection,
                               {"units": "day", "long_name": "median time to the first "
                                "detectable metastasis (NaN: not within the simulated time)"}),
+        "cumulative_detection": (("subject", "time"), cum_detected,
+                                 {**_COUNT_ATTRS, "long_name": "probability that a metastasis "
+                                  "has been detectable by this time"}),
         "p_detected": (("subject",), p_detected,
                        {**_COUNT_ATTRS, "long_name": "probability of a detectable metastasis "
                         "by the last time"}),

@@ -168,8 +168,10 @@ def metastatic_spread(
         above the detection limit), ``total_colonies``, ``burden`` (mm^3),
         ``size_histogram(subject, time, size_bin)``, ``seeded`` (cumulative emission),
         ``seeding_rate`` (1/day), ``primary_volume`` (mm^3), ``time_to_detection(subject)``
-        (median time to the first detectable metastasis, days), ``p_detected(subject)``
-        and ``status(subject)``; in stochastic mode also ``*_se`` standard errors.
+        (median time to the first detectable metastasis, days),
+        ``cumulative_detection(subject, time)`` (probability that a metastasis has been
+        detectable by then), ``p_detected(subject)`` (its last value) and
+        ``status(subject)``; in stochastic mode also ``*_se`` standard errors.
         Counts are expected values (deterministic) or replicate means (stochastic).
 
     Raises
@@ -280,7 +282,7 @@ def metastatic_spread(
     bad = intensity.bad | (status != 0)
     if bad.any():
         for arr in (classes, hist, p_any, detectable, p_detectable, total, counts.burden,
-                    seeded, rate, pvol):
+                    seeded, rate, pvol, counts.cum_detected):
             arr[bad] = np.nan
         counts.time_to_detection[bad] = np.nan
         counts.p_detected[bad] = np.nan
@@ -315,7 +317,7 @@ def metastatic_spread(
         p_detectable=p_detectable, total=total, burden=counts.burden, hist=hist,
         bins_mm=edges_mm, seeded=seeded, rate=rate, primary_volume=pvol,
         time_to_detection=counts.time_to_detection, p_detected=counts.p_detected,
-        status=status, attrs=attrs, se=se)
+        cum_detected=counts.cum_detected, status=status, attrs=attrs, se=se)
 
 
 def simulate_spread(

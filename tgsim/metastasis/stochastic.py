@@ -61,9 +61,9 @@ def sample_counts(intensity: Intensity, growth: ColonyGrowth, t: NDArray[np.floa
         A_det = A_det[:, 0]
         method = "age"
     else:
-        grid = birth_grid(I.w, t, birth_points)
-        out_idx = np.searchsorted(grid, t).astype(np.int64)
         packed = growth.schedule.pack(n, float(I.w[0]), float(t[-1]), warn=False)
+        grid = birth_grid(I, t, birth_points, packed.bp)
+        out_idx = np.searchsorted(grid, t).astype(np.int64)
         method = "characteristics"
 
     Kt = t.size
@@ -156,9 +156,9 @@ def sample_counts(intensity: Intensity, growth: ColonyGrowth, t: NDArray[np.floa
                      axis=2)
     med = np.median(first_time, axis=1)
     ttd = np.where(np.isfinite(med), med, np.nan)
-    p_det = np.mean(np.isfinite(first_time), axis=1)
-    counts = Counts(above=above, burden=bmean, time_to_detection=ttd, p_detected=p_det,
-                    status=status, method=method, p_any=anyc / R,
+    cum = np.mean(first_time[:, None, :] <= t[None, :, None], axis=2)
+    counts = Counts(above=above, burden=bmean, time_to_detection=ttd, p_detected=cum[:, -1],
+                    cum_detected=cum, status=status, method=method, p_any=anyc / R,
                     se={"colonies": se[..., :3], "detectable": se[..., 3],
                         "total_colonies": se[..., 4], "burden": bse})
     extra = {"hist": hist / R, "classes": mean[..., :3]}
