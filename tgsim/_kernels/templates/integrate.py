@@ -77,7 +77,7 @@ D6 = -1453857185.0 / 822651844.0
 D7 = 69997945.0 / 29380423.0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def treatment_rates(t, tseg, dose, expo, acc):
     """Growth multiplier, log-kill hazard, Norton-Simon fraction and infiltration at t."""
     a = 1.0
