@@ -1,7 +1,54 @@
 """Figures. A leaf module: pyplot is imported inside the functions, each takes ``ax=None``
-and returns the Axes it drew on; labels come from the data's ``long_name`` and ``units``.
+and returns the Axes it drew on; labels come from the data's ``long_name`` and ``units``
+(time in days, volumes in mm³, diameters in mm). Colours are the colour-blind-safe
+Okabe-Ito palette.
+
+=================================  ========================================================
+:func:`growth_curves`              simulated curves, median and percentile (parameter) band
+:func:`spaghetti`                  a cohort by scenario: subjects, median, band
+:func:`waterfall`                  best response per subject, RECIST -30 % / +20 % lines
+:func:`spider`                     % change from baseline over time
+:func:`swimmer`                    time on study with response events
+:func:`fit_plot`                   data, fitted curve, prediction band, residuals
+:func:`model_comparison`           Akaike weights of competing models
+:func:`profile_likelihood`         profile with its likelihood-ratio interval
+:func:`colony_classes`             metastatic colonies by size class over time
+:func:`colony_histogram`           colony size distribution over the class boundaries
+:func:`pseudoprogression`          tumour vs observed size, scans, RECIST / iRECIST calls
+:func:`phase_plot`                 growth rate against volume for each law
+:func:`plot`                       the natural figure for any tgsim result
+=================================  ========================================================
 """
 
+from ._labels import OKABE_ITO, RESPONSE_COLOURS
+from .auto import plot, register_accessor
+from .cohort import spaghetti
+from .fit import akaike_weights, fit_plot, model_comparison, profile_likelihood
 from .growth import growth_curves
+from .metastasis import colony_classes, colony_histogram
+from .phase import growth_rate, phase_plot
+from .pseudoprogression import pseudoprogression, scan_categories
+from .response import best_change, spider, swimmer, waterfall
 
-__all__ = ["growth_curves"]
+__all__ = [
+    "growth_curves",
+    "spaghetti",
+    "waterfall",
+    "spider",
+    "swimmer",
+    "best_change",
+    "fit_plot",
+    "model_comparison",
+    "akaike_weights",
+    "profile_likelihood",
+    "colony_classes",
+    "colony_histogram",
+    "pseudoprogression",
+    "scan_categories",
+    "phase_plot",
+    "growth_rate",
+    "plot",
+    "register_accessor",
+    "OKABE_ITO",
+    "RESPONSE_COLOURS",
+]
