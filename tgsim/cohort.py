@@ -415,8 +415,8 @@ def _run_chunk(plan: _Plan, start: int, stop: int) -> dict[str, np.ndarray]:
         if ns > 1:
             out["state_volume"][i] = ds["state_volume"].values
         observed = None
-        if plan.swelling:
-            observed = ds["observed"].values
+        if plan.swelling:  # some scenario has swelling: keep observed for all of them
+            observed = ds["observed"].values if "observed" in ds else vol
             out["observed"][i] = observed
             if "swelling" in ds:
                 out["swelling"][i] = ds["swelling"].values
@@ -787,7 +787,7 @@ def _run_in_process(plan: _Plan, bounds: list[tuple[int, int]], chunk_size: int,
     try:
         for k, (a, b) in enumerate(bounds):
             arrays = _run_chunk(plan, a, b)
-            part = _chunk_dataset(plan, arrays, a, b, with_attrs=(k == 0))
+            part = _chunk_dataset(plan, arrays, a, b, with_attrs=(k == 0 or store is not None))
             if store is None:
                 parts.append(part)
             elif k == 0:

@@ -1131,8 +1131,10 @@ def _correlation_matrix(spec: Any, resolve) -> tuple[list[str], np.ndarray]:
         i, j = (int(x) for x in np.argwhere(~np.isclose(R, R.T))[0])
         raise TgsimError(f"`correlation` matrix must be symmetric; got {R[i, j]!r} for "
                          f"({names[i]}, {names[j]}) but {R[j, i]!r} for ({names[j]}, {names[i]})")
-    if np.any(np.abs(R) > 1):
-        i, j = (int(x) for x in np.argwhere(np.abs(R) > 1)[0])
+    R = (R + R.T) / 2.0
+    np.fill_diagonal(R, 1.0)
+    if np.any(np.abs(R) > 1.0 + 1e-12):
+        i, j = (int(x) for x in np.argwhere(np.abs(R) > 1.0 + 1e-12)[0])
         raise TgsimError(f"`correlation` entries must be in [-1, 1]; got {R[i, j]!r} for "
                          f"({names[i]}, {names[j]})")
-    return names, R
+    return names, np.clip(R, -1.0, 1.0)

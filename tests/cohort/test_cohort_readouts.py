@@ -1,0 +1,183 @@
+"""Read-outs: RECIST / iRECIST rules on hand-checked series, agreement with tgsim.clinical,
+hyperprogression definitions, Kaplan-Meier median, scans and summaries."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import tgsim
+from tgsim.cohort import simulate_cohort
+from tgsim.observe import ProportionalError
+from tgsim.population import LogNormal, Population
+from tgsim.readouts import (
+    HYPERPROGRESSION_DEFINITIONS,
+    IRECIST_CODES,
+    RECIST_CODES,
+    Observation,
+    Readouts,
+    _km_median,
+    best_response,
+    irecist_timepoints,
+    readout_chunk,
+    recist_timepoints,
+    summarise,
+)
+
+R = {c: k for k, c in enumerate(RECIST_CODES)}
+IR = {c: k for k, c in enumerate(IRECIST_CODES)}
+
+
+def _labels(codes, table):
+    return [table[c] if c >= 0 else "-" for c in codes]
+
+
+@pytest.mark.parametrize(
+    ("diam", "points", "bor"),
+    [
+        ([20, 14, 14, 14], ["PR", "PR", "PR"], "PR"),  # exactly -30 % is PR
+        ([20, 24, 25], ["SD", "PD"], "SD"),  # +20 % but +4 mm is not PD; +5 mm is
+        ([20, 0, 3], ["CR", "PD"], "CR"),  # reappearance after CR is PD
+        ([20, 10, 12.5], ["PR", "PR"], "PR"),  # +25 % over the nadir but only +2.5 mm
+        ([30, 20, 24.5, 25], ["PR", "SD", "PD"], "PR"),  # PD is judged against the nadir
+        ([20, np.nan, 30], ["NE", "PD"], "PD"),
+        ([50, 60, 55], ["PD", "SD"], "PD"),  # after the first PD nothing counts
+    ],
+)
+def test_recist_rules(diam, points, bor):
+    d = np.array([diam], dtype=float)
+    codes = recist_timepoints(d)
+    assert _labels(codes[0], RECIST_CODES) == points
+    t = 56.0 * np.arange(1, d.shape[1])
+    assert RECIST_CODES[best_response(codes, t)[0]] == bor
+
+
+def test_recist_confirmation_and_minimum_sd():
+    d = np.array([[20, 14, 14], [20, 14, 20], [20, 19, 30]], dtype=float)
+    codes = recist_timepoints(d)
+    t = np.array([28.0, 56.0])
+    got = [RECIST_CODES[c] for c in best_response(codes, t, confirm=True, confirm_days=28)]
+    assert got == ["PR", "SD", "SD"]
+    got = [RECIST_CODES[c] for c in best_response(codes, t, min_sd_days=42)]
+    assert got == ["PR", "PR", "PD"]  # SD on day 28 is too early to count
+
+
+@pytest.mark.parametrize(
+    ("diam", "days", "points", "bor"),
+    [
+        ([20, 26, 24, 18], [0, 56, 112, 168], ["iUPD", "iSD", "iSD"], "iSD"),  # bar resets
+        ([20, 26, 31], [0, 56, 112], ["iUPD", "iCPD"], "iCPD"),  # +5 mm more: confirmed
+        ([20, 26, 28], [0, 56, 112], ["iUPD", "iUPD"], "iUPD"),  # still PD, not +5 mm
+        ([20, 26, 40], [0, 56, 70], ["iUPD", "iUPD"], "iUPD"),  # too soon to confirm
+        ([20, 26, 31, 10], [0, 56, 112, 168], ["iUPD", "iCPD", "-"], "iCPD"),
+        ([20, 12, 20, 26], [0, 56, 112, 168], ["iPR", "iUPD", "iCPD"], "iPR"),
+    ],
+)
+def test_irecist_rules(diam, days, points, bor):
+    d = np.array([diam], dtype=float)
+    codes = irecist_timepoints(d, np.array(days, dtype=float), confirm_days=28.0)
+    assert _labels(codes[0], IRECIST_CODES) == points
+    t = np.array(days[1:], dtype=float)
+    assert IRECIST_CODES[best_response(codes, t, irecist=True)[0]] == bor
+
+
+def test_kaplan_meier_median_by_hand():
+    # S(1) = 4/5, S(2) = 3/5, censored at 3, S(4) = 3/5 * 1/2 = 0.3 -> median 4
+    assert _km_median(np.array([1.0, 2, 3, 4, 5]), np.array([1, 1, 0, 1, 0])) == 4.0
+    # S(2) = 1/2 exactly: the median is the first time S <= 1/2
+    assert _km_median(np.array([1.0, 2, 3]), np.array([0, 1, 0])) == 2.0
+    assert np.isnan(_km_median(np.array([1.0, 2, 3, 4]), np.array([1, 0, 0, 0])))  # S >= 3/4
+
+
+def test_readout_chunk_time_to_progression_and_censoring():
+    obs = Observation(days=[0.0, 56.0, 112.0, 168.0])
+    d = np.array([[20, 21, 26, 30], [20, 15, 14, 13], [8, 20, 30, 40]], dtype=float)
+    out = readout_chunk(Readouts(irecist=True), obs, np.array(obs.days), d)
+    np.testing.assert_array_equal(out["progressed"], [True, False, False])
+    np.testing.assert_array_equal(out["time_to_progression"], [112.0, 168.0, np.nan])
+    np.testing.assert_array_equal(out["measurable"], [True, True, False])
+    assert out["recist_bor"][2] == R["NE"]
+    np.testing.assert_allclose(out["best_change_pct"][:2], [5.0, -35.0])
+
+
+def _random_cohort(n=150, seed=5):
+    pop = Population("gompertz", {
+        "initial_volume": LogNormal(3000.0, 0.8), "growth_rate": LogNormal(0.01, 0.5),
+        "carrying_capacity": LogNormal(5e4, 0.3),
+        "immunotherapy.swelling.infiltration_rate": LogNormal(0.03, 0.8),
+        "immunotherapy.kill_rate": LogNormal(0.02, 0.6)})
+    io = tgsim.Immunotherapy(0, 400, 0.04, swelling=tgsim.Swelling(0.03, 0.03))
+    return simulate_cohort(
+        "gompertz", np.arange(-56.0, 365.0, 7.0), pop, n, seed=seed,
+        scenarios={"untreated": None, "io": [io]},
+        observation=Observation(every_days=42, start_day=-56.0, error=ProportionalError(0.15),
+                                detection_limit_mm=5.0),
+        readouts=Readouts(irecist=True, hyperprogression=HYPERPROGRESSION_DEFINITIONS),
+        scheduler="synchronous")
+
+
+def test_agrees_with_tgsim_clinical_subject_by_subject():
+    """The vectorised one-lesion rules give what tgsim.clinical's per-subject RECIST 1.1,
+    iRECIST and hyperprogression give on the same scans (every subject, both scenarios)."""
+    clinical = pytest.importorskip("tgsim.clinical")
+    ds = _random_cohort()
+    days = ds.day.values
+    checked = 0
+    for s in ds.scenario.values:
+        d = ds.diameter_mm.sel(scenario=s)
+        scans = xr.Dataset({"diameter_mm": d}, coords={"day": ("scan", days)})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            best = clinical.recist(scans, treatment_day=0.0).best.set_index("subject")
+            ibest = clinical.irecist(scans, treatment_day=0.0).best.set_index("subject")
+        sel = ds.sel(scenario=s, reading="measured")
+        for i, subj in enumerate(ds.subject.values):
+            if not bool(sel.measurable[i]):
+                continue
+            assert best.loc[str(subj), "best_response"] == RECIST_CODES[int(sel.recist_bor[i])]
+            assert ibest.loc[str(subj), "best_response"] == \
+                IRECIST_CODES[int(sel.irecist_bor[i])]
+            for k, name in enumerate(HYPERPROGRESSION_DEFINITIONS):
+                ref = clinical.hyperprogression(
+                    days, d.values[i], 0.0, name, new_lesions=False,
+                    new_lesions_in_involved_organ=0, new_organ=False).hyperprogression
+                got = float(sel.hyperprogression[i, k])
+                assert (np.isnan(got) and ref is None) or got == float(ref), (s, subj, name)
+            checked += 1
+    assert checked > 200
+    # the cohort exercises every category that matters
+    assert {RECIST_CODES[c] for c in np.unique(ds.recist_bor)} >= {"CR", "PR", "SD", "PD"}
+    assert {IRECIST_CODES[c] for c in np.unique(ds.irecist_bor)} >= {"iUPD", "iCPD", "iPR"}
+
+
+def test_summary_rates_are_consistent():
+    ds = _random_cohort(n=120, seed=2)
+    t = summarise(ds)
+    assert list(t.columns) == ["scenario", "readout", "reading", "statistic", "value", "unit",
+                               "n"]
+    for s in ("untreated", "io"):
+        rates = t[(t.scenario == s) & (t.readout == "recist") & (t.reading == "measured")
+                  & t.statistic.isin([f"{c}_rate" for c in RECIST_CODES])]
+        assert rates["value"].sum() == pytest.approx(100.0)
+        bor = ds.recist_bor.sel(scenario=s, reading="measured").values
+        meas = ds.measurable.sel(scenario=s, reading="measured").values
+        pd_rate = t[(t.scenario == s) & (t.readout == "recist") & (t.reading == "measured")
+                    & (t.statistic == "PD_rate")]["value"].item()
+        assert pd_rate == pytest.approx(100.0 * np.mean(bor[meas] == R["PD"]))
+    untreated_pd = t.query("scenario == 'untreated' and reading == 'tumour' and "
+                           "statistic == 'progressed'")["value"].item()
+    assert untreated_pd > 90.0  # untreated Gompertz tumours grow
+
+
+def test_observation_validation():
+    with pytest.raises(tgsim.TgsimError, match="detection_limit_mm"):
+        Observation(detection_limit_mm=-1.0)
+    with pytest.raises(tgsim.TgsimError, match="every_days"):
+        Observation(every_days="fortnightly")
+    with pytest.raises(tgsim.TgsimError, match="no scan on or before treatment_day=-10"):
+        Observation(treatment_day=-10.0).scan_days(np.arange(0.0, 100.0))
+    with pytest.raises(tgsim.TgsimError, match="unknown hyperprogression definition"):
+        Readouts(hyperprogression=("champiat",))
