@@ -312,9 +312,19 @@ def ever_detected_general(tb, D, w, C, amp, kk, atoms, tq, out):
                 if ia and ib:
                     tot += l1 - l0
                     continue
+                dtj = tb[j + 1] - tb[j]
                 if math.isfinite(da) and math.isfinite(db) and db != da:
                     f = (s - da) / (db - da)
+                elif math.isfinite(da):
+                    # later births are not detected within the grid: continue the slope of
+                    # the previous interval (1 day per day for untreated growth)
+                    slope = 1.0
+                    if j > 0 and math.isfinite(D[i, j - 1]) and D[i, j] > D[i, j - 1]:
+                        slope = (D[i, j] - D[i, j - 1]) / (tb[j] - tb[j - 1])
+                    f = (s - da) / (slope * dtj)
                 else:
+                    # earlier births never detected (eradicated), later ones detected: the
+                    # switch lies somewhere inside the interval
                     f = 0.5
                 if f < 0.0:
                     f = 0.0

@@ -302,7 +302,7 @@ def _binary(pred: NDArray[np.bool_], p: NDArray[np.float64]) -> tuple[float, flo
 
 def _write_csv(frame, out_dir: Path, name: str) -> str:
     with atomic_path(Path(out_dir) / name) as tmp:
-        frame.to_csv(tmp, index=False, float_format="%.6g")
+        frame.to_csv(tmp, index=False, float_format="%.10g")
     return name
 
 

@@ -58,7 +58,7 @@ def _per_subject(value: Any, name: str, *, lo: float, hi: float = math.inf,
         rule = f"in {'(' if lo_open else '['}{lo:g}, {hi:g}]" if math.isfinite(hi) else (
             f"{'>' if lo_open else '>='} {lo:g}")
         where = f"{name}[{i}]" if a.ndim else name
-        raise TgsimError(f"`{name}` must be {rule}; got {where}={flat[i]!r}")
+        raise TgsimError(f"`{name}` must be {rule}; got {where}={float(flat[i])!r}")
     return a
 
 
