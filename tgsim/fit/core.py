@@ -18,7 +18,7 @@ from .likelihood import error_model as get_error_model
 from .lm import Setup, build_setup, heuristic_start, precheck, predict, run_lm
 from .result import FitResult
 
-__all__ = ["fit", "make_result", "fit_batch_rows"]
+__all__ = ["fit", "fit_prepared", "make_result", "fit_batch_rows"]
 
 METHODS = ("lm",)
 
@@ -380,6 +380,19 @@ def fit(
     if int(restarts) != restarts or restarts < 0:
         raise TgsimError(f"`restarts` must be a non-negative integer; got {restarts!r}")
     batch = as_batch(data, unit=unit, censored=censored, t0=t0, log_scale=em.log_scale)
+    return fit_prepared(batch, mdl, em, bounds=bounds, fixed=fixed, start=start,
+                        schedule=schedule, solver=solver, n_starts=n_starts, restarts=restarts,
+                        seed=seed, max_iter=max_iter, ftol=ftol, xtol=xtol, rtol=rtol,
+                        atol=atol, max_steps=max_steps, level=level,
+                        dof_correction=dof_correction, progress=progress, method=method)
+
+
+def fit_prepared(batch: SeriesBatch, mdl: Model, em: ErrorModel, *, bounds=None, fixed=None,
+                 start=None, schedule=None, solver=None, n_starts=1, restarts=3, seed=0,
+                 max_iter=200, ftol=1e-8, xtol=1e-12, rtol=1e-10, atol=1e-12,
+                 max_steps=100_000, level=0.95, dof_correction=True, progress=False,
+                 method="lm") -> FitResult:
+    """:func:`fit` on an already validated :class:`SeriesBatch` (options as in fit)."""
     tmax = float(np.max(batch.T)) if batch.T.size else 1.0
     setup = build_setup(mdl, batch.n, em, fixed=fixed, bounds=bounds, schedule=schedule,
                         solver=solver, t_range=(float(np.min(batch.t0)), tmax), rtol=rtol,
@@ -398,4 +411,3 @@ def fit(
                    solver="closed_form" if setup.mode == 0 else "ode")
     return make_result(mdl, em, setup, batch, rows, out, pre, reasons, level=level,
                        dof_correction=dof_correction, options=options)
-

@@ -265,13 +265,14 @@ def as_batch(
     bad = np.isinf(T) | np.isinf(Y)
     if bad.any():
         s, o = np.argwhere(bad)[0]
-        raise DataError(f"`data`: subject {labels[s]!r}, obs {o}: time or value is infinite")
+        raise DataError(f"`data`: subject '{labels[s]}', obs {o}: time or value is infinite")
     if kind != "other":
         neg = Y < 0
         if neg.any():
             s, o = np.argwhere(neg)[0]
             raise DataError(
-                f"`data`: subject {labels[s]!r}, obs {o}: sizes must be >= 0; got {Y[s, o]!r}"
+                f"`data`: subject '{labels[s]}', obs {o}: sizes must be >= 0; "
+                f"got {float(Y[s, o])!r}"
             )
     Y = Y * factor
     out_unit = stored
@@ -309,7 +310,7 @@ def as_batch(
             if np.any(d <= 0):
                 i = int(np.flatnonzero(d <= 0)[0])
                 raise DataError(
-                    f"`data`: times of subject {labels[s]!r} must be strictly increasing; got "
+                    f"`data`: times of subject '{labels[s]}' must be strictly increasing; got "
                     f"{ts[i + 1]:g} after {ts[i]:g} (obs {idx[i + 1]} and {idx[i]})"
                 )
         Tc[s, :k] = ts

@@ -1,0 +1,230 @@
+r"""Model comparison: several growth laws fitted to the same series.
+
+For every subject and model, :func:`compare` reports -2 log L, AIC, AICc and BIC (k counts
+the error parameters; see :mod:`tgsim.fit.likelihood`), the Akaike weights
+
+.. math:: w_m = \frac{\exp(-\Delta_m/2)}{\sum_{m'} \exp(-\Delta_{m'}/2)},
+          \qquad \Delta_m = \mathrm{AIC}_m - \min_{m'} \mathrm{AIC}_{m'},
+
+(computed on AICc when ``criterion="aicc"``), and the residual standard error. Overall, per
+model: the number of failed fits (counted, never dropped silently), criteria summed over
+the subjects where **every** model converged (so the sums compare like with like), the mean
+Akaike weight and how often the model ranks first.
+
+References
+----------
+Burnham KP, Anderson DR. Model Selection and Multimodel Inference, 2nd ed. Springer 2002.
+Benzekry S et al. Classical mathematical models for description and prediction of
+experimental tumor growth. PLoS Comput Biol 2014;10:e1003800.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..catalogue import Model
+from ..catalogue import model as get_model
+from ..errors import TgsimError
+from .core import fit
+from .likelihood import akaike_weights
+from .result import FitResult
+
+__all__ = ["compare", "Comparison"]
+
+_CRITERIA = ("aic", "aicc", "bic")
+
+
+@dataclass
+class Comparison:
+    """Result of :func:`compare`.
+
+    Attributes
+    ----------
+    models : tuple of str
+        Model names, in the order given.
+    fits : dict of str to FitResult
+        The individual fits.
+    criterion : str
+        Criterion used for weights and ranks (``"aic"``, ``"aicc"`` or ``"bic"``).
+    subjects : ndarray
+    neg2ll, aic, aicc, bic, weight, rse : ndarray, (subject, model)
+        Per-subject values (NaN where the fit failed).
+    rank : ndarray, (subject, model)
+        1 = best by ``criterion`` among the models that converged for that subject.
+    """
+
+    models: tuple[str, ...]
+    fits: dict[str, FitResult]
+    criterion: str
+    subjects: np.ndarray
+    neg2ll: np.ndarray
+    aic: np.ndarray
+    aicc: np.ndarray
+    bic: np.ndarray
+    weight: np.ndarray
+    rse: np.ndarray
+    rank: np.ndarray
+    k: np.ndarray
+
+    @property
+    def n_failed(self) -> np.ndarray:
+        """Failed fits per model."""
+        return np.array([int((~self.fits[m].success).sum()) for m in self.models])
+
+    @property
+    def complete(self) -> np.ndarray:
+        """Subjects where every model converged."""
+        return np.all(np.isfinite(self.aic), axis=1)
+
+    def table(self):
+        """Overall table (one row per model) as a DataFrame, best first by the summed
+        criterion over complete subjects."""
+        import pandas as pd
+
+        c = self.complete
+        crit = getattr(self, self.criterion)
+        with np.errstate(invalid="ignore"):
+            rows = {
+                "model": list(self.models),
+                "k": self.k,
+                "n_failed": self.n_failed,
+                "n_subjects": np.full(len(self.models), self.subjects.size),
+                f"sum_{self.criterion}": np.sum(crit[c], axis=0) if c.any()
+                else np.full(len(self.models), np.nan),
+                "sum_aic": np.sum(self.aic[c], axis=0) if c.any() else np.nan,
+                "sum_bic": np.sum(self.bic[c], axis=0) if c.any() else np.nan,
+                "mean_weight": np.nanmean(self.weight, axis=0),
+                "n_best": np.sum(self.rank == 1, axis=0),
+                "median_rse": np.nanmedian(self.rse, axis=0),
+            }
+        df = pd.DataFrame(rows)
+        return df.sort_values(f"sum_{self.criterion}", kind="stable").reset_index(drop=True)
+
+    def best(self) -> np.ndarray:
+        """Best model name per subject (empty string where no model converged)."""
+        crit = getattr(self, self.criterion)
+        out = np.full(self.subjects.size, "", dtype=object)
+        ok = np.isfinite(crit).any(axis=1)
+        out[ok] = np.asarray(self.models, dtype=object)[np.nanargmin(crit[ok], axis=1)]
+        return out
+
+    def summary(self) -> str:
+        """Ranking table with failed-fit counts and the conventions used."""
+        df = self.table()
+        c = int(self.complete.sum())
+        lines = [
+            f"model comparison on {self.subjects.size} subject(s), criterion "
+            f"{self.criterion.upper()} (k includes the error parameters)",
+            f"sums over the {c} subject(s) where every model converged; failed fits are "
+            "counted, not dropped",
+            "",
+            f"{'model':<20} {'k':>2} {'failed':>7} {'sum ' + self.criterion.upper():>13} "
+            f"{'sum BIC':>12} {'mean w':>7} {'best in':>8} {'med. RSE':>9}",
+        ]
+        for _, r in df.iterrows():
+            lines.append(
+                f"{r['model']:<20} {int(r['k']):>2} {int(r['n_failed']):>7} "
+                f"{r[f'sum_{self.criterion}']:>13.2f} {r['sum_bic']:>12.2f} "
+                f"{r['mean_weight']:>7.3f} {int(r['n_best']):>8} {r['median_rse']:>9.4g}"
+            )
+        lines.append("")
+        lines.append("w = Akaike weight; RSE = residual standard error (sigma with n - p d.f.)")
+        for m in self.models:
+            fr = self.fits[m]
+            if (~fr.success).any():
+                codes, counts = np.unique(fr.status[~fr.success], return_counts=True)
+                why = ", ".join(f"{cnt} {fr.message[int(np.flatnonzero(fr.status == c)[0])]}"
+                                for c, cnt in zip(codes, counts, strict=True))
+                lines.append(f"{m}: failed fits: {why}")
+        return "\n".join(lines)
+
+    def to_dataset(self):
+        """Per-subject and per-model criteria as an :class:`xarray.Dataset` (dims
+        ``subject, model``), with ``n_failed(model)`` and ``k(model)``."""
+        import xarray as xr
+
+        dims = ("subject", "model")
+        return xr.Dataset(
+            {
+                "neg2ll": (dims, self.neg2ll, {"long_name": "-2 log-likelihood"}),
+                "aic": (dims, self.aic, {"long_name": "AIC"}),
+                "aicc": (dims, self.aicc, {"long_name": "AICc"}),
+                "bic": (dims, self.bic, {"long_name": "BIC"}),
+                "weight": (dims, self.weight,
+                           {"long_name": f"Akaike weight ({self.criterion.upper()})"}),
+                "rank": (dims, self.rank, {"long_name": "rank (1 = best)"}),
+                "rse": (dims, self.rse, {"long_name": "residual standard error"}),
+                "n_failed": (("model",), self.n_failed),
+                "k": (("model",), self.k, {"long_name": "estimated parameters"}),
+            },
+            coords={"subject": self.subjects, "model": list(self.models)},
+            attrs={"criterion": self.criterion,
+                   "error_model": next(iter(self.fits.values())).error_model.name},
+        )
+
+    def __repr__(self) -> str:
+        return f"<tgsim.Comparison models={list(self.models)} subjects={self.subjects.size}>"
+
+
+def compare(
+    data: Any,
+    models: Sequence[str | Model] = ("exponential", "logistic", "gompertz", "von_bertalanffy",
+                                     "power_law"),
+    *,
+    criterion: str = "aic",
+    fixed: dict[str, dict[str, Any]] | None = None,
+    **fit_kwargs: Any,
+) -> Comparison:
+    """Fit several growth laws to the same data and compare them.
+
+    Parameters
+    ----------
+    data
+        Anything :func:`tgsim.fit` accepts.
+    models : sequence of str or Model
+        Cards to compare (default: the five classical untreated laws).
+    criterion : {"aic", "aicc", "bic"}
+        Criterion for the Akaike weights and ranks.
+    fixed : dict, optional
+        Per-model fixed parameters, ``{"gompertz": {"initial_volume": 1.0}}``.
+    **fit_kwargs
+        Passed to :func:`tgsim.fit` for every model (``error_model``, ``t0``, ...).
+
+    Returns
+    -------
+    Comparison
+        With ``summary()``, ``table()``, ``best()``, ``to_dataset()`` and the fits.
+    """
+    if criterion not in _CRITERIA:
+        raise TgsimError(f"`criterion` must be one of {', '.join(_CRITERIA)}; got {criterion!r}")
+    mdls = [get_model(m) for m in models]
+    names = tuple(m.name for m in mdls)
+    if len(set(names)) != len(names) or not names:
+        raise TgsimError(f"`models` must be non-empty and without repeats; got {list(names)}")
+    for key in fixed or {}:
+        if key not in names:
+            raise TgsimError(f"`fixed` names model {key!r}, which is not among {list(names)}")
+    fits = {}
+    for m in mdls:
+        fits[m.name] = fit(data, m, fixed=(fixed or {}).get(m.name), **fit_kwargs)
+    first = fits[names[0]]
+    subjects = first.subjects
+    stack = {c: np.stack([getattr(fits[n], c) for n in names], axis=1)
+             for c in ("neg2ll", "aic", "aicc", "bic")}
+    rse = np.stack([fits[n].residual_standard_error for n in names], axis=1)
+    crit = stack[criterion]
+    weight = akaike_weights(crit, axis=1)
+    order = np.argsort(np.where(np.isnan(crit), np.inf, crit), axis=1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(1, len(names) + 1)[None, :].repeat(len(subjects), 0),
+                      axis=1)
+    rank = np.where(np.isnan(crit), 0, rank)
+    return Comparison(
+        models=names, fits=fits, criterion=criterion, subjects=subjects,
+        neg2ll=stack["neg2ll"], aic=stack["aic"], aicc=stack["aicc"], bic=stack["bic"],
+        weight=weight, rse=rse, rank=rank, k=np.array([fits[n].k for n in names]),
+    )
