@@ -82,6 +82,7 @@ An experiment is a TOML file (``experiments/*.toml``) run by ``tgsim run FILE`` 
     dataset = "cohort.nc"       # .nc (NetCDF, in memory) or .zarr (streamed); false: none
     summary = "summary.csv"     # tidy rates, tgsim.readouts.summarise; false: none
     figures = ["volume", "response", "waterfall"]        # true: all that apply; false
+                                # (also "pseudoprogression": one falsely progressed subject)
 
 Intervention tables are those of :func:`tgsim.treatment.schedule_from_tables`
 (``surgery``, ``radiotherapy``, ``chemotherapy``, ``targeted``, ``immunotherapy``,
@@ -153,7 +154,13 @@ from .population import (
     _resolve,
     distribution_from_dict,
 )
-from .readouts import HYPERPROGRESSION_DEFINITIONS, Observation, Readouts, summarise
+from .readouts import (
+    HYPERPROGRESSION_DEFINITIONS,
+    RECIST_CODES,
+    Observation,
+    Readouts,
+    summarise,
+)
 from .treatment import schedule_from_tables
 
 __all__ = ["Experiment", "ExperimentResult", "load_experiment", "run_experiment",
@@ -162,7 +169,7 @@ __all__ = ["Experiment", "ExperimentResult", "load_experiment", "run_experiment"
 #: top-level keys the runner owns (not passed to an analysis hook)
 RUNNER_KEYS: tuple[str, ...] = ("analysis", "title", "description", "output")
 #: figure names ``[output] figures`` accepts
-FIGURES: tuple[str, ...] = ("volume", "response", "waterfall")
+FIGURES: tuple[str, ...] = ("volume", "response", "waterfall", "pseudoprogression")
 
 _TOP_KEYS = {"title", "description", "analysis", "model", "cohort", "times", "population",
              "common", "scenario", "grid", "observation", "readouts", "output"}
@@ -1036,156 +1043,108 @@ def _resolved_config(exp: Experiment, n: int, seed: int, scheduler: str | None) 
 
 
 # ---------------------------------------------------------------------- figures
+_MAX_PLOTTED = 2000
+
+
 def _write_figure(name: str, ds, path: Path, title: str) -> bool:
-    """Draw one figure to ``path`` (PNG, atomically). False when it does not apply."""
+    """Draw one figure to ``path`` (PNG, atomically). False when it does not apply.
+
+    ``volume``: :func:`tgsim.plot.spaghetti` of every scenario; ``response``: stacked bars
+    of the RECIST best overall response; ``waterfall``: :func:`tgsim.plot.waterfall`, one
+    panel per scenario; ``pseudoprogression``: :func:`tgsim.plot.pseudoprogression` of
+    one subject called PD on the observed size whose tumour never progressed. At most the
+    first 2000 subjects (a random sample) are drawn.
+    """
     from matplotlib.figure import Figure
 
+    from . import plot
     from .io._atomic import atomic_path
 
     if name in ("response", "waterfall") and "recist_bor" not in ds:
         return False
-    n_scen = ds.sizes["scenario"]
+    if name == "pseudoprogression":
+        return _pseudoprogression_figure(ds, path, title)
+    sub = ds.isel(subject=slice(0, _MAX_PLOTTED))
+    n_scen = sub.sizes["scenario"]
     if name == "waterfall":
-        fig = Figure(figsize=(4.2 * min(n_scen, 4), 3.6 * math.ceil(n_scen / 4)),
-                     layout="constrained")
-        axes = fig.subplots(math.ceil(n_scen / 4), min(n_scen, 4), squeeze=False).ravel()
+        cols = min(n_scen, 3)
+        rows = math.ceil(n_scen / cols)
+        fig = Figure(figsize=(4.6 * cols, 3.8 * rows), layout="constrained")
+        axes = fig.subplots(rows, cols, squeeze=False).ravel()
         for i, ax in enumerate(axes):
-            if i < n_scen:
-                waterfall(ds, scenario=str(ds.scenario.values[i]), ax=ax)
-            else:
+            if i >= n_scen:
                 ax.set_visible(False)
+                continue
+            one = sub.isel(scenario=i).sel(reading="measured")
+            best = np.asarray(one["best_change_pct"].values)
+            cats = np.asarray(RECIST_CODES)[np.asarray(one["recist_bor"].values)]
+            plot.waterfall(best, categories=cats, ax=ax, title=str(sub.scenario.values[i]),
+                           clip_pct=200.0)
     else:
-        fig = Figure(figsize=(7.5, 4.5), layout="constrained")
+        fig = Figure(figsize=(7.5, 4.8), layout="constrained")
         ax = fig.subplots()
         if name == "volume":
-            cohort_volume(ds, ax=ax)
+            plot.spaghetti(sub, ax=ax, log=True, max_lines=20)
         else:
-            response_bars(ds, ax=ax)
+            _response_bars(sub, ax=ax)
     fig.suptitle(title)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
     return True
 
 
-_MAX_PLOTTED = 2000
+def _pseudoprogression_figure(ds, path: Path, title: str) -> bool:
+    """:func:`tgsim.plot.pseudoprogression` for the first subject whose RECIST progression
+    on the observed size is not a progression of the tumour (needs swelling and RECIST)."""
+    import xarray as xr
+    from matplotlib.figure import Figure
+
+    from . import plot
+    from .io._atomic import atomic_path
+
+    need = {"observed", "progressed", "diameter_mm"}
+    if not need <= set(ds.data_vars) or "tumour" not in ds.reading.values:
+        return False
+    prog = ds["progressed"]
+    false = prog.sel(reading="measured") & ~prog.sel(reading="tumour")
+    hits = np.argwhere(np.asarray(false.values))
+    if hits.size == 0:
+        return False
+    i, j = (int(x) for x in hits[0])
+    sc = ds.isel(scenario=i, subject=j)
+    one = xr.Dataset({"volume": (("subject", "time"), sc["volume"].values[None, :]),
+                      "observed": (("subject", "time"), sc["observed"].values[None, :])},
+                     coords={"subject": [int(sc["subject"])], "time": ds["time"]},
+                     attrs={"schedule": str(sc["schedule"].values)})
+    treatment = json.loads(ds.attrs.get("observation", "{}")).get("treatment_day")
+    fig = Figure(figsize=(8.0, 5.0), layout="constrained")
+    ax = fig.subplots()
+    plot.pseudoprogression(one, days=ds["day"].values, treatment_day=treatment, ax=ax,
+                           title=f"{ds.scenario.values[i]}: subject {int(sc['subject'])}")
+    fig.suptitle(title)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    return True
 
 
-def cohort_volume(ds, *, ax=None, quantiles: tuple[float, float] = (0.05, 0.95),
-                  log: bool = True):
-    """Median tumour volume (mm³) over time per scenario, with a quantile band.
+def _response_bars(ds, *, reading: str = "measured", ax=None):
+    """Stacked bars: RECIST best overall response (% of measurable subjects) per scenario."""
+    from .plot import RESPONSE_COLOURS
 
-    Uses the first 2000 subjects (a random sample of the population). With swelling the
-    observed size is drawn dashed.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        :func:`tgsim.simulate_cohort` output.
-    ax : matplotlib Axes, optional
-    quantiles : (float, float)
-        The band (default 5-95 %).
-    log : bool
-        Logarithmic volume axis.
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-    """
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        ax = plt.gca()
-    sub = ds.isel(subject=slice(0, _MAX_PLOTTED))
-    t = sub["time"].values
-    for i, s in enumerate(sub.scenario.values):
-        v = np.asarray(sub["volume"].isel(scenario=i).values)
-        color = f"C{i % 10}"
-        with np.errstate(all="ignore"):
-            med = np.nanmedian(v, axis=0)
-            lo, hi = np.nanquantile(v, quantiles, axis=0)
-        ax.plot(t, med, color=color, label=str(s))
-        ax.fill_between(t, lo, hi, color=color, alpha=0.18, linewidth=0)
-        if "observed" in sub and "swelling" in sub and float(
-                np.nanmax(sub["swelling"].isel(scenario=i).values, initial=0.0)) > 0:
-            obs = np.nanmedian(np.asarray(sub["observed"].isel(scenario=i).values), axis=0)
-            ax.plot(t, obs, color=color, linestyle="--", label=f"{s} (observed)")
-    if "day" in sub.coords:
-        for d in sub["day"].values:
-            ax.axvline(float(d), color="0.85", linewidth=0.6, zorder=0)
-    if log:
-        ax.set_yscale("log")
-    ax.set_xlabel(f"{sub['time'].attrs.get('long_name', 'time')} "
-                  f"({sub['time'].attrs.get('units', 'day')})")
-    ax.set_ylabel(f"{sub['volume'].attrs.get('long_name', 'volume')} "
-                  f"({sub['volume'].attrs.get('units', 'mm^3')})")
-    n = sub.sizes["subject"]
-    ax.set_title(f"median and {100 * quantiles[0]:g}-{100 * quantiles[1]:g} % band, "
-                 f"{n} subjects", fontsize="small")
-    ax.legend(fontsize="small")
-    return ax
-
-
-def response_bars(ds, *, reading: str = "measured", ax=None):
-    """Stacked bars of the RECIST best overall response (% of measurable subjects) per
-    scenario.
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-    """
-    from .readouts import RECIST_CODES
-
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        ax = plt.gca()
     bor = np.asarray(ds["recist_bor"].sel(reading=reading).values)
     meas = np.asarray(ds["measurable"].sel(reading=reading).values).astype(bool)
     names = [str(s) for s in ds.scenario.values]
-    colors = {"CR": "#1a9850", "PR": "#91cf60", "SD": "#fee08b", "PD": "#d73027", "NE": "0.7"}
     bottom = np.zeros(len(names))
     for code, label in enumerate(RECIST_CODES):
         frac = np.array([100.0 * np.mean(bor[i][meas[i]] == code) if meas[i].any() else 0.0
                          for i in range(len(names))])
-        ax.bar(names, frac, bottom=bottom, color=colors[label], label=label)
+        ax.bar(names, frac, bottom=bottom, color=RESPONSE_COLOURS.get(label, "0.6"),
+               label=label)
         bottom += frac
-    ax.set_ylabel("subjects (%)")
+    ax.set_ylabel("measurable subjects (%)")
     ax.set_title(f"RECIST 1.1 best overall response ({reading})", fontsize="small")
-    ax.legend(fontsize="small", ncols=5, loc="upper center", bbox_to_anchor=(0.5, -0.12))
+    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.0, 0.5))
     ax.tick_params(axis="x", labelrotation=20)
-    return ax
-
-
-def waterfall(ds, *, scenario: str | None = None, reading: str = "measured", ax=None):
-    """Waterfall plot: best change of the target diameter from baseline (%), one bar per
-    subject (first 2000), sorted, coloured by RECIST best response; -30 % and +20 % lines.
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-    """
-    from .readouts import RECIST_CODES
-
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        ax = plt.gca()
-    sc = ds.scenario.values[0] if scenario is None else scenario
-    sub = ds.sel(scenario=sc, reading=reading).isel(subject=slice(0, _MAX_PLOTTED))
-    ch = np.asarray(sub["best_change_pct"].values)
-    bor = np.asarray(sub["recist_bor"].values)
-    ok = np.isfinite(ch)
-    order = np.argsort(-ch[ok], kind="stable")
-    colors = np.array(["#1a9850", "#91cf60", "#fee08b", "#d73027", "0.7"])
-    ax.bar(np.arange(order.size), ch[ok][order], width=1.0,
-           color=colors[bor[ok][order]], linewidth=0)
-    ax.axhline(-30.0, color="0.3", linestyle=":", linewidth=0.8)
-    ax.axhline(20.0, color="0.3", linestyle=":", linewidth=0.8)
-    ax.set_xlabel("subjects (sorted)")
-    ax.set_ylabel("best change from baseline (%)")
-    ax.set_title(f"{sc}: " + ", ".join(f"{lab} {100 * np.mean(bor[ok] == k):.0f}%"
-                                       for k, lab in enumerate(RECIST_CODES[:4]) if ok.any()),
-                 fontsize="small")
     return ax
 
 
