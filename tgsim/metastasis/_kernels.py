@@ -21,6 +21,7 @@ __all__ = [
     "lam_total",
     "inverse_lam_cont",
     "counts_autonomous",
+    "counts_shared_queries",
     "sample_births",
     "interp_log_table",
     "invert_log_table",
@@ -28,7 +29,7 @@ __all__ = [
     "ever_detected_general",
     "tally",
     "inverse_lam_total",
-    "burden_autonomous",
+    "burden_table_index",
 ]
 
 
@@ -98,18 +99,56 @@ def counts_autonomous(w, C, amp, kk, Acum, t, A, out):
 
     out[i, k, q] = Lambda_i(t[k] - A[iA, q]) with ``A`` the age (days) at which a colony
     reaches threshold q (inf if never); iA = i when A has one row per subject, else 0.
+    ``t`` is increasing, so the piece of each query is found by a forward walk.
     """
     n = C.shape[0]
+    L = w.shape[0] - 1
     per = A.shape[0] > 1
     for i in prange(n):
         Arow = A[i] if per else A[0]
-        for k in range(t.shape[0]):
-            for q in range(A.shape[1]):
-                a = Arow[q]
-                if not a < np.inf:
+        Ci = C[i]
+        ampi = amp[i]
+        kki = kk[i]
+        Ai = Acum[i]
+        for q in range(A.shape[1]):
+            a = Arow[q]
+            if not a < np.inf:
+                for k in range(t.shape[0]):
                     out[i, k, q] = 0.0
+                continue
+            j = -1
+            for k in range(t.shape[0]):
+                x = t[k] - a
+                while j < L and w[j + 1] <= x:
+                    j += 1
+                if j < 0:
+                    out[i, k, q] = 0.0
+                elif j >= L:
+                    out[i, k, q] = Ci[L] + Ai[L]
                 else:
-                    out[i, k, q] = lam_total(w, C[i], amp[i], kk[i], Acum[i], t[k] - a)
+                    out[i, k, q] = Ci[j] + Ai[j] + ampi[j] * expm1_over(kki[j], x - w[j])
+
+
+@njit(cache=True, parallel=True)
+def counts_shared_queries(C, amp, kk, Acum, jq, dq, out):
+    """Lambda_i at query points shared by every subject, their pieces found beforehand.
+
+    jq (K, Q): piece of each query (-1 before the first node, L at or after the last);
+    dq (K, Q): query minus the piece's start node (days). out (n, K, Q).
+    """
+    n = C.shape[0]
+    L = C.shape[1] - 1
+    for i in prange(n):
+        for k in range(jq.shape[0]):
+            for q in range(jq.shape[1]):
+                j = jq[k, q]
+                if j < 0:
+                    out[i, k, q] = 0.0
+                elif j >= L:
+                    out[i, k, q] = C[i, L] + Acum[i, L]
+                else:
+                    out[i, k, q] = C[i, j] + Acum[i, j] + amp[i, j] * expm1_over(kk[i, j],
+                                                                                dq[k, q])
 
 
 @njit(cache=True, parallel=True)
@@ -422,19 +461,20 @@ def inverse_lam_total(w, C, amp, kk, Acum, u, out):
 
 
 @njit(cache=True, parallel=True)
-def burden_autonomous(ages, logF, zmid, dlam, t, out):
-    """Expected metastatic volume with one age curve per subject (row i of logF).
+def burden_table_index(logF, jq, fq, nq, dlam, out):
+    """Expected metastatic volume with one age curve per subject, ages shared.
 
-    out[i, k] = sum_q dlam[i, q] F_i(t[k] - zmid[q]) over births zmid[q] < t[k].
+    The age of the colonies of birth cell q at output k falls between age nodes jq[k, q]
+    and jq[k, q] + 1 at fraction fq[k, q]; only the first nq[k] cells are born by then.
+    out[i, k] = sum_q dlam[i, q] F_i(age) with F_i log-linear between the nodes.
     """
     for i in prange(dlam.shape[0]):
         row = logF[i]
-        for k in range(t.shape[0]):
+        for k in range(jq.shape[0]):
             acc = 0.0
-            for q in range(zmid.shape[0]):
-                a = t[k] - zmid[q]
-                if a < 0.0:
-                    break
-                if dlam[i, q] != 0.0:
-                    acc += dlam[i, q] * _interp_log(ages, row, a)
+            for q in range(nq[k]):
+                d = dlam[i, q]
+                if d != 0.0:
+                    j = jq[k, q]
+                    acc += d * math.exp(row[j] + fq[k, q] * (row[j + 1] - row[j]))
             out[i, k] = acc

@@ -113,7 +113,14 @@ def _untreated(I: Intensity, ages, logF, t, thr, det_index) -> Counts:
     A = np.empty((logF.shape[0], thr.size))
     K.invert_log_table(ages, logF, logs, A)
     above = np.empty((n, t.size, thr.size))
-    K.counts_autonomous(I.w, I.C, I.amp, I.kk, I.Acum, t, A, above)
+    if A.shape[0] == 1:
+        x = t[:, None] - A[0][None, :]
+        jq = np.searchsorted(I.w, x, side="right").astype(np.int64) - 1
+        jq[~np.isfinite(x)] = -1
+        dq = np.where(jq >= 0, x - I.w[np.clip(jq, 0, I.w.size - 1)], 0.0)
+        K.counts_shared_queries(I.C, I.amp, I.kk, I.Acum, jq, dq, above)
+    else:
+        K.counts_autonomous(I.w, I.C, I.amp, I.kk, I.Acum, t, A, above)
 
     # burden: midpoint rule in dLambda over sub-pieces of the nodes and output times
     nodes = np.unique(np.concatenate([I.w[I.w <= t[-1]], t]))
@@ -136,8 +143,13 @@ def _untreated(I: Intensity, ages, logF, t, thr, det_index) -> Counts:
             Fa = np.where(agea >= 0, np.exp(np.interp(agea, ages, logF[0])), 0.0)
             burden += I.atoms[:, watoms] @ Fa.T
     else:
+        ageq = t[:, None] - zmid[None, :]
+        nq = np.sum(ageq >= 0, axis=1).astype(np.int64)  # zmid increasing
+        jq = np.clip(np.searchsorted(ages, ageq, side="right") - 1, 0, ages.size - 2)
+        fq = np.clip((ageq - ages[jq]) / (ages[jq + 1] - ages[jq]), 0.0, 1.0)
         burden = np.empty((n, t.size))
-        K.burden_autonomous(ages, logF, zmid, np.ascontiguousarray(dlam), t, burden)
+        K.burden_table_index(logF, jq.astype(np.int64), fq, nq, np.ascontiguousarray(dlam),
+                             burden)
         for j in watoms:
             agea = t - I.w[j]
             for i in range(n):

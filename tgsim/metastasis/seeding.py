@@ -72,11 +72,14 @@ class Intensity:
 
     def cumulative(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
         """Lambda_i(x[k]) for every subject, shape (n, len(x))."""
-        x = np.ascontiguousarray(x, dtype=np.float64)
+        x = np.asarray(x, dtype=np.float64).ravel()
+        order = np.argsort(x, kind="stable")  # the kernel walks increasing times
         out = np.empty((self.n, x.size, 1))
-        K.counts_autonomous(self.w, self.C, self.amp, self.kk, self.Acum, x,
-                            np.zeros((1, 1)), out)
-        return out[:, :, 0]
+        K.counts_autonomous(self.w, self.C, self.amp, self.kk, self.Acum,
+                            np.ascontiguousarray(x[order]), np.zeros((1, 1)), out)
+        res = np.empty((self.n, x.size))
+        res[:, order] = out[:, :, 0]
+        return res
 
     def continuous(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
         """Continuous part of Lambda_i(x[k]) (shed colonies excluded), shape (n, len(x))."""

@@ -253,7 +253,9 @@ def metastatic_spread(
         a = counts.above
         classes = np.stack([a[..., 0] - a[..., 1], a[..., 1] - a[..., 2], a[..., 2]], axis=2)
         classes = np.maximum(classes, 0.0)
-        hist = np.maximum(a[..., 4:-1] - a[..., 5:], 0.0)
+        hist = a[..., 4:-1]  # N(> edge b) - N(> edge b+1), in place (a is large)
+        hist -= a[..., 5:]
+        np.maximum(hist, 0.0, out=hist)
         p_any = -np.expm1(-classes)
         detectable = a[..., 3]
         p_detectable = -np.expm1(-detectable)
