@@ -6,7 +6,8 @@ tumour :math:`V` itself shrinks. The figure shows both as sphere-equivalent diam
 :math:`D = (6V/\pi)^{1/3}` (mm), the scans (:func:`tgsim.scan`) and each scan's category
 by RECIST 1.1 (:func:`tgsim.recist`) and iRECIST (:func:`tgsim.irecist`), with the PR
 threshold (0.7 × baseline) and the PD threshold (the larger of 1.2 × nadir and
-nadir + 5 mm) at each scan.
+nadir + 5 mm) at each scan. Categories after progression (PD for RECIST, iCPD for
+iRECIST), when treatment would normally stop, are shown in grey and in brackets.
 """
 
 from __future__ import annotations
@@ -150,23 +151,25 @@ def pseudoprogression(ds: Any, *, subject: Any = None, every_days: float | str =
                 color=response_colour("PD"), label="PD threshold (vs nadir)")
         ax.axhline(pr_thr[0], color=response_colour("PR"), lw=1, ls=":",
                    label="PR threshold (0.7 × baseline)")
-    from matplotlib.transforms import blended_transform_factory
-
-    tr = blended_transform_factory(ax.transData, ax.transAxes)
-    for row, (col, y) in enumerate((("recist", 1.10), ("irecist", 1.02))):
+    for row, (col, dy, final) in enumerate((("recist", 15, "PD"), ("irecist", 4, "iCPD"))):
+        stopped = False
         for d, c in zip(sd, cats[col], strict=True):
-            text = "BL" if c == "baseline" else c
-            ax.text(d, y, text, transform=tr, ha="center", va="bottom", fontsize=7.5,
-                    fontweight="bold", color=GREY if c == "baseline" else response_colour(c),
-                    clip_on=False)
-        ax.text(1.01, y, "RECIST 1.1" if row == 0 else "iRECIST", transform=ax.transAxes,
-                ha="left", va="bottom", fontsize=8, clip_on=False)
-    ax.set_xlim(t[0] - 0.02 * (t[-1] - t[0]), t[-1] + 0.02 * (t[-1] - t[0]))
+            text = "BL" if c == "baseline" else (f"({c})" if stopped else c)
+            colour = GREY if c == "baseline" or stopped else response_colour(c)
+            ax.annotate(text, xy=(d, 1.0), xycoords=("data", "axes fraction"),
+                        xytext=(0, dy), textcoords="offset points", ha="center",
+                        va="bottom", fontsize=7.5, color=colour,
+                        fontweight="normal" if stopped else "bold", annotation_clip=False)
+            stopped = stopped or c == final
+        ax.annotate("RECIST 1.1" if row == 0 else "iRECIST", xy=(0.0, 1.0),
+                    xycoords="axes fraction", xytext=(-8, dy), textcoords="offset points",
+                    ha="right", va="bottom", fontsize=7.5, annotation_clip=False)
+    ax.set_xlim(t[0] - 0.04 * (t[-1] - t[0]), t[-1] + 0.04 * (t[-1] - t[0]))
     ax.set_ylim(bottom=0.0)
     ax.set_xlabel("time (day)")
     ax.set_ylabel("sphere-equivalent diameter (mm)")
     ax.legend(frameon=False, fontsize=7.5, loc="lower left")
     if title is not None:
-        ax.set_title(title, pad=36)
+        ax.set_title(title, pad=30)
     ax.tgsim_categories = cats
     return ax
