@@ -186,6 +186,20 @@ def _bounds(model: Model, bounds: Mapping[str, Any] | None) -> tuple[np.ndarray,
     return lo, hi
 
 
+def _closed_form_reason(model: Model, packed: PackedSchedule) -> str | None:
+    """Why the card's closed form cannot be used with this schedule (from tgsim.simulate).
+
+    The public function ``tgsim.simulate`` is resolved first: importing the submodule
+    directly would otherwise bind the name ``tgsim.simulate`` to the module.
+    """
+    import importlib
+
+    import tgsim
+
+    _ = tgsim.simulate  # resolve the lazy public name before importing its module
+    return importlib.import_module("tgsim.simulate")._closed_form_reason(model, packed)
+
+
 def build_setup(
     model: Model,
     n: int,
@@ -286,8 +300,6 @@ def build_setup(
         fixed_w[:, NP + 1] = 0.0
     sched = Schedule.coerce(schedule)
     packed = sched.pack(n, float(t_range[0]), float(t_range[1]), warn=False)
-    from ..simulate import _closed_form_reason
-
     reason = _closed_form_reason(model, packed)
     empty = len(sched) == 0
     if solver not in (None, "ode", "closed_form"):
