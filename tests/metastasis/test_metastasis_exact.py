@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from metastasis_helpers import ALPHA, LAM, V0, X0, M, R, expected_above, expected_count
 
-from tgsim.metastasis import metastatic_spread
+from tgsim.errors import TgsimError
+from tgsim.metastasis import MetastasisModel, metastatic_spread
 from tgsim.treatment import Chemotherapy
 
 REL = 1e-6
@@ -134,3 +135,40 @@ def test_cohort_vectorised(times, exp_model, mode):
             se = res.total_colonies_se.values[i]
             ok = want > 0
             assert np.all(np.abs(got[ok] - want[ok]) < 3.5 * se[ok])
+
+
+def test_secondary_seeding_solves_the_renewal_equation(exp_primary, times):
+    """alpha = 1: with B(t) = int beta(tau) e^{lam (t - tau)} dtau (total colony volume / x0),
+    B' = beta_p + (lam + m2 x0) B, so every count has a closed form."""
+    m2 = 2e3
+    model = MetastasisModel(seeding_rate=M, seeding_exponent=1.0, colony_model="exponential",
+                            colony_params={"growth_rate": LAM}, secondary_seeding_rate=m2)
+    mu = LAM + m2 * X0
+    t = times
+
+    def total(x):
+        x = np.maximum(x, 0.0)
+        int_bp = M * V0 * np.expm1(R * x) / R
+        int_b = M * V0 / (R - mu) * (np.expm1(R * x) / R - np.expm1(mu * x) / mu)
+        return int_bp + m2 * X0 * int_b
+
+    errors = []
+    for points in (501, 1001):
+        res = metastatic_spread(exp_primary, model, secondary_points=points)
+        assert res.attrs["method"] == "age+secondary"
+        errors.append(_rel(res.total_colonies.values[0][1:], total(t)[1:]))
+        vm = model.class_volume_bounds()[1]
+        want = total(t - math.log(vm / X0) / LAM) * (t > math.log(vm / X0) / LAM)
+        assert _rel(res.colonies.sel(size_class="macrometastasis").values[0], want) < 1e-3
+    assert errors[1] < 1e-3
+    assert 3.0 < errors[0] / errors[1] < 5.0  # second order in the grid step
+    # without secondary seeding the counts are Iwata's, and strictly smaller
+    plain = metastatic_spread(exp_primary, MetastasisModel(
+        seeding_rate=M, seeding_exponent=1.0, colony_model="exponential",
+        colony_params={"growth_rate": LAM}))
+    assert np.all(plain.total_colonies.values[0][1:] < res.total_colonies.values[0][1:])
+    with pytest.raises(TgsimError, match="mode='deterministic' only"):
+        metastatic_spread(exp_primary, model, mode="stochastic", replicates=10)
+    sham = Chemotherapy(days=[40.0], dose=0.0, half_life_days=1.0, kill_rate=0.0)
+    with pytest.raises(TgsimError, match="needs untreated colonies"):
+        metastatic_spread(exp_primary, model, schedule=[sham])

@@ -30,6 +30,7 @@ __all__ = [
     "tally",
     "inverse_lam_total",
     "burden_table_index",
+    "secondary_rate",
 ]
 
 
@@ -478,3 +479,31 @@ def burden_table_index(logF, jq, fq, nq, dlam, out):
                     j = jq[k, q]
                     acc += d * math.exp(row[j] + fq[k, q] * (row[j + 1] - row[j]))
             out[i, k] = acc
+
+
+@njit(cache=True, parallel=True)
+def secondary_rate(h, dlp, src, G, m2, out):
+    """Emission by the colonies themselves on a uniform grid (renewal equation).
+
+    s(z_j) = m2 [ sum_{c<j} int_cell c G(z_j - tau) dLambda(tau) ] + src[j], where the
+    births of cell c are the primary's exact ``dlp[c]`` plus the secondary births
+    (trapezoid of s), and G(a) = F(a)^alpha is the seeding power of a colony of age a
+    (G[m] at age m h). ``src`` holds the contribution of shed boluses. The implicit
+    last-cell term is solved for s(z_j). Shapes: dlp (n, N), src (n, N+1), G (nG, N+1),
+    m2 (n,), out (n, N+1).
+    """
+    n = dlp.shape[0]
+    N = dlp.shape[1]
+    per = G.shape[0] > 1
+    for i in prange(n):
+        g = G[i] if per else G[0]
+        m = m2[i]
+        for j in range(N + 1):
+            acc = 0.0
+            for c in range(j):
+                ga = g[j - c]
+                gb = g[j - c - 1]
+                acc += dlp[i, c] * 0.5 * (ga + gb) + 0.5 * h * out[i, c] * ga
+                if c + 1 < j:
+                    acc += 0.5 * h * out[i, c + 1] * gb
+            out[i, j] = (src[i, j] + m * acc) / (1.0 - 0.5 * m * h * g[0])

@@ -13,6 +13,7 @@
     bins = { min_mm = 0.01, max_mm = 50, count = 40 }   # or size_bins_mm = [...]
     complete_resection = 0.99
     extinction_cells = 0
+    secondary_seeding_rate = 0   # colonies seeding colonies (deterministic mode)
     mode = "deterministic"       # or "stochastic"
     replicates = 1000            # stochastic mode
     seed = 1
@@ -42,7 +43,7 @@ __all__ = ["metastasis_from_table", "MODEL_KEYS", "OPTION_KEYS"]
 MODEL_KEYS = frozenset({
     "seeding_rate", "seeding_exponent", "colony_model", "colony_params", "cells_per_mm3",
     "colony_start_cells", "detection_limit_mm", "size_bins_mm", "complete_resection",
-    "extinction_cells",
+    "extinction_cells", "secondary_seeding_rate",
 })
 #: Keys that set options of :func:`~tgsim.metastasis.metastatic_spread`.
 OPTION_KEYS = frozenset({"mode", "replicates", "seed", "age_points", "birth_points"})

@@ -36,9 +36,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from ..errors import TgsimError
 from . import _kernels as K
 from .colonies import ColonyGrowth, age_table, grow
-from .seeding import Intensity
+from .model import MetastasisModel
+from .seeding import Intensity, secondary_intensity
 
 __all__ = ["Counts", "expected_counts"]
 
@@ -89,30 +91,39 @@ def _atoms_on(intensity: Intensity, tb: NDArray[np.float64]) -> NDArray[np.float
 def expected_counts(intensity: Intensity, growth: ColonyGrowth, t: NDArray[np.float64],
                     thr: NDArray[np.float64], det_index: int, *, v_ext: float,
                     age_points: int, birth_points: int, rtol: float, atol: float,
-                    max_steps: int, chunk_values: int = 20_000_000) -> Counts:
+                    max_steps: int, model: MetastasisModel | None = None,
+                    secondary_points: int = 1001, chunk_values: int = 20_000_000) -> Counts:
     """Expected colonies above each volume threshold ``thr`` (mm^3) at times ``t``.
 
     ``thr[det_index]`` is the detection volume. Uses the exact untreated path when the
     colonies are untreated and their curve increases, else characteristics on a birth grid.
+    With ``model.secondary_seeding_rate`` > 0 the colonies' own emission is added
+    (untreated path only).
     """
+    secondary = model is not None and model.has_secondary_seeding
     if not growth.treated and v_ext <= growth.P[0, growth.model.parameter_names.index(
             "initial_volume")]:
         horizon = float(t[-1] - intensity.w[0])
         ages, logF, ok = age_table(growth, horizon, age_points)
         if np.all(ok):
-            return _untreated(intensity, ages, logF, t, thr, det_index)
+            parts = [intensity]
+            if secondary:
+                parts.append(secondary_intensity(intensity, ages, logF, model, float(t[-1]),
+                                                 secondary_points))
+            return _untreated(parts, ages, logF, t, thr, det_index)
+    if secondary:
+        raise TgsimError(
+            "secondary seeding (secondary_seeding_rate > 0) needs untreated colonies with an "
+            "increasing growth curve (no systemic therapy or colony acceleration in the "
+            "schedule, no extinction)")
     return _characteristics(intensity, growth, t, thr, det_index, v_ext=v_ext,
                             birth_points=birth_points, rtol=rtol, atol=atol,
                             max_steps=max_steps, chunk_values=chunk_values)
 
 
-def _untreated(I: Intensity, ages, logF, t, thr, det_index) -> Counts:
-    n = I.n
-    with np.errstate(divide="ignore"):
-        logs = np.log(thr)
-    A = np.empty((logF.shape[0], thr.size))
-    K.invert_log_table(ages, logF, logs, A)
-    above = np.empty((n, t.size, thr.size))
+def _above(I: Intensity, A: NDArray[np.float64], t: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Lambda_i(t_k - A_q): colonies above each threshold with an age curve."""
+    above = np.empty((I.n, t.size, A.shape[1]))
     if A.shape[0] == 1:
         x = t[:, None] - A[0][None, :]
         jq = np.searchsorted(I.w, x, side="right").astype(np.int64) - 1
@@ -121,17 +132,19 @@ def _untreated(I: Intensity, ages, logF, t, thr, det_index) -> Counts:
         K.counts_shared_queries(I.C, I.amp, I.kk, I.Acum, jq, dq, above)
     else:
         K.counts_autonomous(I.w, I.C, I.amp, I.kk, I.Acum, t, A, above)
+    return above
 
-    # burden: midpoint rule in dLambda over sub-pieces of the nodes and output times
+
+def _burden(I: Intensity, ages, logF, t) -> NDArray[np.float64]:
+    """Expected metastatic volume: midpoint rule in dLambda over sub-pieces of the nodes
+    and output times, plus the shed boluses exactly."""
+    n = I.n
     nodes = np.unique(np.concatenate([I.w[I.w <= t[-1]], t]))
     nodes = nodes[nodes >= I.w[0]]
     sub = 4
     z = np.unique(np.concatenate([nodes, (nodes[:-1, None] + np.diff(nodes)[:, None]
                                           * (np.arange(1, sub) / sub)[None, :]).ravel()]))
-    lam = I.cumulative(z)
-    jn = np.clip(np.searchsorted(I.w, z, side="right") - 1, 0, None)
-    cont = lam - I.Acum[:, jn]
-    dlam = np.diff(cont, axis=1)
+    dlam = np.diff(I.continuous(z), axis=1)
     zmid = 0.5 * (z[:-1] + z[1:])
     watoms = np.flatnonzero(I.atoms.any(axis=0) & (I.w <= t[-1]))
     if logF.shape[0] == 1:
@@ -142,30 +155,60 @@ def _untreated(I: Intensity, ages, logF, t, thr, det_index) -> Counts:
             agea = t[:, None] - I.w[watoms][None, :]
             Fa = np.where(agea >= 0, np.exp(np.interp(agea, ages, logF[0])), 0.0)
             burden += I.atoms[:, watoms] @ Fa.T
-    else:
-        ageq = t[:, None] - zmid[None, :]
-        nq = np.sum(ageq >= 0, axis=1).astype(np.int64)  # zmid increasing
-        jq = np.clip(np.searchsorted(ages, ageq, side="right") - 1, 0, ages.size - 2)
-        fq = np.clip((ageq - ages[jq]) / (ages[jq + 1] - ages[jq]), 0.0, 1.0)
-        burden = np.empty((n, t.size))
-        K.burden_table_index(logF, jq.astype(np.int64), fq, nq, np.ascontiguousarray(dlam),
-                             burden)
-        for j in watoms:
-            agea = t - I.w[j]
-            for i in range(n):
-                Fa = np.where(agea >= 0, np.exp(np.interp(agea, ages, logF[i])), 0.0)
-                burden[i] += I.atoms[i, j] * Fa
+        return burden
+    ageq = t[:, None] - zmid[None, :]
+    nq = np.sum(ageq >= 0, axis=1).astype(np.int64)  # zmid increasing
+    jq = np.clip(np.searchsorted(ages, ageq, side="right") - 1, 0, ages.size - 2)
+    fq = np.clip((ageq - ages[jq]) / (ages[jq + 1] - ages[jq]), 0.0, 1.0)
+    burden = np.empty((n, t.size))
+    K.burden_table_index(logF, jq.astype(np.int64), fq, nq, np.ascontiguousarray(dlam),
+                         burden)
+    for j in watoms:
+        agea = t - I.w[j]
+        for i in range(n):
+            Fa = np.where(agea >= 0, np.exp(np.interp(agea, ages, logF[i])), 0.0)
+            burden[i] += I.atoms[i, j] * Fa
+    return burden
+
+
+def _untreated(parts: list[Intensity], ages, logF, t, thr, det_index) -> Counts:
+    I = parts[0]
+    n = I.n
+    with np.errstate(divide="ignore"):
+        logs = np.log(thr)
+    A = np.empty((logF.shape[0], thr.size))
+    K.invert_log_table(ages, logF, logs, A)
+    above = _above(I, A, t)
+    burden = _burden(I, ages, logF, t)
+    for extra in parts[1:]:
+        above += _above(extra, A, t)
+        burden += _burden(extra, ages, logF, t)
 
     # median time to the first detectable colony: Lambda(t* - A_det) = ln 2
-    tau = np.empty(n)
-    K.inverse_lam_total(I.w, I.C, I.amp, I.kk, I.Acum, np.full(n, LN2), tau)
     a_det = A[:, det_index] if A.shape[0] > 1 else np.full(n, A[0, det_index])
+    tau = np.empty(n)
+    if len(parts) == 1:
+        K.inverse_lam_total(I.w, I.C, I.amp, I.kk, I.Acum, np.full(n, LN2), tau)
+    else:
+        grid = np.unique(np.concatenate([p.w[p.w <= t[-1]] for p in parts]))
+        lam = sum(p.cumulative(grid) for p in parts)
+        for i in range(n):
+            hit = np.flatnonzero(lam[i] >= LN2)
+            if not hit.size:
+                tau[i] = np.inf
+            elif hit[0] == 0:
+                tau[i] = grid[0]
+            else:
+                h = hit[0]
+                f = (LN2 - lam[i, h - 1]) / (lam[i, h] - lam[i, h - 1])
+                tau[i] = grid[h - 1] + f * (grid[h] - grid[h - 1])
     ttd = tau + a_det
     ttd = np.where(np.isfinite(ttd) & (ttd <= t[-1]), ttd, np.nan)
     cum = -np.expm1(-above[:, :, det_index])
     status = np.zeros(n, dtype=np.int8)
     return Counts(above=above, burden=burden, time_to_detection=ttd, p_detected=cum[:, -1],
-                  cum_detected=cum, status=status, method="age")
+                  cum_detected=cum, status=status,
+                  method="age" if len(parts) == 1 else "age+secondary")
 
 
 def _characteristics(I: Intensity, growth: ColonyGrowth, t, thr, det_index, *, v_ext,

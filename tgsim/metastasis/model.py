@@ -128,6 +128,12 @@ class MetastasisModel:
     extinction_cells : float, default 0
         A colony that falls below this many cells (for example under chemotherapy) is
         eradicated; 0 keeps the continuous description (no extinction).
+    secondary_seeding_rate : float or array, default 0
+        Seeding by the colonies themselves (metastases from metastases): each colony of
+        volume x emits ``secondary_seeding_rate * x**seeding_exponent`` colonies per day.
+        The total emission then solves the renewal (Volterra) equation
+        :math:`\beta(t) = \beta_p(t) + m_2 \int F(t-\tau)^\alpha\,d\Lambda(\tau)`
+        (Iwata et al. 2000). Deterministic mode, untreated colonies only.
 
     References
     ----------
@@ -150,10 +156,12 @@ class MetastasisModel:
     size_bins_mm: Sequence[float] | np.ndarray | None = None
     complete_resection: float = 0.99
     extinction_cells: float = 0.0
+    secondary_seeding_rate: Any = 0.0
 
     def __post_init__(self) -> None:
         _per_subject(self.seeding_rate, "seeding_rate", lo=0.0)
         _per_subject(self.seeding_exponent, "seeding_exponent", lo=0.0, hi=MAX_SEEDING_EXPONENT)
+        _per_subject(self.secondary_seeding_rate, "secondary_seeding_rate", lo=0.0)
         _positive(self.cells_per_mm3, "cells_per_mm3")
         _positive(self.colony_start_cells, "colony_start_cells")
         _positive(self.detection_limit_mm, "detection_limit_mm")
@@ -224,6 +232,11 @@ class MetastasisModel:
     def extinction_volume(self) -> float:
         """Volume below which a colony is eradicated (mm^3; 0 = never)."""
         return float(self.extinction_cells) / float(self.cells_per_mm3)
+
+    @property
+    def has_secondary_seeding(self) -> bool:
+        """Whether colonies seed colonies (``secondary_seeding_rate`` > 0)."""
+        return bool(np.any(np.asarray(self.secondary_seeding_rate) > 0))
 
     @property
     def detection_volume(self) -> float:
@@ -303,6 +316,9 @@ class MetastasisModel:
         ]
         if self.extinction_cells > 0:
             lines.append(f"  extinction below {self.extinction_cells:g} cell(s)")
+        if self.has_secondary_seeding:
+            lines.append(f"  secondary seeding by colonies: m2 = "
+                         f"{fmt(np.asarray(self.secondary_seeding_rate))}")
         if self.colony_params:
             lines.append("  colony parameters: " + ", ".join(
                 f"{k}={np.asarray(v).tolist()}" for k, v in self.colony_params.items()))

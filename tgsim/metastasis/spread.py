@@ -110,6 +110,7 @@ def metastatic_spread(
     atol: float | None = None,
     max_steps: int = 100_000,
     max_colonies: int = 20_000_000,
+    secondary_points: int = 1001,
 ) -> xr.Dataset:
     r"""Metastatic colonies seeded by simulated primaries: counts by size class over time.
 
@@ -158,6 +159,12 @@ def metastatic_spread(
         Step budget per colony.
     max_colonies : int
         Stochastic mode: refuse a run expected to follow more colonies than this.
+    secondary_points : int, default 1001
+        Uniform nodes of the renewal equation of secondary seeding (colonies seeding
+        colonies; ``model.secondary_seeding_rate`` > 0, deterministic mode). Its cost
+        grows as the square of this number per primary. With secondary seeding the
+        colonies are clustered, so ``p_any = 1 - exp(-count)`` overstates the
+        probability of at least one colony.
 
     Returns
     -------
@@ -215,7 +222,8 @@ def metastatic_spread(
         if seed is not None and (int(seed) != seed or seed < 0):
             raise TgsimError(f"`seed` must be a non-negative integer or None; got {seed!r}")
     for name, val, lo in (("age_points", age_points, 3), ("birth_points", birth_points, 2),
-                          ("max_steps", max_steps, 1), ("max_colonies", max_colonies, 1)):
+                          ("max_steps", max_steps, 1), ("max_colonies", max_colonies, 1),
+                          ("secondary_points", secondary_points, 3)):
         if int(val) != val or val < lo:
             raise TgsimError(f"`{name}` must be an integer >= {lo}; got {val!r}")
     if not (isinstance(rtol, int | float) and math.isfinite(rtol) and rtol > 0):
@@ -249,7 +257,8 @@ def metastatic_spread(
                   rtol=float(rtol), atol=float(atol), max_steps=int(max_steps))
     if mode == "deterministic":
         thr = np.concatenate([[0.0, vol_itc, vol_micro, v_det], edges])
-        counts = expected_counts(intensity, growth, t, thr, 3, **common)
+        counts = expected_counts(intensity, growth, t, thr, 3, model=model,
+                                 secondary_points=int(secondary_points), **common)
         a = counts.above
         classes = np.stack([a[..., 0] - a[..., 1], a[..., 1] - a[..., 2], a[..., 2]], axis=2)
         classes = np.maximum(classes, 0.0)
@@ -262,6 +271,9 @@ def metastatic_spread(
         total = a[..., 0]
         se = None
     else:
+        if model.has_secondary_seeding:
+            raise TgsimError("secondary seeding (secondary_seeding_rate > 0) is available in "
+                             "mode='deterministic' only")
         counts, extra = sample_counts(intensity, growth, t, vol_itc, vol_micro, v_det, edges,
                                       replicates=int(replicates), seed=seed,
                                       max_colonies=int(max_colonies), **common)
