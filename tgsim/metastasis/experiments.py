@@ -617,7 +617,11 @@ def treatment_induced(config: Mapping[str, Any], *, where: str = "<config>",
     vt = prim_t["volume"]
     ax1.plot(vt["time"], prim_0["volume"].values[0], label="no therapy")
     ax1.plot(vt["time"], vt.values[1], label="therapy")
-    ax1.set_xlim(min(-60.0, float(times[0])), day)
+    lo_day = -60.0
+    ax1.set_xlim(lo_day, day)
+    shown = vt["time"].values >= lo_day
+    ax1.set_ylim(0.5 * float(np.min(vt.values[1, shown])),
+                 2.0 * float(np.max(prim_0["volume"].values[0, shown])))
     ax1.set_yscale("log")
     ax1.set_xlabel("day")
     ax1.set_ylabel("primary volume (mm^3)")
