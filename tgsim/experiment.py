@@ -897,6 +897,7 @@ def _atomic_dir(out: Path, overwrite: bool):
     tmp.mkdir()
     try:
         yield tmp
+        _default_permissions(tmp)
         old = None
         if out.exists():
             if any(out.iterdir()):
@@ -913,6 +914,15 @@ def _atomic_dir(out: Path, overwrite: bool):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _default_permissions(folder: Path) -> None:
+    """Give files written through temporary files (mode 0600) the usual permissions."""
+    umask = os.umask(0)
+    os.umask(umask)
+    for p in folder.rglob("*"):
+        if p.is_file() and (p.stat().st_mode & 0o777) == 0o600:
+            p.chmod(0o666 & ~umask)
 
 
 def _run(exp: Experiment, out_dir: str | os.PathLike[str] | None, *, subjects: int | None,

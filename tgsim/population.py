@@ -717,7 +717,7 @@ class Population:
     distributions: Mapping[str, Any] = field(default_factory=dict)
     correlation: Any = None
     truncate: bool = True
-    _joint: list[_JointEmpirical] = field(default_factory=list, repr=False)
+    _joint: list[_JointEmpirical] = field(default_factory=list, repr=False, init=False)
 
     def __post_init__(self) -> None:
         self.model = get_model(self.model)
@@ -970,7 +970,7 @@ class Population:
         names = list(cols)
         other = dict(distributions or {})
         if kind == "empirical":
-            pop = cls(mdl, {}, truncate=truncate, _joint=[])
+            pop = cls(mdl, {}, truncate=truncate)
             ok = np.ones(table.shape[0], dtype=bool)
             if truncate:
                 for j, n in enumerate(names):
@@ -979,7 +979,11 @@ class Population:
             if not ok.any():
                 raise TgsimError("`estimates`: no row lies inside the card's bounds")
             joint = _JointEmpirical(tuple(names), np.ascontiguousarray(table[ok]))
-            return cls(mdl, other, truncate=truncate, _joint=[joint])
+            out = cls.__new__(cls)
+            out.model, out.distributions, out.correlation = mdl, other, None
+            out.truncate, out._joint = truncate, [joint]
+            out.__post_init__()
+            return out
         if kind == "lognormal":
             if np.any(table <= 0):
                 j = int(np.flatnonzero(np.any(table <= 0, axis=0))[0])

@@ -714,6 +714,31 @@ def summarise(ds: xr.Dataset) -> pd.DataFrame:
         Tidy table, one row per statistic: ``scenario, readout, reading, statistic,
         value, unit, n`` (``n`` = subjects the statistic is computed over). Rates are in
         percent of the evaluable subjects; times in days; volumes in mm³.
+
+    Notes
+    -----
+    ===================  ==========================================================
+    readout              statistics
+    ===================  ==========================================================
+    status               ``subjects``, ``failed`` (status != 0)
+    burden_day_D         ``median``, ``q05``, ``q95`` of the tumour volume on day D
+    recist               ``measurable``; ``CR_rate`` ... ``NE_rate`` (best overall
+                         response, % of measurable subjects);
+                         ``objective_response_rate`` (CR + PR);
+                         ``disease_control_rate`` (CR + PR + SD); ``progressed``
+                         (any PD); ``median_time_to_progression`` (Kaplan-Meier,
+                         days; NaN when not reached)
+    recist, reading      ``category_flip_rate``: best response differs between the
+    "measured vs         two readings (reader error alone);
+    error_free" / "...   ``false_progression_rate``: % of subjects progressed on the
+    vs tumour"           measured size whose tumour never progressed
+    irecist              ``iCR_rate`` ... ``NE_rate``; ``unconfirmed_iupd_rate``
+                         (iUPD never confirmed); ``recist_pd_not_confirmed`` (% of
+                         RECIST-progressed subjects without iCPD);
+                         ``category_flip_rate``
+    threshold_growth     ``rate``
+    hyperprogression     ``<definition>_rate`` (% of evaluable subjects)
+    ===================  ==========================================================
     """
     import pandas as pd
 
