@@ -219,15 +219,15 @@ def make_result(mdl: Model, em: ErrorModel, setup: Setup, batch: SeriesBatch,
     pad = np.arange(batch.T.shape[1])[None, :] >= batch.nu[:, None]
     for a in (F, resid, wres):
         a[pad] = np.nan
-    messages = []
-    for s in range(n):
-        msg = STATUS_MESSAGES[int(status[s])]
-        if reasons[s] and status[s] != 0:
-            msg = f"{msg}: {reasons[s]}"
-        if status[s] == 0 and at_bound[s].any():
-            names = [nm for nm, b in zip(_param_names(mdl, em), at_bound[s], strict=True) if b]
-            msg = f"{msg} ({', '.join(names)} at a bound: no standard error)"
-        messages.append(msg)
+    base = {c: STATUS_MESSAGES[c] for c in STATUS_MESSAGES}
+    messages = [base[int(c)] for c in status]
+    pnames = _param_names(mdl, em)
+    for s in np.flatnonzero(status != 0):
+        if reasons[s]:
+            messages[s] = f"{messages[s]}: {reasons[s]}"
+    for s in np.flatnonzero((status == 0) & at_bound.any(axis=1)):
+        names = [nm for nm, b in zip(pnames, at_bound[s], strict=True) if b]
+        messages[s] = f"{messages[s]} ({', '.join(names)} at a bound: no standard error)"
     units = tuple(p.unit for p in mdl.parameters) + em.units(batch.unit)
     return FitResult(
         model=mdl, error_model=em, subjects=batch.subjects, param_names=_param_names(mdl, em),

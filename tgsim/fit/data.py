@@ -114,11 +114,14 @@ class SeriesBatch:
 
 
 def _all_equal(Y: np.ndarray, W: np.ndarray, nu: np.ndarray) -> np.ndarray:
-    out = np.zeros(Y.shape[0], bool)
-    for s in range(Y.shape[0]):
-        v = Y[s, : nu[s]][W[s, : nu[s]] == 1.0]
-        out[s] = v.size >= 2 and bool(np.all(v == v[0]))
-    return out
+    """True where a subject has >= 2 measured values, all identical."""
+    cols = np.arange(Y.shape[1])[None, :] < np.asarray(nu)[:, None]
+    m = cols & (W == 1.0)
+    if m.size == 0:
+        return np.zeros(Y.shape[0], bool)
+    first = Y[np.arange(Y.shape[0]), np.argmax(m, axis=1)]
+    same = np.all(np.where(m, Y == first[:, None], True), axis=1)
+    return same & (m.sum(axis=1) >= 2)
 
 
 def _unit_factor(unit: str, where: str) -> tuple[str, float, str]:
@@ -297,28 +300,28 @@ def as_batch(
     use = usable & ~excluded_log
     nu = use.sum(axis=1).astype(np.int64)
     width = max(int(nu.max()) if n else 0, 1)
-    Tc = np.zeros((n, width))
-    Yc = np.zeros((n, width))
-    Wc = np.zeros((n, width))
-    oi = np.full((n, width), -1, dtype=np.int64)
-    for s in range(n):
-        idx = np.flatnonzero(use[s])
-        k = idx.size
-        ts = T[s, idx]
-        if k > 1:
-            d = np.diff(ts)
-            if np.any(d <= 0):
-                i = int(np.flatnonzero(d <= 0)[0])
-                raise DataError(
-                    f"`data`: times of subject '{labels[s]}' must be strictly increasing; got "
-                    f"{ts[i + 1]:g} after {ts[i]:g} (obs {idx[i + 1]} and {idx[i]})"
-                )
-        Tc[s, :k] = ts
-        Yc[s, :k] = Y[s, idx]
-        Wc[s, :k] = np.where(C[s, idx], 2.0, 1.0)
-        oi[s, :k] = idx
-        if k < width:
-            Tc[s, k:] = ts[-1] if k else 0.0
+    order = np.argsort(~use, axis=1, kind="stable")[:, :width]  # usable points first
+    if order.shape[1] < width:  # m == 0
+        order = np.zeros((n, width), dtype=np.int64)
+    cols = np.arange(width)[None, :]
+    pad = cols >= nu[:, None]
+    Tc = np.take_along_axis(np.nan_to_num(T), order, axis=1)
+    Yc = np.take_along_axis(np.nan_to_num(Y), order, axis=1)
+    Cc = np.take_along_axis(C, order, axis=1)
+    last = np.where(nu > 0, Tc[np.arange(n), np.maximum(nu - 1, 0)], 0.0)
+    Tc = np.where(pad, last[:, None], Tc)
+    Yc = np.where(pad, 0.0, Yc)
+    Wc = np.where(pad, 0.0, np.where(Cc, 2.0, 1.0))
+    oi = np.where(pad, -1, order).astype(np.int64)
+    if width > 1:
+        d = np.diff(Tc, axis=1)
+        bad = (d <= 0) & (cols[:, 1:] < nu[:, None])
+        if bad.any():
+            s, i = np.argwhere(bad)[0]
+            raise DataError(
+                f"`data`: times of subject '{labels[s]}' must be strictly increasing; got "
+                f"{Tc[s, i + 1]:g} after {Tc[s, i]:g} (obs {oi[s, i + 1]} and {oi[s, i]})"
+            )
     excluded = (np.sum(~np.isnan(T) | ~np.isnan(Y), axis=1) - nu).astype(np.int64)
     excluded = np.maximum(excluded, 0)
     first = np.where(nu > 0, Tc[:, 0], np.nan)

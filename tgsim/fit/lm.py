@@ -328,32 +328,37 @@ def heuristic_start(setup: Setup, batch: SeriesBatch,
     n = batch.n
     names = mdl.parameter_names
     P = np.tile(np.array([p.default for p in mdl.parameters]), (n, 1))
-    slope = np.full(n, np.nan)
-    v0 = np.full(n, np.nan)
-    vmax = np.full(n, np.nan)
-    vmed = np.full(n, np.nan)
-    lin = np.full(n, np.nan)
-    for s in range(n):
-        k = batch.nu[s]
-        m = batch.W[s, :k] == 1.0
-        t = batch.T[s, :k][m]
-        y = batch.Y[s, :k][m]
-        pos = y > 0
-        if pos.sum() >= 1:
-            vmax[s] = y[pos].max()
-            vmed[s] = float(np.median(y[pos]))
-        tp, yp = t[pos][:4], np.log(y[pos][:4])
-        if tp.size >= 2 and np.ptp(tp) > 0:
-            b, a = np.polyfit(tp - batch.t0[s], yp, 1)
-            slope[s] = b
-            v0[s] = math.exp(a) if b > 0 else math.exp(yp[0])
-        elif tp.size == 1:
-            v0[s] = math.exp(yp[0])
-        if t.size >= 3:
-            h = t.size // 2
-            dt = t[-1] - t[h]
-            if dt > 0:
-                lin[s] = (y[-1] - y[h]) / dt
+    m = batch.W.shape[1]
+    cols = np.arange(m)[None, :]
+    meas = (batch.W == 1.0) & (cols < batch.nu[:, None])
+    pos = meas & (batch.Y > 0)
+    with np.errstate(all="ignore"):
+        ly = np.where(pos, np.log(np.where(pos, batch.Y, 1.0)), 0.0)
+        vmax = np.where(pos.any(axis=1), np.max(np.where(pos, batch.Y, -np.inf), axis=1), np.nan)
+        vmed = np.nanmedian(np.where(pos, batch.Y, np.nan), axis=1) if m else vmax
+        # log-linear fit of the first (up to) four positive measured points
+        sel = pos & (np.cumsum(pos, axis=1) <= 4)
+        x = np.where(sel, batch.T - batch.t0[:, None], 0.0)
+        yy = np.where(sel, ly, 0.0)
+        k = sel.sum(axis=1)
+        sx, sy = x.sum(axis=1), yy.sum(axis=1)
+        sxx, sxy = (x * x).sum(axis=1), (x * yy).sum(axis=1)
+        den = k * sxx - sx * sx
+        slope = np.where((k >= 2) & (den > 0), (k * sxy - sx * sy) / den, np.nan)
+        icpt = (sy - np.nan_to_num(slope) * sx) / np.maximum(k, 1)
+        first_ly = ly[np.arange(n), np.argmax(pos, axis=1)] if m else np.zeros(n)
+        v0 = np.where(pos.any(axis=1),
+                      np.where(slope > 0, np.exp(icpt), np.exp(first_ly)), np.nan)
+        # mean slope of the second half of the measured points
+        rank = np.cumsum(meas, axis=1)
+        nm = meas.sum(axis=1)
+        h = nm // 2 + 1
+        ih = np.argmax(meas & (rank == h[:, None]), axis=1)
+        il = np.argmax(meas & (rank == nm[:, None]), axis=1)
+        r_ = np.arange(n)
+        dt = batch.T[r_, il] - batch.T[r_, ih]
+        lin = np.where((nm >= 3) & (dt > 0), (batch.Y[r_, il] - batch.Y[r_, ih]) / np.where(
+            dt > 0, dt, 1.0), np.nan)
     rate = np.clip(np.where(np.isfinite(slope), slope, np.nan), 1e-3, 2.0)
 
     def put(name: str, values: np.ndarray) -> None:
@@ -488,18 +493,17 @@ def precheck(setup: Setup, batch: SeriesBatch) -> tuple[np.ndarray, list[str]]:
     why = [""] * n
     k = setup.k_free
     n_meas = np.sum(batch.W == 1.0, axis=1)
-    for s in range(n):
-        if batch.nu[s] == 0:
-            st[s] = Status.BAD_DATA
-            why[s] = "no usable points"
-        elif n_meas[s] == 0:
-            st[s] = Status.BAD_DATA
-            why[s] = "every point is censored"
-        elif batch.nu[s] < k:
-            st[s] = Status.NOT_IDENTIFIABLE
-            why[s] = f"{int(batch.nu[s])} usable point(s) for {k} estimated parameters"
-        elif batch.all_equal[s] and n_meas[s] == batch.nu[s]:
-            st[s] = Status.NOT_IDENTIFIABLE
-            why[s] = ("all values are equal: a perfect fit drives the residual scale to zero "
-                      "(degenerate likelihood)")
+    cases = [
+        (batch.nu == 0, Status.BAD_DATA, lambda s: "no usable points"),
+        (n_meas == 0, Status.BAD_DATA, lambda s: "every point is censored"),
+        (batch.nu < k, Status.NOT_IDENTIFIABLE,
+         lambda s: f"{int(batch.nu[s])} usable point(s) for {k} estimated parameters"),
+        (batch.all_equal & (n_meas == batch.nu), Status.NOT_IDENTIFIABLE,
+         lambda s: "all values are equal: a perfect fit drives the residual scale to zero "
+                   "(degenerate likelihood)"),
+    ]
+    for mask, code, reason in cases:
+        for s in np.flatnonzero(mask & (st == 0)):
+            st[s] = code
+            why[s] = reason(s)
     return st, why
