@@ -11,7 +11,7 @@ Okabe-Ito palette.
 :func:`swimmer`                    time on study with response events
 :func:`fit_plot`                   data, fitted curve, prediction band, residuals
 :func:`model_comparison`           Akaike weights of competing models
-:func:`profile_likelihood`         profile with its likelihood-ratio interval
+:func:`profile_plot`               profile likelihood with its likelihood-ratio interval
 :func:`colony_classes`             metastatic colonies by size class over time
 :func:`colony_histogram`           colony size distribution over the class boundaries
 :func:`pseudoprogression`          tumour vs observed size, scans, RECIST / iRECIST calls
@@ -23,7 +23,7 @@ Okabe-Ito palette.
 from ._labels import OKABE_ITO, RESPONSE_COLOURS
 from .auto import plot, register_accessor
 from .cohort import spaghetti
-from .fit import akaike_weights, fit_plot, model_comparison, profile_likelihood
+from .fit import fit_plot, model_comparison, profile_plot
 from .growth import growth_curves
 from .metastasis import colony_classes, colony_histogram
 from .phase import growth_rate, phase_plot
@@ -39,8 +39,7 @@ __all__ = [
     "best_change",
     "fit_plot",
     "model_comparison",
-    "akaike_weights",
-    "profile_likelihood",
+    "profile_plot",
     "colony_classes",
     "colony_histogram",
     "pseudoprogression",

@@ -150,13 +150,13 @@ def _criteria_series(criteria: Any):
                          f"{type(criteria).__name__}")
     if s.empty:
         raise TgsimError("`criteria` is empty")
-    if not np.all(np.isfinite(s.to_numpy())):
-        bad = s.index[~np.isfinite(s.to_numpy())][0]
-        raise TgsimError(f"`criteria` must be finite; got {bad}={s[bad]!r}")
+    if np.isinf(s.to_numpy()).any():
+        bad = s.index[np.isinf(s.to_numpy())][0]
+        raise TgsimError(f"`criteria` must be finite or NaN (a failed fit); got {bad}={s[bad]!r}")
     return s
 
 
-def akaike_weights(criteria: Any) -> Any:
+def _akaike_weights(criteria: Any) -> Any:
     r"""Akaike weights :math:`w_i = e^{-\Delta_i/2} / \sum_j e^{-\Delta_j/2}`,
     :math:`\Delta_i = c_i - \min_j c_j` (AIC, AICc or BIC values).
 
@@ -181,7 +181,8 @@ def model_comparison(criteria: Any, *, criterion: str = "AIC", ax: Any = None,
     Parameters
     ----------
     criteria : mapping or pandas Series
-        Model name -> criterion value (lower is better).
+        Model name -> criterion value (lower is better); NaN marks a fit that failed
+        (left out of the weights and named under the bars).
     criterion : str
         Name used in the labels ("AIC", "AICc", "BIC").
     ax : matplotlib Axes, optional
@@ -192,7 +193,11 @@ def model_comparison(criteria: Any, *, criterion: str = "AIC", ax: Any = None,
     matplotlib.axes.Axes
     """
     s = _criteria_series(criteria)
-    w = akaike_weights(s)
+    failed = [str(k) for k in s.index[s.isna()]]
+    s = s.dropna()
+    if s.empty:
+        raise TgsimError("`criteria`: no model has a finite value (every fit failed)")
+    w = _akaike_weights(s)
     order = np.argsort(w.to_numpy(), kind="stable")
     names = w.index.to_numpy()[order]
     weights = w.to_numpy()[order]
@@ -209,11 +214,15 @@ def model_comparison(criteria: Any, *, criterion: str = "AIC", ax: Any = None,
     ax.set_yticklabels(names)
     ax.set_xlim(0.0, 1.25)
     ax.set_xlabel(f"{criterion} weight")
+    if failed:
+        ax.annotate("not converged: " + ", ".join(failed), xy=(0.99, 0.02),
+                    xycoords="axes fraction", ha="right", va="bottom", fontsize=8,
+                    color=GREY)
     ax.set_title(title if title is not None else f"Model comparison ({criterion} weights)")
     return ax
 
 
-def profile_likelihood(values: Any, objective: Any, *, kind: str = "neg2loglik",
+def profile_plot(values: Any, objective: Any, *, kind: str = "neg2loglik",
                        level: float = 0.95, estimate: float | None = None, ax: Any = None,
                        parameter: str = "parameter", unit: str = "",
                        title: str | None = None):

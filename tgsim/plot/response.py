@@ -165,7 +165,7 @@ def waterfall(data: Any, *, categories: Any = None, ax: Any = None, title: str |
         idx = np.flatnonzero(values > clip_pct)
         ax.plot(x[idx], shown[idx], ls="none", marker="^", color="black", ms=5,
                 label=f"clipped at {clip_pct:g} %")
-    ax.axhline(0.0, color="black", lw=0.8)
+    ax.axhline(0.0, color="black", lw=0.8).set_gid("zero")
     if show_lines:
         reference_line(ax, PR_LINE_PCT, "PR\n−30 %", gid="recist-pr")
         reference_line(ax, PD_LINE_PCT, "PD\n+20 %", gid="recist-pd")
@@ -244,7 +244,7 @@ def spider(data: Any, *, ax: Any = None, title: str | None = None, max_subjects:
         cats.append(cat)
         ax.plot(day[ok] - day[0], pct[ok], color=response_colour(cat) if cat else GREY,
                 lw=1.2, marker="o", ms=3, alpha=0.85)
-    ax.axhline(0.0, color="black", lw=0.8)
+    ax.axhline(0.0, color="black", lw=0.8).set_gid("zero")
     if show_lines:
         reference_line(ax, PR_LINE_PCT, "PR\n−30 %", gid="recist-pr")
         reference_line(ax, PD_LINE_PCT, "PD\n+20 %", gid="recist-pd")
