@@ -60,7 +60,7 @@ import shutil
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -79,6 +79,9 @@ from .treatment import (
     Surgery,
     TargetedTherapy,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    import xarray as xr
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -646,7 +649,7 @@ def _encoding(plan: _Plan, chunk_size: int) -> dict[str, dict[str, Any]]:
             for k, v in plan.layout().items()}
 
 
-def open_cohort(path: str | os.PathLike[str]):
+def open_cohort(path: str | os.PathLike[str]) -> xr.Dataset:
     """Open a cohort written by :func:`simulate_cohort` (``.zarr`` lazily, ``.nc`` in
     memory)."""
     import xarray as xr
@@ -678,7 +681,7 @@ def simulate_cohort(
     store: str | os.PathLike[str] | None = None,
     scheduler: str | None = None,
     progress: bool | None = None,
-):
+) -> xr.Dataset:
     """Simulate a virtual cohort under one or more scenarios.
 
     Parameters
@@ -755,6 +758,17 @@ def simulate_cohort(
     return ds
 
 
+def _to_zarr(ds: Any, store: str, **kwargs: Any) -> Any:
+    """``Dataset.to_zarr`` in the Zarr v2 format (portable: fixed-width strings have no v3
+    specification yet), with consolidated metadata."""
+    try:
+        return ds.to_zarr(store, zarr_format=2, consolidated=True, **kwargs)
+    except TypeError as exc:  # xarray before 2024.10 has no zarr_format (and writes v2)
+        if "zarr_format" not in str(exc):
+            raise
+        return ds.to_zarr(store, consolidated=True, **kwargs)
+
+
 def _scheduler_mode(scheduler: str | None, n_chunks: int) -> str:
     if scheduler is None or scheduler == "auto":
         return "local" if n_chunks > 1 and have_dask() else "synchronous"
@@ -791,12 +805,10 @@ def _run_in_process(plan: _Plan, bounds: list[tuple[int, int]], chunk_size: int,
             if store is None:
                 parts.append(part)
             elif k == 0:
-                part.to_zarr(store, mode="w-", encoding=_encoding(plan, chunk_size),
-                             zarr_format=2, consolidated=True)
+                _to_zarr(part, store, mode="w-", encoding=_encoding(plan, chunk_size))
             else:
                 keep = [v for v in part.variables if "subject" in part[v].dims]
-                part[keep].to_zarr(store, append_dim="subject", zarr_format=2,
-                                   consolidated=True)
+                _to_zarr(part[keep], store, append_dim="subject")
             bar.update(b - a)
     except BaseException:
         if store is not None:
@@ -848,8 +860,8 @@ def _run_dask(plan: _Plan, bounds: list[tuple[int, int]], chunk_size: int, store
         ds = xr.Dataset(data, coords=_coords(plan, 0, plan.n), attrs=_attrs(plan))
         flag = _progress_enabled(progress, len(bounds))
         if store is not None:
-            job = ds.to_zarr(store, mode="w-", encoding=_encoding(plan, chunk_size),
-                             zarr_format=2, consolidated=True, compute=False)
+            job = _to_zarr(ds, store, mode="w-", encoding=_encoding(plan, chunk_size),
+                           compute=False)
             future = client.compute(job)
             if flag:
                 show_progress(future)

@@ -138,7 +138,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -162,6 +162,9 @@ from .readouts import (
     summarise,
 )
 from .treatment import schedule_from_tables
+
+if TYPE_CHECKING:  # pragma: no cover
+    import xarray as xr
 
 __all__ = ["Experiment", "ExperimentResult", "load_experiment", "run_experiment",
            "FIGURES", "RUNNER_KEYS"]
@@ -294,7 +297,6 @@ class Experiment:
     atol: float = 1e-12
     max_steps: int = 100_000
     output: dict[str, Any] = field(default_factory=dict)
-    resolved: dict[str, Any] = field(default_factory=dict)
 
     def run(self, out_dir: str | os.PathLike[str] | None = None, *, subjects: int | None = None,
             seed: int | None = None, scheduler: str | None = None, overwrite: bool = False,
@@ -341,7 +343,7 @@ class ExperimentResult:
     elapsed_s: float
     experiment: Experiment
 
-    def dataset(self):
+    def dataset(self) -> xr.Dataset:
         """Open the written dataset (Zarr lazily, NetCDF into memory)."""
         if "dataset" not in self.files:
             raise TgsimError("this run wrote no dataset ([output] dataset = false)")
