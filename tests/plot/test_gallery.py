@@ -94,3 +94,14 @@ def test_options_and_cli(tmp_path, capsys):
     assert rc == 0
     assert (tmp_path / "g" / "doubling-time.png").stat().st_size > 0
     assert "doubling-time.png" in (tmp_path / "g" / "index.md").read_text(encoding="utf-8")
+
+
+def test_figures_only_writes_no_pages(tmp_path):
+    import os
+    import stat
+
+    g = build_gallery(tmp_path, quick=True, only=["growth-laws"], formats=())
+    assert g.pages == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["growth-laws.png"]
+    mode = stat.S_IMODE(os.stat(tmp_path / "growth-laws.png").st_mode)
+    assert mode & stat.S_IRUSR and mode & stat.S_IRGRP  # readable, not private

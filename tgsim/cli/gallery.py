@@ -15,7 +15,10 @@ def register(sub: argparse._SubParsersAction) -> None:
             "pseudoprogression, LI-RADS threshold growth, micrometastases, measurement "
             "error) as PNG files with index.md and index.html explaining each."
         ),
-        epilog="example: tgsim gallery -o gallery --quick",
+        epilog=(
+            "examples: tgsim gallery -o gallery --quick;  tgsim gallery -o docs/figures "
+            "--figures-only --dpi 80 --only growth-laws --only pseudoprogression"
+        ),
     )
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
     p.add_argument("--quick", action="store_true",
@@ -23,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dpi", type=int, default=None, help="PNG resolution (default 110; quick 72)")
     p.add_argument("--only", action="append", metavar="SLUG",
                    help="build only this entry (repeatable); see --list")
+    p.add_argument("--figures-only", action="store_true",
+                   help="write the PNGs only (no index pages), e.g. for a README")
     p.add_argument("--list", action="store_true", help="list the entries and exit")
     p.set_defaults(func=run)
 
@@ -38,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{e.slug:<28} {e.title}")
         return 0
     g = build_gallery(args.output, quick=args.quick, dpi=args.dpi, only=args.only,
+                      formats=() if args.figures_only else ("md", "html"),
                       progress=lambda slug: print(f"  {slug} ...", flush=True))
     print(g.summary())
     return 0

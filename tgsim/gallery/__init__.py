@@ -9,6 +9,7 @@ as not drawn instead of being drawn wrongly. Units: days, mm, mm³.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,14 @@ ENTRIES: tuple[Entry, ...] = (
 #: resolution (dots per inch) of the full and the quick gallery
 DPI_FULL = 110
 DPI_QUICK = 72
+
+
+def _readable(path: Path) -> None:
+    """Give a file the usual permissions (``0o666`` less the umask): the temporary files
+    behind atomic writes are private."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
 
 
 def entry_slugs() -> list[str]:
@@ -101,7 +110,7 @@ def build_gallery(outdir: str | Path, *, quick: bool = False, dpi: int | None = 
     only : sequence of str, optional
         Build only these entries (slugs); the pages list only them.
     formats : sequence of {"md", "html"}
-        Which index pages to write.
+        Which index pages to write; empty: figures only (no pages, no ``gallery.json``).
     progress : callable, optional
         Called with each entry's slug before it is built.
 
@@ -144,6 +153,7 @@ def build_gallery(outdir: str | Path, *, quick: bool = False, dpi: int | None = 
                     name = f"{e.slug}.png"
                     with atomic_path(out / name) as tmp:
                         fig.savefig(tmp, format="png", dpi=int(dpi))
+                    _readable(out / name)
                 finally:
                     plt.close(fig)
             r.files.append(name)
@@ -152,7 +162,11 @@ def build_gallery(outdir: str | Path, *, quick: bool = False, dpi: int | None = 
             r.unavailable = f"this figure needs a feature this installation lacks: {exc}"
         r.seconds = time.perf_counter() - start
         gallery.rendered.append(r)
+    if not formats:  # figures only (e.g. for a README)
+        return gallery
     gallery.pages = write_pages(out, gallery.rendered, quick=quick, formats=formats)
+    for page in gallery.pages:
+        _readable(page)
     manifest = {
         "quick": quick,
         "dpi": int(dpi),
@@ -163,4 +177,5 @@ def build_gallery(outdir: str | Path, *, quick: bool = False, dpi: int | None = 
     }
     with atomic_path(out / "gallery.json") as tmp:
         tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    _readable(out / "gallery.json")
     return gallery

@@ -148,6 +148,11 @@ def build_doubling(quick: bool) -> tuple[Any, list[str]]:
     b.stairs(vdt, scans, lw=2, color="C1", baseline=None,
              label="measured between two scans:\nΔt ln 2 / ln(V₂/V₁)")
     b.set_yscale("log")
+    ticks = [50, 100, 200, 500, 1000]
+    b.set_yticks(ticks)
+    b.set_yticklabels([str(x) for x in ticks])
+    b.minorticks_off()
+    b.set_ylim(45, 1100)
     b.set_xlabel("time (day)")
     b.set_ylabel("volume doubling time (day)")
     b.set_title("The doubling time is not a constant")

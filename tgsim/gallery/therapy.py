@@ -42,7 +42,7 @@ def build_kill(quick: bool) -> tuple[Any, list[str]]:
     fig, axes = plt.subplots(1, 2, figsize=(10.0, 4.0), layout="constrained", sharey=True)
     notes = []
     for ax, v0, letter, what in zip(axes, (100.0, 1.0e4), "ab",
-                                    ("small tumour", "large tumour near its plateau"),
+                                    ("Small tumour", "Large tumour near its plateau"),
                                     strict=True):
         p = {"initial_volume": v0, **NS_GROWTH}
         u = _sim("gompertz", t, p)["volume"].values[0]
