@@ -83,8 +83,9 @@ starting volume and keeps growing from cycle to cycle, while the large, slow-gro
 shrinks more than tenfold. Clinical experience runs the other
 way: small-volume disease, as after surgery, is the most curable. Norton and Simon
 proposed that the kill is proportional to the growth rate the tumour would have if
-untreated: dV/dt = g(V)(1 − k C(t)). Small, fast-growing tumours then respond most and
-a tumour near its plateau hardly at all (blue vs orange). Their hypothesis also predicts
+untreated: dV/dt = g(V)(1 − k C(t)). Small, fast-growing tumours then respond most (orange
+in panel **a**: more than two orders of magnitude) and a tumour near its plateau least
+(panel **b**). Their hypothesis also predicts
 that a tumour that has shrunk regrows quickly between cycles, so giving the same doses
 at shorter intervals deepens the response (dashed): the rationale of *dose-dense*
 chemotherapy, which improved disease-free and overall survival in the CALGB 9741
@@ -180,8 +181,9 @@ SF = exp(−αd − βd²) of the clonogenic cells survive; n fractions give exp
 Panel **a** delivers 60 Gy to a 10 000 mm³ tumour (about 10¹⁰ cells at 10⁶ cells per
 mm³) growing with a 35-day doubling time, as 30 × 2 Gy, 20 × 3 Gy or 15 × 4 Gy on
 weekdays. With α/β = 10 Gy, typical of tumours, larger fractions kill more per gray,
-and the shorter schedules also leave less time for regrowth between fractions (the flat
-steps are weekends without treatment). On this logarithmic scale the curves go below one cell: in
+and the shorter schedules also leave less time for regrowth between fractions (the longer
+flat steps are weekends without treatment).
+On this logarithmic scale the curves go below one cell: in
 reality the outcome is then a matter of chance, and tumour control is usually modelled
 as the Poisson probability exp(−expected surviving cells).
 
