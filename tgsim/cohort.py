@@ -70,6 +70,7 @@ from .catalogue import model as get_model
 from .errors import STATUS_MESSAGES, Status, TgsimError, TgsimWarning, flag_attrs
 from .population import EFFECT_FIELDS, Population, check_seed
 from .readouts import Observation, Readouts, readings_of, readout_chunk, readout_layout, scan_chunk
+from .simulate import check_times, simulate
 from .treatment import (
     Acceleration,
     Chemotherapy,
@@ -79,6 +80,20 @@ from .treatment import (
     Surgery,
     TargetedTherapy,
 )
+
+
+def _keep_public_simulate() -> None:
+    """Importing the ``tgsim.simulate`` module binds the package attribute ``simulate`` to
+    the module, shadowing the public function ``tgsim.simulate``; put the function back."""
+    import sys
+    import types
+
+    pkg = sys.modules[__package__]
+    if isinstance(pkg.__dict__.get("simulate"), types.ModuleType):
+        pkg.simulate = simulate
+
+
+_keep_public_simulate()
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
@@ -386,8 +401,6 @@ def _scenario_values(mdl: Model, sc: Scenario, card: Mapping[str, np.ndarray],
 
 def _run_chunk(plan: _Plan, start: int, stop: int) -> dict[str, np.ndarray]:
     """Simulate, scan and read out subjects ``start .. stop-1``: plain arrays."""
-    from .simulate import simulate
-
     if plan.numba_threads:
         import numba
 
@@ -520,8 +533,6 @@ def _chunk_dataset(plan: _Plan, arrays: Mapping[str, np.ndarray], start: int, st
 def _choose_solvers(mdl: Model, plan_times: np.ndarray, t0: float, population: Population,
                     seed: int, scenarios: list[Scenario], solver: str | None) -> list[str]:
     """One solver per scenario, the same for every chunk (chunking must not change it)."""
-    from .simulate import simulate
-
     draw = population.sample_arrays(0, 1, seed)
     card = {p: draw[p] for p in mdl.parameter_names}
     effects = {k: draw[k] for k in population.effect_names}
@@ -547,7 +558,6 @@ def _plan(model: Any, times: Any, population: Any, n: Any, *, seed: Any, scenari
           t0: Any, solver: Any, rtol: float, atol: float, max_steps: int,
           observation: Observation | None, readouts: Readouts | None) -> _Plan:
     from .population import _count
-    from .simulate import check_times
 
     mdl = get_model(model)
     t = check_times(times)

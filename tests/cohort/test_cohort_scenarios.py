@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 import tgsim
+import tgsim.cohort  # noqa: F401  (importing it keeps tgsim.simulate the public function)
 from tgsim.clinical.kinetics import tumour_growth_rate
 from tgsim.observe import sphere_diameter
 from tgsim.readouts import (
