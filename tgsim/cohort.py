@@ -740,10 +740,11 @@ def simulate_cohort(
     Examples
     --------
     >>> import numpy as np, tgsim
-    >>> pop = tgsim.Population("gompertz", {"initial_volume": tgsim.LogNormal(500, 0.5),
-    ...                                     "growth_rate": tgsim.LogNormal(0.03, 0.3),
-    ...                                     "carrying_capacity": 3e4})
-    >>> ds = tgsim.simulate_cohort("gompertz", np.arange(0, 91, 7.0), pop, 100, seed=1,
+    >>> from tgsim.population import LogNormal, Population
+    >>> pop = Population("gompertz", {"initial_volume": LogNormal(500, 0.5),
+    ...                               "growth_rate": LogNormal(0.03, 0.3),
+    ...                               "carrying_capacity": 3e4})
+    >>> ds = simulate_cohort("gompertz", np.arange(0, 91, 7.0), pop, 100, seed=1,
     ...     scenarios={"untreated": None, "surgery": [tgsim.Surgery(28, 0.9)]})
     >>> ds.volume.dims
     ('scenario', 'subject', 'time')

@@ -700,11 +700,11 @@ class Population:
 
     Examples
     --------
-    >>> import tgsim
-    >>> pop = tgsim.Population("gompertz", {
-    ...     "initial_volume": tgsim.LogNormal(median=500.0, cv=0.5),       # mm^3
-    ...     "growth_rate": tgsim.LogNormal(median=0.03, cv=0.3),           # 1/day
-    ...     "carrying_capacity": tgsim.LogNormal(median=3e4, cv=0.4)},     # mm^3
+    >>> from tgsim.population import LogNormal, Population
+    >>> pop = Population("gompertz", {
+    ...     "initial_volume": LogNormal(median=500.0, cv=0.5),       # mm^3
+    ...     "growth_rate": LogNormal(median=0.03, cv=0.3),           # 1/day
+    ...     "carrying_capacity": LogNormal(median=3e4, cv=0.4)},     # mm^3
     ...     correlation={("growth_rate", "carrying_capacity"): -0.4})
     >>> s = pop.sample(1000, seed=1)
     >>> s.shape

@@ -136,6 +136,7 @@ __all__ = [
     "best_response",
     "irecist_timepoints",
     "summarise",
+    "summarise_cohort",
 ]
 
 #: RECIST 1.1 thresholds (Eisenhauer 2009), as in :mod:`tgsim.clinical.recist`
@@ -896,3 +897,7 @@ def readout_layout(ro: Readouts, has_scans: bool) -> dict[str, _VarSpec]:
         out["hyperprogression"] = _VarSpec((*base, "definition"), np.float64, {
             "long_name": "hyperprogression (1 yes, 0 no, NaN not evaluable)"})
     return out
+
+
+#: the name :func:`summarise` is exported under at the top level (``tgsim.summarise_cohort``)
+summarise_cohort = summarise
