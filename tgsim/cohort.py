@@ -554,6 +554,35 @@ def _choose_solvers(mdl: Model, plan_times: np.ndarray, t0: float, population: P
     return out
 
 
+def _table_name(obj: Any) -> str:
+    return next((k for k, t in _EFFECT_TYPES.items() if type(obj) is t),
+                type(obj).__name__.lower())
+
+
+def _check_shared_schedule(sc: Scenario) -> None:
+    """Scenario schedules hold one value per field (every subject shares it); per-subject
+    magnitudes come from the population's effect parameters, drawn chunk by chunk."""
+    from dataclasses import fields as dc_fields
+
+    def check(obj: Any, label: str) -> None:
+        for f in dc_fields(obj):
+            v = getattr(obj, f.name)
+            if f.name == "days" or v is None or isinstance(v, str | bool):
+                continue
+            if hasattr(v, "__dataclass_fields__"):
+                check(v, f"{label}.{f.name}")
+            elif np.size(v) > 1:
+                raise TgsimError(
+                    f"scenario {sc.name!r}: {label}.{f.name} has {np.size(v)} values; in a "
+                    "cohort every subject shares a scenario's schedule. Give per-subject "
+                    "values as population effect parameters (e.g. "
+                    f"'{_table_name(obj)}.{f.name}' with a distribution)"
+                )
+
+    for x in sc.schedule:
+        check(x, x.label)
+
+
 def _plan(model: Any, times: Any, population: Any, n: Any, *, seed: Any, scenarios: Any,
           t0: Any, solver: Any, rtol: float, atol: float, max_steps: int,
           observation: Observation | None, readouts: Readouts | None) -> _Plan:
@@ -598,6 +627,8 @@ def _plan(model: Any, times: Any, population: Any, n: Any, *, seed: Any, scenari
         raise TgsimError(f"`observation` must be a tgsim.readouts.Observation; got {observation!r}")
     if readouts is not None and not isinstance(readouts, Readouts):
         raise TgsimError(f"`readouts` must be a tgsim.readouts.Readouts; got {readouts!r}")
+    for sc in scen:
+        _check_shared_schedule(sc)
     scan_days = observation.scan_days(t) if observation is not None else None
     if readouts is not None and readouts.needs_scans:
         if observation is None:

@@ -141,6 +141,10 @@ def test_bad_arguments(gompertz_population):
                         readouts=Readouts(recist=False, burden_days=(3.0,)))
     with pytest.raises(TgsimError, match="is for model 'gompertz', not 'logistic'"):
         simulate_cohort("logistic", TIMES, gompertz_population, 3)
+    with pytest.raises(TgsimError, match=r"Surgery.resected_fraction has 3 values.*effect "
+                                         r"parameters"):
+        simulate_cohort("gompertz", TIMES, gompertz_population, 3,
+                        scenarios={"s": [tgsim.Surgery(10, [0.5, 0.6, 0.7])]})
     with pytest.raises(TgsimError, match="scenario 'x': model 'gompertz' has no parameter"):
         simulate_cohort("gompertz", TIMES, gompertz_population, 3,
                         scenarios=[Scenario("x", parameters={"bogus": 1.0})])
