@@ -105,6 +105,7 @@ __all__ = [
     "simulate_cohort",
     "apply_effects",
     "open_cohort",
+    "check_observation",
 ]
 
 #: Subjects per chunk unless told otherwise.
@@ -583,6 +584,40 @@ def _check_shared_schedule(sc: Scenario) -> None:
         check(x, x.label)
 
 
+def check_observation(times: np.ndarray, observation: Observation | None,
+                      readouts: Readouts | None) -> tuple[np.ndarray | None, np.ndarray]:
+    """Check that the scans and read-outs fit the simulated ``times`` (days).
+
+    Returns the scan days (None without an observation) and the indices of the burden
+    days in ``times``. Raises :class:`~tgsim.errors.TgsimError` for read-outs without
+    scans, no scan after the baseline, hyperprogression without a pre-treatment scan, or
+    a burden day that is not a simulated time.
+    """
+    scan_days = observation.scan_days(times) if observation is not None else None
+    if readouts is not None and readouts.needs_scans:
+        if observation is None:
+            raise TgsimError("read-outs recist/irecist/threshold_growth/hyperprogression need "
+                             "an `observation` (scan schedule)")
+        b = observation.baseline_index(scan_days)
+        if b == scan_days.size - 1:
+            raise TgsimError(f"no scan after the baseline (day {scan_days[b]:g}); extend the "
+                             "times or the scan schedule")
+        if b == 0 and set(readouts.hyperprogression) - {"matos2020"}:
+            raise TgsimError("hyperprogression needs a scan before the baseline (a reference "
+                             f"period); the first scan is the baseline, day {scan_days[0]:g}")
+    burden = np.empty(0, dtype=np.int64)
+    if readouts is not None and readouts.burden_days:
+        idx = []
+        for d in readouts.burden_days:
+            hit = np.flatnonzero(np.isclose(times, d, rtol=0, atol=1e-9 * max(1.0, abs(d))))
+            if hit.size == 0:
+                raise TgsimError(f"burden day {d:g} is not one of the simulated times; add it "
+                                 "to `times`")
+            idx.append(int(hit[0]))
+        burden = np.array(idx, dtype=np.int64)
+    return scan_days, burden
+
+
 def _plan(model: Any, times: Any, population: Any, n: Any, *, seed: Any, scenarios: Any,
           t0: Any, solver: Any, rtol: float, atol: float, max_steps: int,
           observation: Observation | None, readouts: Readouts | None) -> _Plan:
@@ -629,28 +664,7 @@ def _plan(model: Any, times: Any, population: Any, n: Any, *, seed: Any, scenari
         raise TgsimError(f"`readouts` must be a tgsim.readouts.Readouts; got {readouts!r}")
     for sc in scen:
         _check_shared_schedule(sc)
-    scan_days = observation.scan_days(t) if observation is not None else None
-    if readouts is not None and readouts.needs_scans:
-        if observation is None:
-            raise TgsimError("read-outs recist/irecist/threshold_growth/hyperprogression need "
-                             "an `observation` (scan schedule)")
-        b = observation.baseline_index(scan_days)
-        if b == scan_days.size - 1:
-            raise TgsimError(f"no scan after the baseline (day {scan_days[b]:g}); extend the "
-                             "times or the scan schedule")
-        if b == 0 and set(readouts.hyperprogression) - {"matos2020"}:
-            raise TgsimError("hyperprogression needs a scan before the baseline (a reference "
-                             f"period); the first scan is the baseline, day {scan_days[0]:g}")
-    burden = np.empty(0, dtype=np.int64)
-    if readouts is not None and readouts.burden_days:
-        idx = []
-        for d in readouts.burden_days:
-            hit = np.flatnonzero(np.isclose(t, d, rtol=0, atol=1e-9 * max(1.0, abs(d))))
-            if hit.size == 0:
-                raise TgsimError(f"burden day {d:g} is not one of the simulated times; add it "
-                                 "to `times`")
-            idx.append(int(hit[0]))
-        burden = np.array(idx, dtype=np.int64)
+    scan_days, burden = check_observation(t, observation, readouts)
     swelling = any(isinstance(x, Immunotherapy) and x.swelling is not None
                    for sc in scen for x in sc.schedule)
     readings: tuple[str, ...] = ()

@@ -21,10 +21,10 @@ An experiment is a TOML file (``experiments/*.toml``) run by ``tgsim run FILE`` 
     # scheduler = "local"       # or "synchronous", or a dask scheduler address
 
     [times]                     # days; or values = [0, 7, 14, ...]
-    start = 0
+    start = -56                 # a pre-treatment scan for growth kinetics
     stop = 364
     step = 7
-    # t0 = 0                    # day at which initial_volume holds (default start)
+    # t0 = -56                  # day at which initial_volume holds (default start)
 
     [population]                # a number (fixed) or a distribution per parameter
     initial_volume = { distribution = "lognormal", median = 1000.0, cv = 0.5 }
@@ -63,7 +63,7 @@ An experiment is a TOML file (``experiments/*.toml``) run by ``tgsim run FILE`` 
 
     [observation]               # scans (needed by the response read-outs)
     every = "8w"                # days, or "6w", "8 weeks", "3mo"; or days = [...]
-    start = 0                   # first scan (default: first time)
+    start = -56                 # first scan (default: first time)
     treatment_day = 0           # RECIST baseline = last scan on or before it
     detection_limit_mm = 5.0
     error = { model = "proportional", cv = 0.1 }  # additive{sd_mm} | combined{sd_mm, cv}
@@ -145,7 +145,13 @@ import numpy as np
 from . import __version__
 from .catalogue import Model
 from .catalogue import model as get_model
-from .cohort import DEFAULT_CHUNK_SIZE, Scenario, open_cohort, simulate_cohort
+from .cohort import (
+    DEFAULT_CHUNK_SIZE,
+    Scenario,
+    check_observation,
+    open_cohort,
+    simulate_cohort,
+)
 from .errors import CardError, ConfigError, ScheduleError, TgsimError
 from .population import (
     Population,
@@ -497,11 +503,10 @@ def _cohort_experiment(exp: Experiment, cfg: dict[str, Any], where: str) -> None
             raise _fail(where, f"[readouts] burden_days: day {bad[0]:g} is outside [times] "
                                f"[{times[0]:g}, {times[-1]:g}]")
     exp.t0 = t0
-    if exp.observation is not None:
-        try:
-            exp.observation.scan_days(exp.times)
-        except TgsimError as exc:
-            raise _fail(where, f"[observation] {exc}") from None
+    try:
+        check_observation(exp.times, exp.observation, exp.readouts)
+    except TgsimError as exc:
+        raise _fail(where, f"[observation]/[readouts] {exc}") from None
     exp.output = _output(cfg, where, exp.path, hook=False)
 
 

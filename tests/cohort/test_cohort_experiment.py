@@ -369,3 +369,22 @@ def test_scheduler_option_gives_identical_results(tmp_path, write_toml):
     xr.testing.assert_identical(a, b)
     assert (tmp_path / "local" / "summary.csv").read_text() == \
         (tmp_path / "dask" / "summary.csv").read_text()
+
+
+def test_the_documented_example_is_a_valid_experiment(tmp_path, write_toml):
+    doc = ex.__doc__
+    block = doc.split(".. code-block:: toml\n\n", 1)[1].split("\nIntervention tables", 1)[0]
+    text = "\n".join(line[4:] for line in block.splitlines())
+    exp = ex.load_experiment(write_toml(text))
+    assert [s.name for s in exp.scenarios] == ["untreated", "surgery"]
+    assert exp.population.effect_names == ("immunotherapy.kill_rate",)
+    res = exp.run(tmp_path / "out", subjects=8)
+    ds = res.dataset()
+    assert list(ds.arm.values) == ["", "surgery"]
+    assert "hyperprogression" in ds and "threshold_growth" in ds and "irecist_bor" in ds
+
+
+def test_observation_problems_are_found_when_loading(write_toml):
+    text = MINIMAL + '[observation]\nevery = 56\n[readouts]\nhyperprogression = true\n'
+    msg = _error(write_toml(text))
+    assert "needs a scan before the baseline" in msg and "[observation]/[readouts]" in msg
