@@ -694,6 +694,15 @@ def have_dask() -> bool:
     return True
 
 
+def have_zarr() -> bool:
+    """Whether the zarr package is installed (the ``dask`` extra)."""
+    try:
+        import zarr  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _bounds(n: int, chunk_size: int) -> list[tuple[int, int]]:
     return [(a, min(a + chunk_size, n)) for a in range(0, n, chunk_size)]
 
@@ -804,6 +813,9 @@ def simulate_cohort(
     mode = _scheduler_mode(scheduler, len(bounds))
     if store is not None:
         store = os.fspath(store)
+        if not have_zarr():
+            raise TgsimError("`store` needs the zarr package: pip install 'tgsim[dask]' "
+                             "(dask[distributed], zarr)")
         if os.path.exists(store):
             raise TgsimError(f"`store` {store!r} already exists; choose a new path")
     if mode == "synchronous":

@@ -823,6 +823,12 @@ def _output(cfg: dict[str, Any], where: str, path: Path, *, hook: bool) -> dict[
         v = out["dataset"]
         res["dataset"] = False if v is False else _plain_name(v, where, "dataset",
                                                               (".nc", ".zarr"))
+        if str(res["dataset"]).endswith(".zarr"):
+            from .cohort import have_zarr
+
+            if not have_zarr():
+                raise _fail(where, "[output] dataset: a .zarr store needs the zarr package: "
+                                   "pip install 'tgsim[dask]'")
     if "summary" in out:
         v = out["summary"]
         res["summary"] = False if v is False else _plain_name(v, where, "summary", (".csv",))
