@@ -95,7 +95,7 @@ def wald_intervals(estimate: np.ndarray, cov: np.ndarray, log_type: np.ndarray,
     se = np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0.0, None))
     se = np.where(np.isnan(np.diagonal(cov, axis1=1, axis2=2)), np.nan, se)
     t = np.asarray(tq, dtype=np.float64)[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         rel = se / np.abs(estimate)
         lo_log = estimate * np.exp(-t * rel)
         hi_log = estimate * np.exp(t * rel)

@@ -39,6 +39,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import partial
 from types import ModuleType
 from typing import Any
 
@@ -55,6 +56,8 @@ __all__ = ["Setup", "build_setup", "run_lm", "predict", "heuristic_start", "ZERO
 
 #: a lower bound of 0 becomes ZERO_FLOOR * upper on the log scale
 ZERO_FLOOR = 1e-12
+#: batches up to this size run on the calling thread (no parallel launch)
+SERIAL_MAX = 16
 #: bounds of log sigma and log(a/b) on the working scale
 ERR_BOUNDS = (-40.0, 40.0)
 
@@ -186,6 +189,21 @@ def _bounds(model: Model, bounds: Mapping[str, Any] | None) -> tuple[np.ndarray,
     return lo, hi
 
 
+_KERNELS: dict[tuple[str, str, float], ModuleType] = {}
+
+
+def _kernels(model: Model) -> ModuleType:
+    """The card's compiled kernel module, memoised per card (path, hash, template mtime)."""
+    from ..compile import _TEMPLATES
+
+    stamp = max((p.stat().st_mtime for p in _TEMPLATES.glob("*.py")), default=0.0)
+    key = (model.path, model.card_hash, stamp)
+    mod = _KERNELS.get(key)
+    if mod is None:
+        mod = _KERNELS[key] = kernels(model)
+    return mod
+
+
 def _closed_form_reason(model: Model, packed: PackedSchedule) -> str | None:
     """Why the card's closed form cannot be used with this schedule (from tgsim.simulate).
 
@@ -309,7 +327,7 @@ def build_setup(
         raise TgsimError(f"solver='closed_form' is not available: {why}; use solver='ode'")
     mode = 0 if (model.has_closed_form and empty and solver != "ode") else 1
     return Setup(
-        model=model, kern=kernels(model), mode=mode, em=em, free=free, scale=scale, lo=lo,
+        model=model, kern=_kernels(model), mode=mode, em=em, free=free, scale=scale, lo=lo,
         hi=hi, packed=packed, nsw=1 if packed.has_swelling else 0, rtol=float(rtol),
         atol=float(atol), max_steps=int(max_steps), fixed=fixed_w,
     )
@@ -432,7 +450,10 @@ def run_lm(
     PM, PQ = _empty_prior(setup) if prior is None else prior
     p = setup.packed
     if n:
-        setup.kern.fit_batch(
+        # small batches skip the thread-pool launch (serial kernel over the same rows)
+        kern = setup.kern
+        call = kern.fit_batch if n > SERIAL_MAX else partial(kern.fit_rows, 0, n)
+        call(
             setup.mode, np.ascontiguousarray(batch.T), np.ascontiguousarray(batch.Y),
             np.ascontiguousarray(batch.W), np.ascontiguousarray(batch.nu, dtype=np.int64),
             np.ascontiguousarray(batch.t0), X, setup.free, setup.scale, setup.lo, setup.hi,
