@@ -21,6 +21,11 @@ Run::
     python benchmarks/bench_cohort.py all
 
 Output stores go to a temporary folder, removed afterwards (``--keep`` keeps them).
+
+Reference run (2 virtual CPUs that give no parallel speed-up over one, 23 GB RAM):
+quick start on a fresh install (empty kernel cache) 9.2 s, warm 3.7-6.6 s; 1e7 subjects,
+ODE path, chunks of 1e5, in process: 345 s (29,000 subjects/s), peak RSS 545 MiB
+(``/usr/bin/time -v``: 558 MB), Zarr store 6.4 GiB.
 """
 
 from __future__ import annotations
