@@ -25,7 +25,7 @@ _LAZY: dict[str, str] = {
     "Model": ".catalogue",
     "Parameter": ".catalogue",
     # simulation
-    "simulate": ".simulate",
+    "simulate": ".simulation",
     # treatment
     "Schedule": ".treatment",
     "Surgery": ".treatment",
@@ -67,6 +67,46 @@ _LAZY: dict[str, str] = {
     "metastasis_size_class": ".clinical",
     "target_sums": ".clinical",
     "cohen_kappa": ".clinical",
+    # fitting
+    "fit": ".fit",
+    "FitResult": ".fit",
+    "akaike_weights": ".fit",
+    "compare": ".fit.compare",
+    "Comparison": ".fit.compare",
+    "forecast": ".fit.forecast",
+    "ForecastResult": ".fit.forecast",
+    "tumour_age": ".fit.forecast",
+    "TumourAge": ".fit.forecast",
+    "fit_population": ".fit.population",
+    "PopulationResult": ".fit.population",
+    "profile_likelihood": ".fit.uncertainty",
+    "bootstrap": ".fit.uncertainty",
+    # virtual cohorts and experiments
+    "Population": ".population",
+    "LogNormal": ".population",
+    "Normal": ".population",
+    "Uniform": ".population",
+    "Fixed": ".population",
+    "Empirical": ".population",
+    "Scenario": ".cohort",
+    "scenario_grid": ".cohort",
+    "simulate_cohort": ".cohort",
+    "open_cohort": ".cohort",
+    "Observation": ".readouts",
+    "Readouts": ".readouts",
+    "summarise_cohort": ".readouts",
+    "load_experiment": ".experiment",
+    "run_experiment": ".experiment",
+    "Experiment": ".experiment",
+    "ExperimentResult": ".experiment",
+    # metastatic spread
+    "MetastasisModel": ".metastasis",
+    "metastatic_spread": ".metastasis",
+    "simulate_spread": ".metastasis",
+    "spread_summary": ".metastasis",
+    # teaching
+    "Explorer": ".explore",
+    "build_gallery": ".gallery",
     # data
     "read_series": ".io",
     "write_series": ".io",
@@ -75,12 +115,16 @@ _LAZY: dict[str, str] = {
 }
 
 #: submodules reachable as attributes (``tgsim.datasets``, ``tgsim.plot``, ...)
-_SUBMODULES = ("datasets", "plot", "io", "clinical", "observe", "treatment", "catalogue")
+_SUBMODULES = (
+    "datasets", "plot", "io", "clinical", "observe", "treatment", "catalogue", "metastasis",
+    "gallery", "population", "cohort", "experiment",
+)
 
 __all__ = [
     "__version__",
     "datasets",
     "plot",
+    "metastasis",
     "TgsimError",
     "CardError",
     "ScheduleError",
@@ -133,7 +177,7 @@ if TYPE_CHECKING:  # pragma: no cover
         sum_of_diameters,
         volume_to_cells,
     )
-    from .simulate import simulate
+    from .simulation import simulate
     from .treatment import (
         Acceleration,
         Chemotherapy,

@@ -70,7 +70,7 @@ from .catalogue import model as get_model
 from .errors import STATUS_MESSAGES, Status, TgsimError, TgsimWarning, flag_attrs
 from .population import EFFECT_FIELDS, Population, check_seed
 from .readouts import Observation, Readouts, readings_of, readout_chunk, readout_layout, scan_chunk
-from .simulate import check_times, simulate
+from .simulation import check_times, simulate
 from .treatment import (
     Acceleration,
     Chemotherapy,
@@ -80,20 +80,6 @@ from .treatment import (
     Surgery,
     TargetedTherapy,
 )
-
-
-def _keep_public_simulate() -> None:
-    """Importing the ``tgsim.simulate`` module binds the package attribute ``simulate`` to
-    the module, shadowing the public function ``tgsim.simulate``; put the function back."""
-    import sys
-    import types
-
-    pkg = sys.modules[__package__]
-    if isinstance(pkg.__dict__.get("simulate"), types.ModuleType):
-        pkg.simulate = simulate
-
-
-_keep_public_simulate()
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr

@@ -219,7 +219,7 @@ class Explorer:
                  every_days: float | str = "6w", treatment_day: float | None = None,
                  log: bool = False) -> None:
         from .observe import parse_interval
-        from .simulate import check_times
+        from .simulation import check_times
 
         self.model = get_model(model)
         if isinstance(schedule, str) or hasattr(schedule, "__fspath__"):
@@ -313,7 +313,7 @@ class Explorer:
 
     def _compute(self) -> dict[str, Any]:
         from .observe import scan, scan_schedule
-        from .simulate import simulate
+        from .simulation import simulate
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", TgsimWarning)

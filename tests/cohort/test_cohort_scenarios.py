@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 
 import tgsim
-import tgsim.cohort  # noqa: F401  (importing it keeps tgsim.simulate the public function)
 from tgsim.clinical.kinetics import tumour_growth_rate
 from tgsim.observe import sphere_diameter
 from tgsim.readouts import (
@@ -18,7 +17,7 @@ from tgsim.readouts import (
     readout_chunk,
     recist_timepoints,
 )
-from tgsim.simulate import simulate  # the function (tgsim.simulate may be the module)
+from tgsim.simulation import simulate
 
 # Gompertz tumour of 8000 mm^3 (25 mm) growing at r ln(K/V0) = 1.2 %/day; the therapy's
 # kill (0.025/day) exceeds that, so the tumour shrinks towards K exp(-k/r) = 284 mm^3;

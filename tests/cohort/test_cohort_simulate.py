@@ -14,7 +14,7 @@ from tgsim.errors import TgsimError, TgsimWarning
 from tgsim.observe import ProportionalError
 from tgsim.population import LogNormal, Population
 from tgsim.readouts import Observation, Readouts
-from tgsim.simulate import simulate  # the function (tgsim.simulate may be the module)
+from tgsim.simulation import simulate
 
 TIMES = np.arange(0.0, 169.0, 7.0)
 SCEN = {

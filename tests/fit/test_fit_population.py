@@ -15,7 +15,7 @@ import pytest
 
 import tgsim.fit as tf
 from tgsim.fit.population import fit_population
-from tgsim.simulate import simulate
+from tgsim.simulation import simulate
 
 MU = {"initial_volume": 50.0, "growth_rate": 0.08, "carrying_capacity": 3000.0}
 OMEGA = {"initial_volume": 0.2, "growth_rate": 0.3, "carrying_capacity": 0.3}

@@ -18,7 +18,7 @@ import pytest
 
 import tgsim
 import tgsim.fit as tf
-from tgsim.simulate import simulate
+from tgsim.simulation import simulate
 
 R = 200
 

@@ -8,7 +8,7 @@ from conftest import GOMPERTZ_TRUE, TIMES, gompertz, noisy
 
 import tgsim
 import tgsim.fit as tf
-from tgsim.simulate import simulate
+from tgsim.simulation import simulate
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from metastasis_helpers import ALPHA, LAM, V0, M, R
 
 from tgsim.metastasis import MetastasisModel
-from tgsim.simulate import simulate
+from tgsim.simulation import simulate
 
 
 @pytest.fixture(scope="session")

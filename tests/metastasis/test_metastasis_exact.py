@@ -120,7 +120,7 @@ def test_stochastic_is_reproducible(exp_primary, exp_model):
 
 @pytest.mark.parametrize("mode", ["deterministic", "stochastic"])
 def test_cohort_vectorised(times, exp_model, mode):
-    from tgsim.simulate import simulate
+    from tgsim.simulation import simulate
 
     v0 = np.array([10.0, 50.0, 200.0])
     prim = simulate("exponential", times, {"initial_volume": v0, "growth_rate": R})

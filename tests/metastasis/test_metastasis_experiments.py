@@ -17,7 +17,7 @@ from tgsim.metastasis.experiments import (
     run_file,
     weighted_roc,
 )
-from tgsim.simulate import simulate
+from tgsim.simulation import simulate
 from tgsim.treatment import Radiotherapy, weekday_fractions
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"

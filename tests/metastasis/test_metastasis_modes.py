@@ -21,7 +21,7 @@ from tgsim.metastasis import (
     volume_to_diameter,
 )
 from tgsim.metastasis import _kernels as K
-from tgsim.simulate import simulate
+from tgsim.simulation import simulate
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from metastasis_helpers import (
 )
 
 from tgsim.metastasis import MetastasisModel, metastatic_spread, schedule_from_attrs
-from tgsim.simulate import simulate
+from tgsim.simulation import simulate
 from tgsim.treatment import Acceleration, Radiotherapy, Surgery, TargetedTherapy
 
 T = np.linspace(0.0, 400.0, 401)

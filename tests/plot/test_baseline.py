@@ -98,7 +98,7 @@ def test_waterfall_structure(lesion_table):
 
 def test_pseudoprogression_structure():
     import tgsim.plot as tp
-    from tgsim.simulate import simulate
+    from tgsim.simulation import simulate
     from tgsim.treatment import Immunotherapy, Swelling
 
     t = np.linspace(0.0, 168.0, 169)

@@ -15,7 +15,7 @@ from plot_helpers import assert_finite, lines_with_gid
 
 import tgsim.plot as tp
 from tgsim.errors import TgsimError
-from tgsim.simulate import simulate
+from tgsim.simulation import simulate
 from tgsim.treatment import Immunotherapy, Swelling, TargetedTherapy
 
 T = np.linspace(0.0, 60.0, 61)

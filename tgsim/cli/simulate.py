@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..catalogue import model as get_model
     from ..io import atomic_path
-    from ..simulate import simulate
+    from ..simulation import simulate
 
     mdl = get_model(args.model, path=args.model_path)
     if args.subjects < 1:

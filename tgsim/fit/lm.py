@@ -205,17 +205,10 @@ def _kernels(model: Model) -> ModuleType:
 
 
 def _closed_form_reason(model: Model, packed: PackedSchedule) -> str | None:
-    """Why the card's closed form cannot be used with this schedule (from tgsim.simulate).
+    """Why the card's closed form cannot be used with this schedule (see tgsim.simulation)."""
+    from ..simulation import _closed_form_reason
 
-    The public function ``tgsim.simulate`` is resolved first: importing the submodule
-    directly would otherwise bind the name ``tgsim.simulate`` to the module.
-    """
-    import importlib
-
-    import tgsim
-
-    _ = tgsim.simulate  # resolve the lazy public name before importing its module
-    return importlib.import_module("tgsim.simulate")._closed_form_reason(model, packed)
+    return _closed_form_reason(model, packed)
 
 
 def build_setup(

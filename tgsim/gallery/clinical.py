@@ -17,7 +17,7 @@ GREY = "#7F7F7F"
 
 def _sim(model: str, t: np.ndarray, params: dict[str, float], schedule: Any = None,
          t0: float | None = None):
-    from ..simulate import simulate
+    from ..simulation import simulate
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TgsimWarning)

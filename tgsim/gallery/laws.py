@@ -28,7 +28,7 @@ def build_laws(quick: bool) -> tuple[Any, list[str]]:
     import matplotlib.pyplot as plt
 
     from ..plot import phase_plot
-    from ..simulate import simulate
+    from ..simulation import simulate
 
     t = np.linspace(0.0, 150.0, 151 if quick else 601)
     params = classic_params()
@@ -120,7 +120,7 @@ def build_doubling(quick: bool) -> tuple[Any, list[str]]:
     import matplotlib.pyplot as plt
 
     from ..clinical import doubling_time
-    from ..simulate import simulate
+    from ..simulation import simulate
 
     p = GOMPERTZ_DT
     t = np.linspace(0.0, 8 * SCAN_EVERY_DAYS, 201 if quick else 801)

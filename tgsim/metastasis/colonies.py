@@ -28,7 +28,7 @@ from ..catalogue import Model, load_model
 from ..catalogue import model as get_model
 from ..compile import kernels
 from ..errors import TgsimError
-from ..simulate import parameter_matrix, run_kernel
+from ..simulation import parameter_matrix, run_kernel
 from ..treatment import (
     Acceleration,
     Chemotherapy,

@@ -40,7 +40,7 @@ from ..catalogue import model as get_model
 from ..clinical.threshold import THRESHOLD_GROWTH_WINDOW_DAYS, threshold_growth
 from ..errors import ConfigError, TgsimError, TgsimWarning
 from ..io._atomic import atomic_path
-from ..simulate import simulate
+from ..simulation import simulate
 from ..treatment import (
     Acceleration,
     Chemotherapy,

@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import TgsimError, TgsimWarning
-from ..simulate import check_times, simulate
+from ..simulation import check_times, simulate
 from ..treatment import (
     Acceleration,
     Chemotherapy,
