@@ -338,6 +338,9 @@ def _to_dataset(
 ):
     import xarray as xr
 
+    from .plot import register_accessor
+
+    register_accessor()  # ds.tgsim.plot() draws the right figure
     n = P.shape[0]
     ns = len(mdl.states)
     if subjects is None:

@@ -555,6 +555,12 @@ class ResponseAssessment:
     best: pd.DataFrame
     settings: dict[str, Any] = field(default_factory=dict)
 
+    def plot(self, kind: str = "waterfall", **kwargs):
+        """Waterfall (default), spider or swimmer plot via :func:`tgsim.plot.plot`."""
+        from ..plot import plot
+
+        return plot(self, kind=kind, **kwargs)
+
     def summary(self) -> str:
         """Counts of best overall response, as text."""
         counts = self.best["best_response"].value_counts()

@@ -112,6 +112,16 @@ class Comparison:
         out[ok] = np.asarray(self.models, dtype=object)[np.nanargmin(crit[ok], axis=1)]
         return out
 
+    def plot(self, subject: Any = 0, ax: Any = None):
+        """Akaike weights of the models for one subject (:func:`tgsim.plot.model_comparison`)."""
+        from ..plot import model_comparison
+
+        row = self.subjects.tolist().index(subject) if subject in self.subjects.tolist() \
+            else int(subject)
+        crit = getattr(self, self.criterion)[row]
+        return model_comparison(dict(zip(self.models, crit, strict=True)),
+                                criterion=self.criterion.upper(), ax=ax)
+
     def summary(self) -> str:
         """Ranking table with failed-fit counts and the conventions used."""
         df = self.table()

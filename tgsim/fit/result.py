@@ -436,34 +436,25 @@ class FitResult:
         band is that of :meth:`prediction_band` (parameter uncertainty and residual
         error) at ``level``.
         """
-        import matplotlib.pyplot as plt
+        from ..plot import fit_plot
 
-        if ax is None:
-            _, ax = plt.subplots()
         i = self.index(subject)
         k = self.data.nu[i]
         t, y, w = self.data.T[i, :k], self.data.Y[i, :k], self.data.W[i, :k]
-        ax.plot(t[w == 1], y[w == 1], "o", color="k", ms=4, label="data")
-        if np.any(w == 2):
-            ax.plot(t[w == 2], y[w == 2], "v", mfc="none", color="k", ms=5,
-                    label="censored (limit)")
+        grid = f = lo = hi = None
         if self.success[i] and k:
             t0 = self.data.t0[i]
             grid = np.linspace(t0, max(t[-1], t0 + 1e-9), n_points)
             if band:
                 f, lo, hi = self.prediction_band(grid, i, level=level)
-                ax.fill_between(grid, lo, hi, alpha=0.25, color="C0",
-                                label=f"{level:.0%} prediction band")
             else:
                 f = self.predict(grid, i)
-            ax.plot(grid, f, "-", color="C0", label=f"{self.model.name} fit")
-        if log:
-            ax.set_yscale("log")
-        ax.set_xlabel("time [day]")
-        ax.set_ylabel(f"size [{self.unit}]")
-        ax.set_title(f"subject {self.subjects[i]} ({self.error_model.name} error)")
-        ax.legend(loc="best", fontsize="small")
-        return ax
+        return fit_plot(
+            t, y, grid, f, band=(lo, hi) if band and lo is not None else None,
+            censored=(w == 2), ax=ax, log=log, ylabel=f"size ({self.unit})",
+            model_label=f"{self.model.name} fit", band_label=f"{level:.0%} prediction band",
+            title=f"subject {self.subjects[i]} ({self.error_model.name} error)",
+        )
 
 
 _LIKELIHOOD = {

@@ -130,17 +130,10 @@ class ProfileResult:
 
     def plot(self, ax=None, subject: int = 0):
         """Profile of one subject with the threshold; returns the Axes."""
-        import matplotlib.pyplot as plt
+        from ..plot import profile_plot
 
-        if ax is None:
-            _, ax = plt.subplots()
-        ax.plot(self.grid[subject], self.profile[subject], "o-", ms=3)
-        ax.axhline(self.threshold, color="k", ls="--", lw=1,
-                   label=f"chi2_1({self.level:.0%})")
-        ax.set_xlabel(self.param)
-        ax.set_ylabel("-2 log L profile (minus minimum)")
-        ax.legend(fontsize="small")
-        return ax
+        return profile_plot(self.grid[subject], self.profile[subject], level=self.level,
+                            ax=ax, parameter=self.param)
 
 
 def _profile_at(result: FitResult, rows: np.ndarray, j: int, xval: np.ndarray,
