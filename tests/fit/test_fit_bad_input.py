@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import GOMPERTZ_TRUE, TIMES, gompertz, noisy
+from fit_helpers import GOMPERTZ_TRUE, TIMES, gompertz, noisy
 
 import tgsim.fit as tf
 from tgsim.errors import DataError, Status, TgsimError, TgsimWarning

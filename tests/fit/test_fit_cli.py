@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import GOMPERTZ_TRUE, TIMES, gompertz, noisy
+from fit_helpers import GOMPERTZ_TRUE, TIMES, gompertz, noisy
 
 from tgsim.cli import main
 

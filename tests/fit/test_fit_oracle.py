@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import GOMPERTZ_TRUE, TIMES, gompertz, noisy
+from fit_helpers import GOMPERTZ_TRUE, TIMES, gompertz, noisy
 from scipy.integrate import solve_ivp
 from scipy.optimize import least_squares, minimize
 from scipy.stats import norm

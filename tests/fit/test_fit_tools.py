@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import GOMPERTZ_TRUE, TIMES, gompertz, noisy
+from fit_helpers import GOMPERTZ_TRUE, TIMES, gompertz, noisy
 from scipy.stats import chi2
 
 import tgsim.fit as tf
