@@ -113,14 +113,7 @@ def fit_sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp
         card_init(pp, y1)
         for i in range(NS):
             z[n * (c + 1) + i] = (y1[i] - y0[i]) / e
-    nj_ = jt.shape[0]
-    ij = 0
-    while ij < nj_ and jt[ij] <= t0:
-        if jt[ij] == t0:
-            for c in range(nj + 1):
-                for i in range(NS):
-                    z[n * c + i] *= jf[ij]
-        ij += 1
+    ij = apply_jumps(z, jt, jf, 0, t0, nj + 1, n)
     kk = 0
     while kk < nt and times[kk] <= t0:
         _fit_record(z, n, nj, jcols, kk, fout, jout)
@@ -129,16 +122,11 @@ def fit_sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp
         return ST_SUCCESS
     tend = times[nt - 1]
     t = t0
-    nb = bp.shape[0]
     ib = 0
     h = 0.0
     steps = 0
     while t < tend:
-        while ib < nb and bp[ib] <= t:
-            ib += 1
-        b = tend
-        if ib < nb and bp[ib] < tend:
-            b = bp[ib]
+        ib, b = segment_end(bp, ib, t, tend)
         tseg = t
         _fit_aug_rhs(t, tseg, z, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n, g, yp, pp,
                  d0, d1, k1)
@@ -234,12 +222,7 @@ def fit_sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp
                 h = hs * fac
                 if h < 1e-14 * max(1.0, abs(t)):
                     return ST_STEP_TOO_SMALL
-        while ij < nj_ and jt[ij] <= b:
-            if jt[ij] == b:
-                for c in range(nj + 1):
-                    for i in range(NS):
-                        z[n * c + i] *= jf[ij]
-            ij += 1
+        ij = apply_jumps(z, jt, jf, ij, b, nj + 1, n)
         while kk < nt and times[kk] <= b:
             _fit_record(z, n, nj, jcols, kk, fout, jout)
             kk += 1

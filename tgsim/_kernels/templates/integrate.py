@@ -133,6 +133,35 @@ def full_rhs(t, tseg, y, p, dose, expo, acc, clear, nsw, dy):
 
 
 @njit(cache=True)
+def apply_jumps(y, jt, jf, ij, at, nblocks, stride):
+    """Apply the jumps at time ``at`` (surgery, radiotherapy) and pass over earlier ones.
+
+    Multiplies the tumour states ``y[stride * c + i]`` (``c < nblocks``, ``i < NS``: the
+    state and, in the fitting kernels, its sensitivity blocks) by each jump factor and
+    returns the index of the first jump after ``at``.
+    """
+    nj = jt.shape[0]
+    while ij < nj and jt[ij] <= at:
+        if jt[ij] == at:
+            for c in range(nblocks):
+                for i in range(NS):
+                    y[stride * c + i] *= jf[ij]
+        ij += 1
+    return ij
+
+
+@njit(cache=True)
+def segment_end(bp, ib, t, tend):
+    """The next breakpoint after ``t`` (or ``tend``), and its index in ``bp``."""
+    nb = bp.shape[0]
+    while ib < nb and bp[ib] <= t:
+        ib += 1
+    if ib < nb and bp[ib] < tend:
+        return ib, bp[ib]
+    return ib, tend
+
+
+@njit(cache=True)
 def _norm(y):
     acc = 0.0
     for i in range(y.shape[0]):
@@ -170,13 +199,7 @@ def integrate_one(times, t0, p, jt, jf, dose, expo, acc, clear, bp, nsw, rtol, a
     for i in range(NS):
         if not (y[i] >= 0.0) or not math.isfinite(y[i]):
             return ST_NON_FINITE
-    nj = jt.shape[0]
-    ij = 0
-    while ij < nj and jt[ij] <= t0:
-        if jt[ij] == t0:
-            for i in range(NS):
-                y[i] *= jf[ij]
-        ij += 1
+    ij = apply_jumps(y, jt, jf, 0, t0, 1, 0)
     k = 0
     while k < nout and times[k] <= t0:
         for i in range(nso):
@@ -184,16 +207,11 @@ def integrate_one(times, t0, p, jt, jf, dose, expo, acc, clear, bp, nsw, rtol, a
         k += 1
     tend = times[nout - 1]
     t = t0
-    nb = bp.shape[0]
     ib = 0
     h = 0.0
     steps = 0
     while t < tend:
-        while ib < nb and bp[ib] <= t:
-            ib += 1
-        b = tend
-        if ib < nb and bp[ib] < tend:
-            b = bp[ib]
+        ib, b = segment_end(bp, ib, t, tend)
         tseg = t
         card_rhs(y, p, k1)
         if treated:
@@ -299,11 +317,7 @@ def integrate_one(times, t0, p, jt, jf, dose, expo, acc, clear, bp, nsw, rtol, a
                 if h < 1e-14 * max(1.0, abs(t)):
                     return ST_STEP_TOO_SMALL
         # at the breakpoint b: apply jumps, then record outputs at b (right-continuous)
-        while ij < nj and jt[ij] <= b:
-            if jt[ij] == b:
-                for i in range(NS):
-                    y[i] *= jf[ij]
-            ij += 1
+        ij = apply_jumps(y, jt, jf, ij, b, 1, 0)
         while k < nout and times[k] <= b:
             for i in range(nso):
                 out[k, i] = y[i]
@@ -334,13 +348,7 @@ def closed_one(times, t0, p, jt, jf, expo, acc, bp, out):
     y = np.zeros(NS)
     yt = np.empty(NS)
     card_init(p, y)
-    nj = jt.shape[0]
-    ij = 0
-    while ij < nj and jt[ij] <= t0:
-        if jt[ij] == t0:
-            for i in range(NS):
-                y[i] *= jf[ij]
-        ij += 1
+    ij = apply_jumps(y, jt, jf, 0, t0, 1, 0)
     k = 0
     while k < nout and times[k] <= t0:
         for i in range(NS):
@@ -348,14 +356,9 @@ def closed_one(times, t0, p, jt, jf, expo, acc, bp, out):
         k += 1
     tend = times[nout - 1]
     t = t0
-    nb = bp.shape[0]
     ib = 0
     while t < tend:
-        while ib < nb and bp[ib] <= t:
-            ib += 1
-        b = tend
-        if ib < nb and bp[ib] < tend:
-            b = bp[ib]
+        ib, b = segment_end(bp, ib, t, tend)
         kill = 0.0
         for i in range(expo.shape[0]):
             if expo[i, 0] <= t and t < expo[i, 1]:
@@ -377,11 +380,7 @@ def closed_one(times, t0, p, jt, jf, expo, acc, bp, out):
             if y[i] < 0.0:
                 return ST_NEGATIVE_STATE
         t = b
-        while ij < nj and jt[ij] <= b:
-            if jt[ij] == b:
-                for i in range(NS):
-                    y[i] *= jf[ij]
-            ij += 1
+        ij = apply_jumps(y, jt, jf, ij, b, 1, 0)
         while k < nout and times[k] <= b:
             for i in range(NS):
                 out[k, i] = y[i]
