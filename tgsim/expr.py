@@ -24,7 +24,8 @@ from collections.abc import Iterable, Mapping
 
 from .errors import CardError
 
-__all__ = ["FUNCTIONS", "parse", "names_in", "to_source", "diff", "substitute"]
+__all__ = ["FUNCTIONS", "NUMPY_FUNCTIONS", "parse", "names_in", "to_source", "diff",
+           "substitute"]
 
 #: function name in a card -> the scalar function the generated Numba code calls
 FUNCTIONS: dict[str, str] = {
@@ -36,6 +37,17 @@ FUNCTIONS: dict[str, str] = {
     "min": "min",
     "max": "max",
     "abs": "abs",
+}
+#: the same functions as NumPy ufuncs (vectorised closed-form evaluation)
+NUMPY_FUNCTIONS: dict[str, str] = {
+    "exp": "np.exp",
+    "expm1": "np.expm1",
+    "log": "np.log",
+    "log1p": "np.log1p",
+    "sqrt": "np.sqrt",
+    "min": "np.minimum",
+    "max": "np.maximum",
+    "abs": "np.abs",
 }
 _ARITY = {"exp": 1, "expm1": 1, "log1p": 1, "log": 1, "sqrt": 1, "abs": 1, "min": 2, "max": 2}
 _BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
@@ -172,11 +184,16 @@ def _copy(node: ast.expr) -> ast.expr:
     return ast.parse(ast.unparse(node), mode="eval").body
 
 
-def to_source(node: ast.expr, rename: Mapping[str, str] | None = None) -> str:
+def to_source(
+    node: ast.expr,
+    rename: Mapping[str, str] | None = None,
+    functions: Mapping[str, str] = FUNCTIONS,
+) -> str:
     """Emit Numba-compilable Python source for a checked expression.
 
     Names are mapped through ``rename`` (e.g. a symbol to its parameter name) and the
-    whitelisted functions to their :mod:`math` equivalents. Integer literals become
+    whitelisted functions through ``functions``: their :mod:`math` equivalents by
+    default, or :data:`NUMPY_FUNCTIONS` for array code. Integer literals become
     floats so that ``2/3`` and ``V**(2/3)`` are float arithmetic.
     """
     tree = _Renamer(rename or {}).visit(_copy(node))
@@ -185,7 +202,7 @@ def to_source(node: ast.expr, rename: Mapping[str, str] | None = None) -> str:
         def visit_Call(self, n: ast.Call) -> ast.AST:
             n.args = [self.visit(a) for a in n.args]
             fname = n.func.id  # type: ignore[attr-defined]
-            n.func = ast.parse(FUNCTIONS[fname], mode="eval").body
+            n.func = ast.parse(functions[fname], mode="eval").body
             return n
 
         def visit_Constant(self, n: ast.Constant) -> ast.AST:

@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 
 from . import __version__
+from ._kernels.closed_numpy import solve_closed_numpy
 from .catalogue import Model
 from .catalogue import model as get_model
-from .compile import kernels
+from .compile import kernels, numpy_closed
 from .errors import STATUS_MESSAGES, Status, TgsimError, TgsimWarning, flag_attrs
 from .treatment import PackedSchedule, Schedule
 
@@ -138,6 +139,13 @@ def _closed_form_reason(mdl: Model, packed: PackedSchedule) -> str | None:
     return None
 
 
+def _untreated(packed: PackedSchedule) -> bool:
+    """True when the packed schedule holds no event at all (no jump, dose, exposure,
+    acceleration or breakpoint)."""
+    return not (packed.jt.shape[1] or packed.dose.shape[1] or packed.expo.shape[1]
+                or packed.acc.shape[1] or packed.bp.shape[1])
+
+
 def run_kernel(
     mdl: Model,
     times: np.ndarray,
@@ -157,13 +165,19 @@ def run_kernel(
     states : ndarray, shape (n_subjects, n_times, n_states [+ 1 swelling])
     status : ndarray of int8, shape (n_subjects,)
     """
-    k = kernels(mdl)
     n = P.shape[0]
     nsw = 1 if packed.has_swelling else 0
     ns = len(mdl.states)
     status = np.zeros(n, dtype=np.int64)
     times = np.ascontiguousarray(times, dtype=np.float64)
     P = np.ascontiguousarray(P, dtype=np.float64)
+    if solver == "closed_form" and _untreated(packed):
+        # one expression over the whole grid: NumPy's SIMD ufuncs, no JIT start-up
+        out = np.empty((n, times.size, ns))
+        closed_np, init_np = numpy_closed(mdl)
+        solve_closed_numpy(closed_np, init_np, times, float(t0), P, out, status)
+        return out, status.astype(np.int8)
+    k = kernels(mdl)
     if solver == "closed_form":
         out = np.empty((n, times.size, ns))
         k.solve_closed(

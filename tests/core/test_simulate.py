@@ -238,7 +238,7 @@ def test_kernel_cache_reused_across_processes(tmp_path):
     code = (
         "import time, tgsim; t=time.perf_counter();"
         "tgsim.simulate('exponential', [0.0, 1.0], {'initial_volume': 1.0, 'growth_rate': 0.1},"
-        " solver='closed_form'); print(time.perf_counter()-t)"
+        " solver='ode'); print(time.perf_counter()-t)"
     )
     first = float(
         subprocess.run(
@@ -254,3 +254,45 @@ def test_kernel_cache_reused_across_processes(tmp_path):
     )
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == files
     assert second < first
+
+
+def test_untreated_closed_form_needs_no_jit(tmp_path):
+    """An untreated closed-form cohort is evaluated with NumPy: Numba is never imported."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, TGSIM_CACHE_DIR=str(tmp_path))
+    code = (
+        "import sys, tgsim; tgsim.simulate('gompertz', [0.0, 1.0, 5.0], {'initial_volume': 1.0,"
+        " 'growth_rate': 0.1, 'carrying_capacity': 1000.0}); print('numba' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "False"
+
+
+@pytest.mark.parametrize("name", ["exponential", "logistic", "gompertz", "power_law",
+                                  "von_bertalanffy", "stein"])
+def test_vectorised_closed_form_equals_compiled_kernel(name):
+    """The NumPy closed form (untreated cohorts) and the compiled piecewise kernel (used as
+    soon as a schedule has an event; here a resection of a negligible fraction on the
+    last day) give the same numbers to rounding."""
+    mdl = tgsim.model(name)
+    rng = np.random.default_rng(3)
+    n = 257
+    params = {}
+    for p in mdl.parameters:
+        lo = max(p.lower, p.default * 0.5) if p.default > 0 else p.lower
+        hi = min(p.upper, p.default * 1.5) if p.default > 0 else p.upper
+        params[p.name] = rng.uniform(lo, hi, n)
+    times = np.linspace(0.0, 120.0, 41)
+    fast = tgsim.simulate(name, times, params, solver="closed_form")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        slow = tgsim.simulate(name, times, params, solver="closed_form",
+                              schedule=[tgsim.Surgery(day=120.0, resected_fraction=1e-300)])
+    assert fast.attrs["solver"] == slow.attrs["solver"] == "closed_form"
+    np.testing.assert_array_equal(fast.status.values, slow.status.values)
+    np.testing.assert_allclose(fast.volume.values[:, :-1], slow.volume.values[:, :-1],
+                               rtol=1e-13, atol=0)
