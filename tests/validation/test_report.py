@@ -68,6 +68,10 @@ def test_rank_check_top_and_order():
     assert rank_check("best", ["gompertz", "power_law"], ["gompertz", "x"], top=1
                       ).verdict == "agrees"
     assert rank_check("best", ["a", "b"], ["a"]).verdict == "not comparable"
+    c = rank_check("best two", ["a", "b"], ["b", "a", "c"], ordered=False)
+    assert c.verdict == "agrees" and c.tolerance == "same top 2 (any order)"
+    assert rank_check("best two", ["a", "b"], ["b", "c", "a"], ordered=False
+                      ).verdict == "differs"
     with pytest.raises(TgsimError, match="top"):
         rank_check("best", ["a"], ["a"], top=2)
 

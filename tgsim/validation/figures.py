@@ -20,11 +20,11 @@ from ..plot._labels import GREY, OKABE_ITO, new_axes
 __all__ = ["fits_overlay", "ranking_bar", "scatter_compare"]
 
 
-def _curve(model_fit: Any, i: int, t_lo: float, t_hi: float, n: int):
+def _curve(model_fit: Any, i: int, t_lo: float, t_hi: float, n: int, from_t0: bool = True):
     """(grid, values) for subject ``i`` from a FitResult or a callable ``f(i, grid)``."""
     if hasattr(model_fit, "predict") and hasattr(model_fit, "data"):
         t0 = float(model_fit.data.t0[i])
-        lo = max(t_lo, t0)
+        lo = t0 if from_t0 else max(t_lo, t0)
         if not (t_hi > lo) or not model_fit.success[i]:
             return None
         grid = np.linspace(lo, t_hi, n)
@@ -49,8 +49,9 @@ def fits_overlay(times: Any, values: Any, curves: Mapping[str, Any] | None = Non
     times, values : array_like, (subject, obs)
         Observation days and values (NaN-padded rows, as in a series Dataset).
     curves : mapping of str to FitResult or callable, optional
-        Model name -> fit. A FitResult is drawn from its ``t0`` to the last observation
-        (a failed fit draws nothing); a callable ``f(subject_index, days) -> values`` is
+        Model name -> fit. A FitResult is drawn from its ``t0`` (e.g. the injection day)
+        to the last observation, or over ``t_range`` from no earlier than ``t0`` (a
+        failed fit draws nothing); a callable ``f(subject_index, days) -> values`` is
         drawn over ``t_range`` (default: the subject's observed span).
     subjects : sequence of str, optional
         Panel titles (default: the row index).
@@ -101,7 +102,7 @@ def fits_overlay(times: Any, values: Any, curves: Mapping[str, Any] | None = Non
         handles.setdefault("data", h[0])
         lo, hi = (np.nanmin(T[i]), np.nanmax(T[i])) if t_range is None else t_range
         for j, (name, model_fit) in enumerate(curves.items()):
-            c = _curve(model_fit, i, float(lo), float(hi), n_grid)
+            c = _curve(model_fit, i, float(lo), float(hi), n_grid, from_t0=t_range is None)
             if c is None:
                 continue
             grid, f = c
@@ -116,14 +117,18 @@ def fits_overlay(times: Any, values: Any, curves: Mapping[str, Any] | None = Non
                                label=name)
                 handles.setdefault(name, h)
         if log:
+            from matplotlib.ticker import LogLocator, NullFormatter
+
             ax.set_yscale("log")
+            ax.yaxis.set_major_locator(LogLocator(base=10, numticks=4))
+            ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_title(labels[i] if i < len(labels) else str(i), fontsize=8)
         ax.tick_params(labelsize=7)
     for i in range(n, nrows * ncols):
         axes[i // ncols][i % ncols].set_visible(False)
     fig.supxlabel(xlabel, fontsize=9)
     fig.supylabel(ylabel, fontsize=9)
-    fig.legend(list(handles.values()), list(handles.keys()), loc="outside upper center",
+    fig.legend(list(handles.values()), list(handles.keys()), loc="outside lower center",
                ncols=min(len(handles), 6), fontsize=8, frameon=False)
     if title:
         fig.suptitle(title, fontsize=10)

@@ -223,7 +223,7 @@ def bound_check(quantity: str, bound: float, ours: float, *, above: bool = True,
 
 def rank_check(quantity: str, paper_order: Sequence[str], ours_order: Sequence[str], *,
                top: int | None = None, source: str = "", note: str = "",
-               comparable: bool = True) -> Check:
+               comparable: bool = True, ordered: bool = True) -> Check:
     """Compare two rankings (best first).
 
     Parameters
@@ -237,11 +237,15 @@ def rank_check(quantity: str, paper_order: Sequence[str], ours_order: Sequence[s
         Compare only the first ``top`` names (default: the length of ``paper_order``).
     source, note, comparable
         As in :func:`relative_check`.
+    ordered : bool
+        False when the paper names its leaders without an order ("A and B describe the
+        data best"): the first ``top`` names must then be the same set.
 
     Returns
     -------
     Check
-        Agrees when the first ``top`` names are the same, in the same order.
+        Agrees when the first ``top`` names are the same, in the same order (or as a set
+        when not ``ordered``).
     """
     paper_order = [str(x) for x in paper_order]
     ours_order = [str(x) for x in ours_order]
@@ -257,9 +261,15 @@ def rank_check(quantity: str, paper_order: Sequence[str], ours_order: Sequence[s
     elif not comparable:
         verdict = "not comparable"
     else:
-        verdict = "agrees" if a == b else "differs"
-    return Check(quantity, " > ".join(a), " > ".join(b), f"same top {k}" if k > 1 else
-                 "same best", verdict, note=note, source=source)
+        same = a == b if ordered else sorted(a) == sorted(b)
+        verdict = "agrees" if same else "differs"
+    if k == 1:
+        tol = "same best"
+    else:
+        tol = f"same top {k}" + ("" if ordered else " (any order)")
+    sep = " > " if ordered else ", "
+    return Check(quantity, sep.join(a), " > ".join(b), tol, verdict, note=note,
+                 source=source)
 
 
 _COLUMNS = ("quantity", "paper", "ours", "difference", "tolerance", "verdict", "note")
