@@ -59,8 +59,9 @@ def population(ds, model: str, *, v0: float, unit: str | None = None, seed: int 
     convention) and proportional error."""
     from ..fit.population import fit_population
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", TgsimWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)  # overflow in a diverging law
         return fit_population(ds, model, t0=0.0, fixed={"initial_volume": v0}, unit=unit,
                               seed=seed, n_burn=n_burn, n_iter=n_iter,
                               random_effects=random_effects, covariance=covariance)
@@ -73,8 +74,11 @@ def alpha_beta(growth_rate: Any, carrying_capacity: Any, vc: float) -> tuple[np.
     return r * np.log(np.asarray(carrying_capacity, float) / vc), r
 
 
-def population_table(results: dict[str, Any]):
-    """Fixed effects, random-effect variances, shrinkage and criteria of population fits."""
+def population_table(results: dict[str, Any], unit: str | None = None):
+    """Fixed effects, random-effect variances, shrinkage and criteria of population fits.
+
+    ``unit`` (the data unit, e.g. photons/s) replaces mm^3 in the parameter units.
+    """
     import pandas as pd
 
     rows = []
@@ -82,7 +86,10 @@ def population_table(results: dict[str, Any]):
         for j, p in enumerate(pr.param_names):
             if not pr.free[j]:
                 continue
-            rows.append({"model": name, "parameter": p, "unit": pr.param_units[j],
+            u = pr.param_units[j]
+            if unit:
+                u = u.replace("mm^3", unit)
+            rows.append({"model": name, "parameter": p, "unit": u,
                          "typical": pr.typical[j], "rse_pct": pr.rse_typical[j],
                          "omega2": pr.omega2[j], "omega2_rse_pct": pr.rse_omega2[j],
                          "shrinkage_pct": 100 * pr.shrinkage[j],

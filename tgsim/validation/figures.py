@@ -126,7 +126,11 @@ def fits_overlay(times: Any, values: Any, curves: Mapping[str, Any] | None = Non
         ax.tick_params(labelsize=7)
     for i in range(n, nrows * ncols):
         axes[i // ncols][i % ncols].set_visible(False)
-    fig.supxlabel(xlabel, fontsize=9)
+    for c in range(ncols):  # x label under the lowest panel of each column
+        r = (n - 1 - c) // ncols if c < n else -1
+        if r >= 0:
+            axes[r][c].set_xlabel(xlabel, fontsize=8)
+            axes[r][c].xaxis.set_tick_params(labelbottom=True)
     fig.supylabel(ylabel, fontsize=9)
     fig.legend(list(handles.values()), list(handles.keys()), loc="outside lower center",
                ncols=min(len(handles), 6), fontsize=8, frameon=False)
