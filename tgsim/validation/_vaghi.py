@@ -178,7 +178,11 @@ def lm_backward(T3: np.ndarray, Y3: np.ndarray, *, sigma: float, v_inj: float,
 
     The size at the first of the points is held at its measured value; with
     ``carrying_capacity`` given (reduced Gompertz) only the rate is estimated, otherwise
-    rate and carrying capacity (Gompertz); sigma is held at the population value.
+    rate and carrying capacity (Gompertz). The criterion is least squares on log sizes
+    with sigma held at the population value: relative errors weighted by the observed
+    size, as the paper's weighted least squares (sd proportional to the measurement), and
+    unbiased on exact data (a proportional-error likelihood, whose variance follows the
+    model, is not).
 
     Returns
     -------
@@ -197,7 +201,7 @@ def lm_backward(T3: np.ndarray, Y3: np.ndarray, *, sigma: float, v_inj: float,
         warnings.simplefilter("ignore", TgsimWarning)
         res = fit((np.where(ok[:, None], T3, np.nan), np.where(ok[:, None], Y3, np.nan)),
                   "gompertz", t0=np.where(ok, T3[:, 0], 0.0), fixed=fixed,
-                  error_model="proportional")
+                  error_model="lognormal")
         age = tumour_age(res, volume=v_inj, seed=seed)
     good = res.success & ok
     return (np.where(good, age.time, np.nan), np.where(good, age.lower, np.nan),
