@@ -64,6 +64,10 @@ def test_disagreements_are_stated(report):
         assert "apart" in best.note
     # the winner is one of the Bertalanffy forms on our side too
     assert best.ours in ("bertalanffy", "classical_bertalanffy")
+    paper_top = by["two lowest mean forecast errors (unordered)"]
+    assert paper_top.paper == "bertalanffy, gompertz"
+    if not paper_top.agrees:
+        assert "V**2/3" in paper_top.note
     for m in lv.NO_CARD:
         chk = by[f"mean hold-out error, {m}"]
         assert chk.verdict == "not comparable" and chk.ours == "no card"

@@ -250,6 +250,14 @@ def _checks(res: BattleResult, n_records: int, n_all: tuple[int, int], ref) -> l
         chk.note = (f"our top two are {100 * gap:.1f} % apart in mean error ({m1}, {m2}), "
                     "far less than the record-to-record spread; " + why)
     checks.append(chk)
+    checks.append(rank_check(
+        "two lowest mean forecast errors (unordered)", ["bertalanffy", "gompertz"],
+        ours_order, ordered=False, source=f"{_PAPER}: 'the general Bertalanffy and Gompertz "
+        "models yield the lowest mean absolute error to forecasted data'",
+        note="the paper forecasts from early treatment data with its own code and split, "
+        "not the battle's last two points, and its classic Bertalanffy evaluates V**2/3 "
+        "(the published typo), which handicaps that model; here the classic form is fitted "
+        "as V^(2/3)"))
     checks.append(rank_check("order of the 5 models by mean hold-out error", theirs_order,
                              ours_order, source=_SOURCE,
                              note="only the winner is clear-cut in TumorGrowth.jl's bootstrap "

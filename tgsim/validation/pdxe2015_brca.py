@@ -337,8 +337,10 @@ def reproduce(*, quick: bool = False, seed: int | None = None,
         f"{n_short} series have fewer than 2 measurements at t >= 10 days: no metric (as in "
         "Xeva), listed with an empty class in the 'responses' table.",
         "The growth laws are fitted with tgsim.fit's defaults (proportional error, k counts "
-        "sigma); the summed AIC is over the controls where every law converged, and failed "
-        "fits are counted per law.",
+        "sigma); the summed AIC is over the controls where every law converged "
+        f"({int(cmp.complete.sum())} of {controls.sizes['subject']}), and failed fits are "
+        "counted per law (the 'n_failed' column of the 'control_ranking' table): a law that "
+        "fails on many controls is ranked on fewer of them.",
         "Data: a local copy of the Xeva export (not shipped with tgsim: no redistribution "
         "licence).",
     ]

@@ -398,7 +398,7 @@ def _overlay(run: TumgrResult, ref, n_panels: int):
                        {"tgsim (selected)": ours, "tumgr (selected)": theirs},
                        subjects=labels, max_subjects=None, ncols=5,
                        ylabel="tumour quantity / first value (1)",
-                       xlabel="time since first evaluation + 1 (day)")
+                       xlabel="t = day − day₁ + 1 (day)")
     _dash(fig, "tumgr (selected)")
     return fig
 
