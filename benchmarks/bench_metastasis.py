@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from tgsim.metastasis import MetastasisModel, metastatic_spread
-from tgsim.simulate import simulate
+from tgsim.simulation import simulate
 
 TIMES = np.linspace(0.0, 365.0, 100)
 BINS_MM = np.geomspace(0.0124, 50.0, 51)  # 50 bins from one cell to 5 cm
