@@ -142,6 +142,19 @@ def generate_source(model: Model) -> str:
         lines += _unpack_params(model)
         for j, gj in enumerate(grads):
             lines.append(f"    g[{j}] = {expr.to_source(gj, ren)}")
+    # value and gradient together, repeated subexpressions computed once (for fitting)
+    lines += ["", "", "@njit(cache=True, inline='always')", "def card_volume_vg(t, p, g):"]
+    if grads is None:
+        lines.append("    for j in range(NP):")
+        lines.append("        g[j] = np.nan")
+        lines.append("    return np.nan")
+    else:
+        lines += _unpack_params(model)
+        temps, reduced = expr.cse([vol, *grads])
+        lines += [f"    {name} = {expr.to_source(node, ren)}" for name, node in temps]
+        for j, gj in enumerate(reduced[1:]):
+            lines.append(f"    g[{j}] = {expr.to_source(gj, ren)}")
+        lines.append(f"    return {expr.to_source(reduced[0], ren)}")
     return "\n".join(lines) + "\n\n"
 
 

@@ -20,12 +20,12 @@ symbolically by :func:`diff`.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from .errors import CardError
 
 __all__ = ["FUNCTIONS", "NUMPY_FUNCTIONS", "parse", "names_in", "to_source", "diff",
-           "substitute"]
+           "substitute", "cse"]
 
 #: function name in a card -> the scalar function the generated Numba code calls
 FUNCTIONS: dict[str, str] = {
@@ -331,3 +331,53 @@ def diff(node: ast.expr, var: str) -> ast.expr:
             test = ast.Compare(left=_copy(a), ops=[ast.GtE()], comparators=[_num(0.0)])
             return ast.IfExp(test=test, body=da, orelse=ast.UnaryOp(ast.USub(), _copy(da)))
     raise CardError(f"cannot differentiate {ast.unparse(node)!r}")  # pragma: no cover
+
+
+# --------------------------------------------------------------------------- common subexpressions
+def cse(trees: Sequence[ast.expr], prefix: str = "_c") -> tuple[list[tuple[str, ast.expr]],
+                                                                list[ast.expr]]:
+    """Common-subexpression elimination over several expression trees.
+
+    Every call or arithmetic subtree that occurs more than once (across all ``trees``) is
+    computed once into a temporary named ``{prefix}0, {prefix}1, ...``. Symbolic
+    derivatives repeat the same ``exp``/``log`` terms many times; compilers cannot merge
+    repeated calls of library functions such as ``expm1``, so this is done here.
+
+    Returns
+    -------
+    assignments : list of (name, tree)
+        In dependency order (a temporary only uses earlier ones).
+    reduced : list of trees
+        ``trees`` rewritten to use the temporaries.
+    """
+    counts: dict[str, int] = {}
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call | ast.BinOp | ast.UnaryOp):
+                key = ast.dump(node)
+                counts[key] = counts.get(key, 0) + 1
+    memo: dict[str, str] = {}
+    assignments: list[tuple[str, ast.expr]] = []
+
+    def rewrite(node: ast.expr) -> ast.expr:
+        key = ast.dump(node)
+        if key in memo:
+            return ast.Name(id=memo[key], ctx=ast.Load())
+        if isinstance(node, ast.Call):
+            new: ast.expr = ast.Call(func=node.func, args=[rewrite(a) for a in node.args],
+                                     keywords=[])
+        elif isinstance(node, ast.BinOp):
+            new = ast.BinOp(rewrite(node.left), node.op, rewrite(node.right))
+        elif isinstance(node, ast.UnaryOp):
+            new = ast.UnaryOp(node.op, rewrite(node.operand))
+        else:
+            return node
+        if counts.get(key, 0) > 1:
+            name = f"{prefix}{len(assignments)}"
+            assignments.append((name, new))
+            memo[key] = name
+            return ast.Name(id=name, ctx=ast.Load())
+        return new
+
+    reduced = [rewrite(_copy(t)) for t in trees]
+    return assignments, reduced

@@ -2,7 +2,7 @@
 # Kernel template for fitting: predictions with parameter Jacobians, and a batched
 # Levenberg-Marquardt / Fisher-scoring maximum-likelihood fitter (prange over subjects).
 #
-# Uses the card globals NS, NP, SENS, card_init, card_rhs, card_volume, card_volume_grad
+# Uses the card globals NS, NP, SENS, card_init, card_rhs, card_volume, card_volume_vg
 # and, from integrate.py, treatment_rates, apply_treatment, the ST_* codes and the
 # Dormand-Prince tableau (A.., C.., E.., D..). Every name defined here starts with fit_ /
 # _fit_ / FIT_ / FT_. Entry points: fit_batch (fit rows, prange), fit_predict (predictions
@@ -21,7 +21,7 @@
 # Objective: phi = -2 log L (normal densities and, for censored points, log Phi), plus an
 # optional Gaussian prior (x - m)' Q (x - m) on the parameter part (empirical Bayes).
 #
-# Prediction modes: 0 = untreated closed form (card_volume / card_volume_grad, exact
+# Prediction modes: 0 = untreated closed form (card_volume / card_volume_vg, exact
 # gradient); 1 = ODE with forward sensitivities by internal numerical differentiation.
 
 FT_SUCCESS = 0
@@ -258,18 +258,21 @@ def fit_model_eval(mode, times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, c
                         nsw, rtol, atol, max_steps, fout, jout)
     for k in range(nt):
         dt = times[k] - t0
-        fout[k] = card_volume(dt, p)
-        if not math.isfinite(fout[k]):
-            return ST_NON_FINITE
         for j in range(NP):
             jout[k, j] = 0.0
-        if nj > 0:
-            card_volume_grad(dt, p, g)
-            for c in range(nj):
-                j = jcols[c]
-                if not math.isfinite(g[j]):
-                    return ST_NON_FINITE
-                jout[k, j] = g[j]
+        if nj == 0:
+            fout[k] = card_volume(dt, p)
+            if not math.isfinite(fout[k]):
+                return ST_NON_FINITE
+            continue
+        fout[k] = card_volume_vg(dt, p, g)
+        if not math.isfinite(fout[k]):
+            return ST_NON_FINITE
+        for c in range(nj):
+            j = jcols[c]
+            if not math.isfinite(g[j]):
+                return ST_NON_FINITE
+            jout[k, j] = g[j]
     return ST_SUCCESS
 
 
@@ -325,8 +328,9 @@ def fit_assemble(y, w, nt, f, jx, x, emodel, free, K, pm, pq, use_prior, grad, H
                 return np.inf
             ft = math.log(fk)
             yt = math.log(y[k])
+            invf = 1.0 / fk
             for j in range(NP):
-                da[j] = jx[k, j] / fk
+                da[j] = jx[k, j] * invf
             s = sig
             for j in range(K):
                 db[j] = 0.0
@@ -345,15 +349,17 @@ def fit_assemble(y, w, nt, f, jx, x, emodel, free, K, pm, pq, use_prior, grad, H
                 if not fk > 0.0:
                     return np.inf
                 s = sig * fk
+                invf = 1.0 / fk
                 for j in range(NP):
-                    db[j] = jx[k, j] / fk
+                    db[j] = jx[k, j] * invf
             else:
                 h = c + fk
                 if not h > 0.0:
                     return np.inf
                 s = sig * h
+                invh = 1.0 / h
                 for j in range(NP):
-                    db[j] = jx[k, j] / h
+                    db[j] = jx[k, j] * invh
                 db[NP + 1] = c / h
         da[NP] = 0.0
         da[NP + 1] = 0.0
@@ -362,14 +368,20 @@ def fit_assemble(y, w, nt, f, jx, x, emodel, free, K, pm, pq, use_prior, grad, H
             phi += z * z + 2.0 * math.log(s) + FIT_LOG2PI
             if emodel == 3:
                 phi += 2.0 * yt
+            inv = 1.0 / s
+            cz = -2.0 * z * inv
+            cd = 2.0 * inv * inv
+            omz = 2.0 * (1.0 - z * z)
             for a in range(K):
                 if free[a] == 0:
                     continue
-                grad[a] += -2.0 * z * da[a] / s + 2.0 * (1.0 - z * z) * db[a]
+                grad[a] += cz * da[a] + omz * db[a]
+                daa = cd * da[a]
+                dba = 4.0 * db[a]
                 for b in range(a + 1):
                     if free[b] == 0:
                         continue
-                    H[a, b] += 2.0 * da[a] * da[b] / (s * s) + 4.0 * db[a] * db[b]
+                    H[a, b] += daa * da[b] + dba * db[b]
         else:
             lc, m = _fit_log_ndtr(z)
             phi += -2.0 * lc

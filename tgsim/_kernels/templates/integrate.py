@@ -6,7 +6,8 @@
 #   card_init(p, y)                         initial tumour states from parameters
 #   card_rhs(y, p, dy)                      untreated growth term g(y)
 #   card_closed(t, y0, p, kill, accel, y)   closed form from y0 after time t (if any)
-#   card_volume(t, p), card_volume_grad(t, p, g)   untreated closed-form volume (if any)
+#   card_volume(t, p), card_volume_grad(t, p, g), card_volume_vg(t, p, g)  untreated closed-form
+#                                           volume, gradient, both (vg returns the volume)
 #
 # Arrays only: every argument is a contiguous float64 array or a scalar; kernels write
 # in place and return an int status (see tgsim.errors.Status); they never raise.
