@@ -441,3 +441,18 @@ def test_path_types(write_csv):
     path = write_csv(SIMPLE)
     assert read_series(str(path)).attrs["source"] == str(path)
     assert read_series(Path(path)).sizes["subject"] == 2
+
+
+def test_atomic_files_get_umask_mode(tmp_path):
+    """Files written through atomic_path are readable like any other (not mkstemp's 0600)."""
+    import os
+
+    from tgsim.io._atomic import atomic_path
+
+    old = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "x.txt") as tmp:
+            tmp.write_text("hello")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "x.txt").stat().st_mode & 0o777 == 0o644

@@ -14,7 +14,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
 
     The temporary file lives in the same folder (so the final ``os.replace`` is atomic
-    on POSIX). If the body raises — a full disk, an interrupted write — the temporary
+    on POSIX); the finished file gets the mode a plain ``open`` would give (0666 less the
+    umask). If the body raises — a full disk, an interrupted write — the temporary
     file is removed and ``path`` is left as it was.
 
     Examples
@@ -29,6 +30,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        if tmp.is_file():  # mkstemp makes 0600 files: give the usual umask-based mode
+            os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, final)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -39,3 +42,10 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
             else:
                 tmp.unlink()
         raise
+
+
+def _umask() -> int:
+    """The process umask (read by setting and restoring it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
