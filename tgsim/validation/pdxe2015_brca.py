@@ -335,7 +335,8 @@ def reproduce(*, quick: bool = False, seed: int | None = None,
     n_short = int((~np.isfinite(ours["best_response"])).sum())
     report.notes += [
         f"{n_short} series have fewer than 2 measurements at t >= 10 days: no metric (as in "
-        "Xeva), listed with an empty class in the 'responses' table.",
+        "Xeva); the per-series table 'responses' (written by tgsim run) lists them with an "
+        "empty class.",
         "The growth laws are fitted with tgsim.fit's defaults (proportional error, k counts "
         "sigma); the summed AIC is over the controls where every law converged "
         f"({int(cmp.complete.sum())} of {controls.sizes['subject']}), and failed fits are "
