@@ -198,3 +198,13 @@ def test_hook_bad_key_names_file_and_key(tmp_path, config, key):
     with pytest.raises(ConfigError) as err:
         hook(config, where="exp.toml", out_dir=tmp_path, subjects=None, seed=None)
     assert "exp.toml" in str(err.value) and f"'{key}'" in str(err.value)
+
+
+def test_written_files_follow_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        files = _report(with_figures=False).write(tmp_path)
+    finally:
+        os.umask(old)
+    for rel in files.values():
+        assert (tmp_path / rel).stat().st_mode & 0o777 == 0o644, rel

@@ -14,6 +14,7 @@ missing); a check that differs should carry a ``note`` giving the likely reason.
 from __future__ import annotations
 
 import math
+import os
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -433,6 +434,7 @@ class ValidationReport:
         """
         from ..io._atomic import atomic_path
 
+        mode = _file_mode()
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         files: dict[str, str] = {}
@@ -440,17 +442,29 @@ class ValidationReport:
             rel = f"{_safe(name)}.png"
             with atomic_path(out / rel) as tmp:
                 fig.savefig(tmp, dpi=dpi, format="png", bbox_inches="tight")
+                os.chmod(tmp, mode)
             files[f"figure:{name}"] = rel
         for name, frame in self.tables.items():
             rel = f"tables/{_safe(name)}.csv"
             with atomic_path(out / rel) as tmp:
                 frame.to_csv(tmp, index=False)
+                os.chmod(tmp, mode)
             files[f"table:{name}"] = rel
         with atomic_path(out / "checks.csv") as tmp:
             self.checks_frame().to_csv(tmp, index=False)
+            os.chmod(tmp, mode)
         with atomic_path(out / "report.md") as tmp:
             tmp.write_text(self.to_markdown(files), encoding="utf-8")
+            os.chmod(tmp, mode)
         return {"report": "report.md", "checks": "checks.csv", **files}
+
+
+def _file_mode() -> int:
+    """Permissions of a new ordinary file under the current umask (temporary files are
+    created private)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def _safe(name: str) -> str:
