@@ -13,6 +13,13 @@ import numpy as np
 
 from ..errors import TgsimWarning
 
+#: why some fitted curves in the figures lie far below the data
+MISFIT_NOTE = (
+    "Under a proportional error with sigma estimated, a law that cannot follow a series "
+    "(here the exponential and logistic started from the injection size) is fitted with a "
+    "very large sigma and its curve runs below the data: these fits converge but describe "
+    "nothing, which the criteria rank last.")
+
 
 def load(name: str, data_dir: str | None = None):
     """A data set of :mod:`tgsim.datasets`, from ``data_dir`` when given; zeros become NaN.

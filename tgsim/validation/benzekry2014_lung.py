@@ -149,6 +149,7 @@ def reproduce(*, quick: bool = False, seed: int | None = None, data_dir: str | N
         "Error model: proportional, sigma estimated per mouse. Benzekry 2014 derived its own "
         "measurement-error model from repeated measurements; its parameters could not be "
         "consulted here, so they are not used.",
+        C.MISFIT_NOTE,
         "Identifiable fits (all parameter RSE < 50 %): " + ", ".join(
             f"{m} {v:.0f} %" for m, v in ident.items()) + ".",
     ]

@@ -188,6 +188,7 @@ def reproduce(*, quick: bool = False, seed: int | None = None, data_dir: str | N
         f"{acc['lm_gompertz'][2]} by likelihood (Gompertz); priors by {cv}. Likelihood-only "
         f"Gompertz: mean |error| {acc['lm_gompertz'][0]:.0f} %, mean PI width "
         f"{acc['lm_gompertz'][1]:.0f} days.",
+        C.MISFIT_NOTE,
         f"Options: quick={quick}, seed={seed}, folds={folds}, SAEM {saem_burn}+{saem_iter} "
         "iterations.",
     ]

@@ -135,6 +135,7 @@ def reproduce(*, quick: bool = False, seed: int | None = None, data_dir: str | N
             f"{r.rse_pct:.0f} %), omega² {r.omega2:.3g}, shrinkage {r.shrinkage_pct:.0f} %"
             for r in pop_table.itertuples()) + ".",
     ]
+    notes.append(C.MISFIT_NOTE)
     if age_prediction:
         ages = V.age_prediction(ds, v_inj=v0, unit=UNIT, folds=0, seed=seed,
                                 n_burn=max(saem_burn // 2, 50),
