@@ -143,3 +143,21 @@ def test_callable_package():
     res = tgsim.fit((TIMES, gompertz(TIMES, 50, 0.08, 3000) * (1 + 0.01 * np.sin(TIMES))),
                     "gompertz")
     assert res.success[0]
+
+
+def test_parameter_units_follow_the_data_unit():
+    """Size parameters carry the data's unit when the data are not volumes in mm^3."""
+    import numpy as np
+
+    import tgsim.fit as tf
+    from tgsim.fit.data import parameter_units
+
+    assert parameter_units(["mm^3", "1/day", "mm^3/day"], "mm^3") == ("mm^3", "1/day",
+                                                                        "mm^3/day")
+    assert parameter_units(["mm^3", "1/day", "mm^3/day"], "photons/s") == (
+        "photons/s", "1/day", "photons/s/day")
+    t = np.array([0.0, 3.0, 6.0, 9.0, 12.0, 15.0])
+    y = 2.0e8 * np.exp(0.2 * t) * (1 + 0.05 * np.sin(t))
+    res = tf.fit((t, y[None, :]), "exponential", unit="photons/s")
+    assert res.param_units[0] == "photons/s"
+    assert res.to_dataset()["param_unit"].values[0] == "photons/s"

@@ -12,7 +12,7 @@ from ..catalogue import Model
 from ..catalogue import model as get_model
 from ..errors import STATUS_MESSAGES, TgsimError
 from .covariance import natural_covariance, wald_intervals, working_covariance
-from .data import SeriesBatch, as_batch
+from .data import SeriesBatch, as_batch, parameter_units
 from .likelihood import ErrorModel
 from .likelihood import error_model as get_error_model
 from .lm import Setup, build_setup, heuristic_start, precheck, predict, run_lm
@@ -228,7 +228,7 @@ def make_result(mdl: Model, em: ErrorModel, setup: Setup, batch: SeriesBatch,
     for s in np.flatnonzero((status == 0) & at_bound.any(axis=1)):
         names = [nm for nm, b in zip(pnames, at_bound[s], strict=True) if b]
         messages[s] = f"{messages[s]} ({', '.join(names)} at a bound: no standard error)"
-    units = tuple(p.unit for p in mdl.parameters) + em.units(batch.unit)
+    units = parameter_units([p.unit for p in mdl.parameters], batch.unit) + em.units(batch.unit)
     return FitResult(
         model=mdl, error_model=em, subjects=batch.subjects, param_names=_param_names(mdl, em),
         param_units=units, free=free_q, estimate=est, stderr=se, covariance=cov, ci_lower=lo,

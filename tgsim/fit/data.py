@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,6 +133,20 @@ def _unit_factor(unit: str, where: str) -> tuple[str, float, str]:
     if u in _LENGTH_UNITS:
         return "mm", _LENGTH_UNITS[u], "length"
     return unit.strip(), 1.0, "other"
+
+
+def parameter_units(card_units: Sequence[str], data_unit: str) -> tuple[str, ...]:
+    """Units of a card's parameters when fitted to data in ``data_unit``.
+
+    Cards state sizes in mm³. Data in another size unit (a diameter in mm, a signal in
+    photons/s, a marker in ng/mL) are fitted on their own scale, so the size parameters
+    (initial volume, carrying capacity, linear rate, ...) carry that unit: ``mm^3`` in a
+    card unit becomes the data unit (``mm^3/day`` -> ``photons/s/day``).
+    """
+    du = data_unit.strip()
+    if du.lower() in ("mm^3", "mm3", "mm³"):
+        return tuple(card_units)
+    return tuple(u.replace("mm^3", du) for u in card_units)
 
 
 def _from_dataset(ds: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str, str]:

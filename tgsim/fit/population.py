@@ -72,7 +72,7 @@ from ..catalogue import Model
 from ..catalogue import model as get_model
 from ..errors import TgsimError
 from .core import fit_prepared
-from .data import SeriesBatch, as_batch
+from .data import SeriesBatch, as_batch, parameter_units
 from .likelihood import ErrorModel
 from .likelihood import error_model as get_error_model
 from .lm import Setup, predict, run_lm
@@ -534,7 +534,8 @@ def fit_population(
     ts_typ = np.where(su.scale == 1, np.exp(ts_mu), ts_mu)
     return PopulationResult(
         model=mdl, error_model=em, param_names=names,
-        param_units=tuple(p_.unit for p_ in mdl.parameters), random_effects=tuple(re),
+        param_units=parameter_units([p_.unit for p_ in mdl.parameters], batch.unit),
+        random_effects=tuple(re),
         free=free, typical=typical, typical_se=typ_se, mu=mu, mu_se=mu_se, omega2=om2,
         omega2_se=om_se, omega=Omega, sigma=float(sigma), sigma_se=float(sig_se),
         shrinkage=shrink, subjects=batch.subjects, individual=individual,
