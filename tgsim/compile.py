@@ -124,6 +124,39 @@ def generate_source(model: Model) -> str:
             lines.append(f"    kill_{i} = kill * {sens!r}")
             ren_i = dict(ren, kill=f"kill_{i}")
             lines.append(f"    y[{i}] = {expr.to_source(trees[f'closed_form.{s}'], ren_i)}")
+    # Jacobians of the growth term and of the initial state (forward sensitivities in
+    # fitting): jy[i, k] = dg_i/dy_k, jp[i, j] = dg_i/dp_j (only where want[j] != 0),
+    # jy0[i, j] = dy0_i/dp_j
+    lines += ["", "", "@njit(cache=True, inline='always')",
+              "def card_rhs_jac(y, p, dy, jy, jp, want):"]
+    lines += _unpack_params(model)
+    lines += [f"    y_{s} = y[{i}]" for i, s in enumerate(model.states)]
+    rhs = [_symbols_to_names(model, trees[f"rhs.{s}"]) for s in model.states]
+    parts = list(rhs)
+    slots = [f"dy[{i}]" for i in range(len(rhs))]
+    for i, g in enumerate(rhs):
+        for k, sk in enumerate(model.states):
+            parts.append(expr.diff(g, sk))
+            slots.append(f"jy[{i}, {k}]")
+        for j, par in enumerate(model.parameters):
+            parts.append(expr.diff(g, par.name))
+            slots.append(f"jp[{i}, {j}]")
+    temps, reduced = expr.cse(parts)
+    lines += [f"    {name} = {expr.to_source(node, ren)}" for name, node in temps]
+    for slot, node in zip(slots, reduced, strict=True):
+        src = expr.to_source(node, ren)
+        if slot.startswith("jp["):  # only the columns of the fitted parameters (want[j])
+            j = slot[slot.index(",") + 1:-1].strip()
+            lines.append(f"    if want[{j}]:")
+            lines.append(f"        {slot} = {src}")
+        else:
+            lines.append(f"    {slot} = {src}")
+    lines += ["", "", "@njit(cache=True, inline='always')", "def card_init_jac(p, jy0):"]
+    lines += _unpack_params(model)
+    for i, s in enumerate(model.states):
+        init = _symbols_to_names(model, trees[f"initial.{s}"])
+        for j, par in enumerate(model.parameters):
+            lines.append(f"    jy0[{i}, {j}] = {expr.to_source(expr.diff(init, par.name), ren)}")
     # untreated closed-form volume from the initial state, and its gradient (for fitting)
     lines += ["", "", "@njit(cache=True, inline='always')", "def card_volume(t, p):"]
     if model.closed_form is None:

@@ -92,7 +92,7 @@ def test_unknown_units_are_refused_unless_named(good):
         tf.fit(ds, "gompertz")
     res = tf.fit(ds, "gompertz", unit="furlong^3")
     assert res.success[0] and res.unit == "furlong^3"
-    assert res.param_units[0] == "mm^3"  # the card's unit: the summary says what was fitted
+    assert res.param_units[0] == "furlong^3"  # size parameters carry the unit fitted
     with pytest.raises(DataError, match="contradicts"):
         tf.fit(ds, "gompertz", unit="mm^3")
 

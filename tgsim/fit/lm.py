@@ -9,14 +9,15 @@ Levenberg-Marquardt iteration on a Fisher-scoring model of :math:`-2\log L`:
   own scale. Error parameters are fitted as :math:`\log\sigma` (and :math:`\log(a/b)`
   for the combined model). Box bounds hold exactly by projection.
 * **Jacobians.** For cards with a closed form and no treatment, the exact symbolic
-  gradient ``card_volume_grad`` generated from the card. Otherwise forward sensitivity
-  equations integrated with the state by the same Dormand-Prince 5(4) steps, their
-  right-hand side :math:`\partial F/\partial y\,S_j + \partial F/\partial p_j` taken as a
-  forward directional difference of the card's right-hand side with step
-  :math:`\sqrt{\epsilon}\max(|p_j|, 10^{-3})` ("internal numerical differentiation",
-  Bock 1981): the sensitivities are those of the discrete solution, consistent with the
-  objective to about :math:`\sqrt{\epsilon}` relative, without the noise of differencing
-  two adaptive solves.
+  gradient of the closed form (``card_volume_vg``, generated from the card with common
+  subexpressions computed once). Otherwise forward sensitivity equations
+  :math:`\dot S_j = \partial F/\partial y\,S_j + \partial F/\partial p_j`, with
+  :math:`\partial g/\partial y` and :math:`\partial g/\partial p` of the card's growth
+  term differentiated symbolically (``card_rhs_jac``) and the treatment terms (kill,
+  Norton-Simon fraction, acceleration, swelling) added exactly; they are integrated with
+  the state by the same Dormand-Prince 5(4) steps (the error estimate controls the
+  state, as CVODES does by default), and start from the symbolic
+  :math:`\partial y_0/\partial p`.
 * **Steps.** :math:`(H + \lambda\,\mathrm{diag}(H)) \delta = -\nabla(-2\log L)` with H the
   expected (Fisher) Hessian; Nielsen's damping update; a bound whose gradient points
   outward is held. Converged when the Newton decrement :math:`g^T H^{-1} g` falls below

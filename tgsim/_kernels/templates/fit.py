@@ -2,7 +2,8 @@
 # Kernel template for fitting: predictions with parameter Jacobians, and a batched
 # Levenberg-Marquardt / Fisher-scoring maximum-likelihood fitter (prange over subjects).
 #
-# Uses the card globals NS, NP, SENS, card_init, card_rhs, card_volume, card_volume_vg
+# Uses the card globals NS, NP, SENS, card_init, card_rhs, card_volume, card_volume_vg,
+# card_rhs_jac, card_init_jac
 # and, from integrate.py, treatment_rates, apply_treatment, the ST_* codes and the
 # Dormand-Prince tableau (A.., C.., E.., D..). Every name defined here starts with fit_ /
 # _fit_ / FIT_ / FT_. Entry points: fit_batch (fit rows, prange), fit_predict (predictions
@@ -22,7 +23,7 @@
 # optional Gaussian prior (x - m)' Q (x - m) on the parameter part (empirical Bayes).
 #
 # Prediction modes: 0 = untreated closed form (card_volume / card_volume_vg, exact
-# gradient); 1 = ODE with forward sensitivities by internal numerical differentiation.
+# gradient); 1 = ODE with forward sensitivities from the card's symbolic Jacobians.
 
 FT_SUCCESS = 0
 FT_NON_FINITE = 3
@@ -31,38 +32,39 @@ FT_NOT_IDENTIFIABLE = 6
 FT_BAD_DATA = 7
 FT_MAX_ITERATIONS = 8
 FIT_LOG2PI = 1.8378770664093453
-FIT_SQRT_EPS = 1.4901161193847656e-08
 
 
 @njit(cache=True)
-def _fit_aug_rhs(t, tseg, z, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n, g, yp, pp, d0,
-             d1, dz):
+def _fit_aug_rhs(t, tseg, z, p, jcols, nj, dose, expo, acc, clear, nsw, n, yp, d0, jy, jp,
+                 want, dz):
     """Augmented right-hand side: state and forward sensitivities.
 
     z holds the state y (n values) followed by nj sensitivity columns S_c = dy/dp_jcols[c].
-    dS_c/dt = (F(y + eps_c S_c, p + eps_c e_j) - F(y, p)) / eps_c (a directional forward
-    difference of the right-hand side, taken on the same steps as the state).
+    With the treated right-hand side F_i = a (1 - ns s_i) g_i(y, p) - lk s_i y_i (and the
+    swelling F = infil sum(y) - clear y_sw), dS_c/dt = dF/dy S_c + dF/dp_j, using the
+    card's symbolic Jacobians jy = dg/dy and jp = dg/dp (card_rhs_jac; want[j] != 0 for
+    the columns jcols).
     """
     a, lk, ns, infil = treatment_rates(t, tseg, dose, expo, acc)
     for i in range(n):
         yp[i] = z[i]
-    card_rhs(yp, p, d0)
+    card_rhs_jac(yp, p, d0, jy, jp, want)
     apply_treatment(yp, d0, a, lk, ns, infil, clear, nsw)
     for i in range(n):
         dz[i] = d0[i]
     for c in range(nj):
         j = jcols[c]
-        e = eps[c]
         off = n * (c + 1)
-        for i in range(n):
-            yp[i] = z[i] + e * z[off + i]
-        for k in range(NP):
-            pp[k] = p[k]
-        pp[j] = p[j] + e
-        card_rhs(yp, pp, d1)
-        apply_treatment(yp, d1, a, lk, ns, infil, clear, nsw)
-        for i in range(n):
-            dz[off + i] = (d1[i] - d0[i]) / e
+        tot = 0.0
+        for i in range(NS):
+            acc_ = jp[i, j]
+            for k in range(NS):
+                acc_ += jy[i, k] * z[off + k]
+            s = SENS[i]
+            dz[off + i] = a * (1.0 - ns * s) * acc_ - lk * s * z[off + i]
+            tot += z[off + i]
+        if nsw > 0:
+            dz[off + NS] = infil * tot - clear * z[off + NS]
 
 
 @njit(cache=True)
@@ -90,29 +92,23 @@ def fit_sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp
     k5 = np.empty(N)
     k6 = np.empty(N)
     k7 = np.empty(N)
-    g = np.empty(NS)
     yp = np.empty(n)
-    pp = np.empty(NP)
     d0 = np.empty(n)
-    d1 = np.empty(n)
-    eps = np.empty(max(nj, 1))
+    jy = np.zeros((NS, NS))
+    jp = np.zeros((NS, NP))
+    want = np.zeros(NP, dtype=np.int64)
+    for c in range(nj):
+        want[jcols[c]] = 1
     y0 = np.zeros(NS)
-    y1 = np.zeros(NS)
     card_init(p, y0)
     for i in range(NS):
         if not (y0[i] >= 0.0) or not math.isfinite(y0[i]):
             return ST_NON_FINITE
         z[i] = y0[i]
+    card_init_jac(p, jp)  # dy0/dp (jp reused as work space here)
     for c in range(nj):
-        j = jcols[c]
-        e = FIT_SQRT_EPS * max(abs(p[j]), 1e-3)
-        eps[c] = e
-        for k in range(NP):
-            pp[k] = p[k]
-        pp[j] = p[j] + e
-        card_init(pp, y1)
         for i in range(NS):
-            z[n * (c + 1) + i] = (y1[i] - y0[i]) / e
+            z[n * (c + 1) + i] = jp[i, jcols[c]]
     ij = apply_jumps(z, jt, jf, 0, t0, nj + 1, n)
     kk = 0
     while kk < nt and times[kk] <= t0:
@@ -128,8 +124,8 @@ def fit_sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp
     while t < tend:
         ib, b = segment_end(bp, ib, t, tend)
         tseg = t
-        _fit_aug_rhs(t, tseg, z, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n, g, yp, pp,
-                 d0, d1, k1)
+        _fit_aug_rhs(t, tseg, z, p, jcols, nj, dose, expo, acc, clear, nsw, n, yp,
+                 d0, jy, jp, want, k1)
         if h <= 0.0:
             s0 = 0.0
             s1 = 0.0
@@ -155,30 +151,30 @@ def fit_sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp
                 last = True
             for i in range(N):
                 zt[i] = z[i] + hs * A21 * k1[i]
-            _fit_aug_rhs(t + C2 * hs, tseg, zt, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n,
-                     g, yp, pp, d0, d1, k2)
+            _fit_aug_rhs(t + C2 * hs, tseg, zt, p, jcols, nj, dose, expo, acc, clear, nsw, n,
+                     yp, d0, jy, jp, want, k2)
             for i in range(N):
                 zt[i] = z[i] + hs * (A31 * k1[i] + A32 * k2[i])
-            _fit_aug_rhs(t + C3 * hs, tseg, zt, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n,
-                     g, yp, pp, d0, d1, k3)
+            _fit_aug_rhs(t + C3 * hs, tseg, zt, p, jcols, nj, dose, expo, acc, clear, nsw, n,
+                     yp, d0, jy, jp, want, k3)
             for i in range(N):
                 zt[i] = z[i] + hs * (A41 * k1[i] + A42 * k2[i] + A43 * k3[i])
-            _fit_aug_rhs(t + C4 * hs, tseg, zt, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n,
-                     g, yp, pp, d0, d1, k4)
+            _fit_aug_rhs(t + C4 * hs, tseg, zt, p, jcols, nj, dose, expo, acc, clear, nsw, n,
+                     yp, d0, jy, jp, want, k4)
             for i in range(N):
                 zt[i] = z[i] + hs * (A51 * k1[i] + A52 * k2[i] + A53 * k3[i] + A54 * k4[i])
-            _fit_aug_rhs(t + C5 * hs, tseg, zt, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n,
-                     g, yp, pp, d0, d1, k5)
+            _fit_aug_rhs(t + C5 * hs, tseg, zt, p, jcols, nj, dose, expo, acc, clear, nsw, n,
+                     yp, d0, jy, jp, want, k5)
             for i in range(N):
                 zt[i] = z[i] + hs * (A61 * k1[i] + A62 * k2[i] + A63 * k3[i] + A64 * k4[i]
                                      + A65 * k5[i])
-            _fit_aug_rhs(t + hs, tseg, zt, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n,
-                     g, yp, pp, d0, d1, k6)
+            _fit_aug_rhs(t + hs, tseg, zt, p, jcols, nj, dose, expo, acc, clear, nsw, n,
+                     yp, d0, jy, jp, want, k6)
             for i in range(N):
                 znew[i] = z[i] + hs * (A71 * k1[i] + A73 * k3[i] + A74 * k4[i] + A75 * k5[i]
                                        + A76 * k6[i])
-            _fit_aug_rhs(t + hs, tseg, znew, p, jcols, nj, eps, dose, expo, acc, clear, nsw, n,
-                     g, yp, pp, d0, d1, k7)
+            _fit_aug_rhs(t + hs, tseg, znew, p, jcols, nj, dose, expo, acc, clear, nsw, n,
+                     yp, d0, jy, jp, want, k7)
             err = 0.0
             for i in range(n):
                 e = hs * (E1 * k1[i] + E3 * k3[i] + E4 * k4[i] + E5 * k5[i] + E6 * k6[i]
