@@ -25,8 +25,10 @@ from ..errors import Status
 
 __all__ = ["solve_closed_numpy", "worker_count"]
 
-#: values per block: large enough to amortise Python overhead, small enough for L2
-BLOCK_VALUES = 1 << 16
+#: values per block: large enough to amortise the Python overhead of each block (the
+#: ufunc calls hold the GIL between them), small enough for the temporaries to stay in
+#: cache (2 MiB each)
+BLOCK_VALUES = 1 << 18
 
 
 def worker_count() -> int:
@@ -86,7 +88,11 @@ def solve_closed_numpy(
             if at_start:
                 for i, value in enumerate(init_np(Pb)):
                     block_out[:, :at_start, i] = value
-        finite = np.isfinite(block_out).all(axis=(1, 2))
+        # a row is finite iff its sum is (a sum can also overflow: those rows are rechecked)
+        finite = np.isfinite(block_out.sum(axis=(1, 2)))
+        if not finite.all():
+            rows = np.flatnonzero(~finite)
+            finite[rows] = np.isfinite(block_out[rows]).all(axis=(1, 2))
         negative = (block_out[:, -1, :] < 0.0).any(axis=1)
         st = status[a:b]
         st[:] = Status.SUCCESS
@@ -94,7 +100,8 @@ def solve_closed_numpy(
         if bad_neg.any():
             st[bad_neg] = Status.NEGATIVE_STATE
             block_out[bad_neg, -1, :] = np.nan
-        st[~finite] = Status.NON_FINITE
+        if not finite.all():
+            st[~finite] = Status.NON_FINITE
 
     workers = min(worker_count(), len(blocks))
     if workers <= 1:
