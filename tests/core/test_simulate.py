@@ -296,3 +296,14 @@ def test_vectorised_closed_form_equals_compiled_kernel(name):
     np.testing.assert_array_equal(fast.status.values, slow.status.values)
     np.testing.assert_allclose(fast.volume.values[:, :-1], slow.volume.values[:, :-1],
                                rtol=1e-13, atol=0)
+
+
+def test_vectorised_closed_form_flags_overflow_per_subject():
+    """A subject whose closed form overflows is flagged NON_FINITE; the others are exact."""
+    with pytest.warns(TgsimWarning, match="1 of 2 subject"):
+        ds = tgsim.simulate("exponential", [0.0, 10.0, 365.0],
+                            {"initial_volume": 1.0, "growth_rate": [0.01, 10.0]},
+                            solver="closed_form")
+    assert ds.status.values.tolist() == [0, 3]
+    np.testing.assert_allclose(ds.volume.values[0], np.exp(0.01 * np.array([0, 10, 365.0])),
+                               rtol=1e-14)
