@@ -112,3 +112,16 @@ def test_default_run_matches_quick_run(run):
     quick = run[2]
     for c in rep.checks:
         assert quick.loc[c.quantity, "verdict"] == c.verdict, c.quantity
+
+
+def test_identifiable_ranking_matches_the_paper(run):
+    """With the paper's two criteria together (identifiable parameters, then AIC), the
+    best two are the paper's Gompertz and power law."""
+    out, _, checks = run
+    row = _row(checks, "best two identifiable laws")
+    models = pd.read_csv(out / "tables" / "models.csv")
+    ranked = [m for m, pct in zip(models["model"], models["identifiable_pct"], strict=True)
+              if pct >= 50]
+    assert row["verdict"] == ("agrees" if set(ranked[:2]) == {"gompertz", "power_law"}
+                              else "differs")
+    assert row["verdict"] == "agrees"
