@@ -214,6 +214,41 @@ def _common(errors, models) -> Any:
     return errors[ok]
 
 
+def _exponent_note(res: BattleResult) -> str:
+    """How often the free-exponent fits end at the card's upper bound on the exponent."""
+    fit = res.fits.get("bertalanffy")
+    if fit is None or "exponent" not in fit.param_names:
+        return ""
+    j = list(fit.param_names).index("exponent")
+    est = fit.estimate[fit.success, j]
+    if est.size == 0:
+        return ""
+    from ..catalogue import model
+
+    upper = model("von_bertalanffy").parameter("exponent").upper
+    share = float(np.mean(est >= upper - 1e-9))
+    return (f"{100 * share:.0f} % of our free-exponent fits end at the card's upper bound "
+            f"gamma = {upper:g} (the data want gamma >= 1, towards Gompertz), so the general "
+            "form can add little to the classic one here; ")
+
+
+def _paired_note(common) -> str:
+    """Paired bootstrap (records resampled, seed 0) of the mean error difference between
+    the general and the classic Bertalanffy, in TumorGrowth.jl's errors and in ours."""
+    rng = np.random.default_rng(0)
+    n = len(common)
+    if n < 10:
+        return ""
+    idx = rng.integers(0, n, size=(2000, n))
+    parts = []
+    for label, suffix in (("theirs", "_tumorgrowthjl"), ("ours", "")):
+        d = (common[f"bertalanffy{suffix}"] - common[f"classical_bertalanffy{suffix}"]).to_numpy()
+        lo, hi = np.percentile(d[idx].mean(axis=1), [2.5, 97.5])
+        parts.append(f"{label} [{lo:.2g}, {hi:.2g}]")
+    return ("95 % paired-bootstrap interval of the mean error difference general - classic "
+            f"Bertalanffy: {', '.join(parts)}; ")
+
+
 def _checks(res: BattleResult, n_records: int, n_all: tuple[int, int], ref) -> list[Check]:
     models = list(MODELS)
     ref_errors = ref.set_index("Pt_hashID").loc[res.errors["Pt_hashID"]].reset_index()
@@ -248,7 +283,8 @@ def _checks(res: BattleResult, n_records: int, n_all: tuple[int, int], ref) -> l
         m1, m2 = ours_order[:2]
         gap = float(np.mean(common[m2]) / np.mean(common[m1]) - 1.0)
         chk.note = (f"our top two are {100 * gap:.1f} % apart in mean error ({m1}, {m2}), "
-                    "far less than the record-to-record spread; " + why)
+                    "far less than the record-to-record spread; "
+                    + _exponent_note(res) + _paired_note(common) + why)
     checks.append(chk)
     checks.append(rank_check(
         "two lowest mean forecast errors (unordered)", ["bertalanffy", "gompertz"],
