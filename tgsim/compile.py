@@ -32,6 +32,9 @@ from .catalogue import Model
 __all__ = ["kernels", "generate_source", "cache_dir", "numpy_closed", "numpy_closed_source"]
 
 _TEMPLATES = Path(__file__).resolve().parent / "_kernels" / "templates"
+#: decorator of every generated card function: inlined into the kernels, and NumPy float
+#: semantics (a division by zero gives inf/NaN, flagged per subject, never an exception)
+_DECO = "@njit(cache=True, error_model='numpy', inline='always')"
 _LOCK = threading.Lock()
 _LOADED: dict[str, ModuleType] = {}
 _NP_LOADED: dict[str, tuple[Callable[..., tuple], Callable[..., tuple]]] = {}
@@ -96,13 +99,13 @@ def generate_source(model: Model) -> str:
         f"HAS_CLOSED = {model.has_closed_form}",
         "",
         "",
-        "@njit(cache=True, inline='always')",
+        _DECO,
         "def card_init(p, y):",
         *_unpack_params(model),
     ]
     for i, s in enumerate(model.states):
         lines.append(f"    y[{i}] = {expr.to_source(trees[f'initial.{s}'], ren)}")
-    lines += ["", "", "@njit(cache=True, inline='always')", "def card_rhs(y, p, dy):"]
+    lines += ["", "", _DECO, "def card_rhs(y, p, dy):"]
     lines += _unpack_params(model)
     lines += [f"    y_{s} = y[{i}]" for i, s in enumerate(model.states)]
     for i, s in enumerate(model.states):
@@ -110,7 +113,7 @@ def generate_source(model: Model) -> str:
     lines += [
         "",
         "",
-        "@njit(cache=True, inline='always')",
+        _DECO,
         "def card_closed(t, y0, p, kill, accel, y):",
     ]
     if model.closed_form is None:
@@ -127,7 +130,7 @@ def generate_source(model: Model) -> str:
     # Jacobians of the growth term and of the initial state (forward sensitivities in
     # fitting): jy[i, k] = dg_i/dy_k, jp[i, j] = dg_i/dp_j (only where want[j] != 0),
     # jy0[i, j] = dy0_i/dp_j
-    lines += ["", "", "@njit(cache=True, inline='always')",
+    lines += ["", "", _DECO,
               "def card_rhs_jac(y, p, dy, jy, jp, want):"]
     lines += _unpack_params(model)
     lines += [f"    y_{s} = y[{i}]" for i, s in enumerate(model.states)]
@@ -151,14 +154,14 @@ def generate_source(model: Model) -> str:
             lines.append(f"        {slot} = {src}")
         else:
             lines.append(f"    {slot} = {src}")
-    lines += ["", "", "@njit(cache=True, inline='always')", "def card_init_jac(p, jy0):"]
+    lines += ["", "", _DECO, "def card_init_jac(p, jy0):"]
     lines += _unpack_params(model)
     for i, s in enumerate(model.states):
         init = _symbols_to_names(model, trees[f"initial.{s}"])
         for j, par in enumerate(model.parameters):
             lines.append(f"    jy0[{i}, {j}] = {expr.to_source(expr.diff(init, par.name), ren)}")
     # untreated closed-form volume from the initial state, and its gradient (for fitting)
-    lines += ["", "", "@njit(cache=True, inline='always')", "def card_volume(t, p):"]
+    lines += ["", "", _DECO, "def card_volume(t, p):"]
     if model.closed_form is None:
         lines.append("    return np.nan")
         grads = None
@@ -167,7 +170,7 @@ def generate_source(model: Model) -> str:
         lines += _unpack_params(model)
         lines.append(f"    return {expr.to_source(vol, ren)}")
         grads = [expr.diff(vol, p.name) for p in model.parameters]
-    lines += ["", "", "@njit(cache=True, inline='always')", "def card_volume_grad(t, p, g):"]
+    lines += ["", "", _DECO, "def card_volume_grad(t, p, g):"]
     if grads is None:
         lines.append("    for j in range(NP):")
         lines.append("        g[j] = np.nan")
@@ -176,7 +179,7 @@ def generate_source(model: Model) -> str:
         for j, gj in enumerate(grads):
             lines.append(f"    g[{j}] = {expr.to_source(gj, ren)}")
     # value and gradient together, repeated subexpressions computed once (for fitting)
-    lines += ["", "", "@njit(cache=True, inline='always')", "def card_volume_vg(t, p, g):"]
+    lines += ["", "", _DECO, "def card_volume_vg(t, p, g):"]
     if grads is None:
         lines.append("    for j in range(NP):")
         lines.append("        g[j] = np.nan")

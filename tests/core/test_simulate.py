@@ -307,3 +307,21 @@ def test_vectorised_closed_form_flags_overflow_per_subject():
     assert ds.status.values.tolist() == [0, 3]
     np.testing.assert_allclose(ds.volume.values[0], np.exp(0.01 * np.array([0, 10, 365.0])),
                                rtol=1e-14)
+
+
+def test_division_by_zero_in_a_card_is_a_status_not_an_exception(tmp_path):
+    """Card expressions are compiled with NumPy float semantics: a division by a parameter
+    that is zero gives inf/NaN, flagged per subject, never an exception from the kernel."""
+    card = tmp_path / "ratio.toml"
+    card.write_text(
+        'name = "ratio"\ntitle = "test"\ndescription = "test"\nstates = ["volume"]\n'
+        '[[parameters]]\nname = "initial_volume"\nsymbol = "V0"\nunit = "mm^3"\n'
+        'default = 1.0\nlower = 1e-12\nupper = 1e12\ndescription = "v0"\n'
+        '[[parameters]]\nname = "shape"\nsymbol = "nu"\nunit = "1"\ndefault = 1.0\n'
+        'lower = -1.0\nupper = 1.0\ndescription = "shape"\n'
+        '[initial]\nvolume = "V0"\n[rhs]\nvolume = "expm1(nu * 0.1) / nu * volume"\n'
+    )
+    with pytest.warns(TgsimWarning, match="1 of 2 subject"):
+        ds = tgsim.simulate(tgsim.load_model(card), [0.0, 1.0, 2.0],
+                            {"initial_volume": 1.0, "shape": [0.5, 0.0]}, solver="ode")
+    assert ds.status.values[0] == 0 and ds.status.values[1] != 0

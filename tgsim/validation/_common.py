@@ -165,3 +165,27 @@ def r_squared(x: Any, y: Any) -> float:
     if ok.sum() < 3:
         return float("nan")
     return float(np.corrcoef(xa[ok], ya[ok])[0, 1] ** 2)
+
+
+def card_model(name: str, text: str):
+    """A model card given as TOML text, as a :class:`~tgsim.Model`.
+
+    The text is written once to a per-user temporary folder (atomically) and loaded with
+    :func:`tgsim.load_model`, so the reproduction's own cards compile and cache like any
+    user card.
+    """
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from ..catalogue import load_model
+
+    uid = os.getuid() if hasattr(os, "getuid") else "user"
+    folder = Path(tempfile.gettempdir()) / f"tgsim_validation_cards_{uid}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.toml"
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        tmp = folder / f".{name}.{os.getpid()}.toml"
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    return load_model(path)

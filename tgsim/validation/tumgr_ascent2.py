@@ -38,14 +38,12 @@ Wilkerson J. tumgr: Tumor Growth Rate Analysis, R package 0.0.4 (CRAN 2016).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from . import _common as C
 from .hook import analysis_hook
 from .report import Check, ValidationReport, absolute_check, relative_check
 
@@ -116,18 +114,8 @@ regressing = "regressing * exp(-accel * d * t)"
 
 
 def gdphi_model():
-    """The ``gdphi`` card as a :class:`~tgsim.Model` (written once to a temporary folder)."""
-    from ..catalogue import load_model
-
-    folder = Path(tempfile.gettempdir()) / f"tgsim_validation_cards_{os.getuid()}" \
-        if hasattr(os, "getuid") else Path(tempfile.gettempdir()) / "tgsim_validation_cards"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "tumgr_gdphi.toml"
-    if not path.is_file() or path.read_text(encoding="utf-8") != GDPHI_CARD:
-        tmp = folder / f".tumgr_gdphi.{os.getpid()}.toml"
-        tmp.write_text(GDPHI_CARD, encoding="utf-8")
-        tmp.replace(path)
-    return load_model(path)
+    """The ``gdphi`` card as a :class:`~tgsim.Model`."""
+    return C.card_model("tumgr_gdphi", GDPHI_CARD)
 
 
 @dataclass

@@ -34,7 +34,7 @@ FT_MAX_ITERATIONS = 8
 FIT_LOG2PI = 1.8378770664093453
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _fit_aug_rhs(t, tseg, z, p, jcols, nj, dose, expo, acc, clear, nsw, n, yp, d0, jy, jp,
                  want, dz):
     """Augmented right-hand side: state and forward sensitivities.
@@ -67,7 +67,7 @@ def _fit_aug_rhs(t, tseg, z, p, jcols, nj, dose, expo, acc, clear, nsw, n, yp, d
             dz[off + NS] = infil * tot - clear * z[off + NS]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def fit_sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp, nsw, rtol,
              atol, max_steps, fout, jout):
     """Observed size (sum of states and swelling) and its parameter Jacobian by ODE.
@@ -228,7 +228,7 @@ def fit_sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp
     return ST_SUCCESS
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _fit_record(z, n, nj, jcols, k, fout, jout):
     s = 0.0
     for i in range(n):
@@ -242,7 +242,7 @@ def _fit_record(z, n, nj, jcols, k, fout, jout):
         jout[k, jcols[c]] = s
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def fit_model_eval(mode, times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp, nsw,
                rtol, atol, max_steps, fout, jout, g):
     """Predictions fout[:nt] and, for the nj parameters jcols, Jacobian jout[:nt, j].
@@ -272,7 +272,7 @@ def fit_model_eval(mode, times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, c
     return ST_SUCCESS
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, error_model="numpy", parallel=True)
 def fit_predict(mode, T, nu, t0, P, jcols, jt, jf, dose, expo, acc, clear, bp, nsw, rtol,
                   atol, max_steps, F, J, status):
     """Predictions F[s, :nu[s]] and Jacobians J[s, :nu[s], jcols] for every subject."""
@@ -284,7 +284,7 @@ def fit_predict(mode, T, nu, t0, P, jcols, jt, jf, dose, expo, acc, clear, bp, n
                                max_steps, F[s], J[s], g)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _fit_log_ndtr(z):
     """log Phi(z) and the inverse Mills ratio phi(z) / Phi(z), stable for z << 0."""
     if z > -8.0:
@@ -298,7 +298,7 @@ def _fit_log_ndtr(z):
     return logcdf, -z / ser
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def fit_assemble(y, w, nt, f, jx, x, emodel, free, K, pm, pq, use_prior, grad, H, da, db):
     """-2 log L (+ prior), its gradient and the Fisher-scoring matrix on the working scale.
 
@@ -412,7 +412,7 @@ def fit_assemble(y, w, nt, f, jx, x, emodel, free, K, pm, pq, use_prior, grad, H
     return phi
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _fit_chol(A, rhs, idx, m, out, L, v):
     """Solve A[idx, idx] out = rhs[idx] by Cholesky (work arrays L, v); False if not
     positive definite."""
@@ -440,13 +440,13 @@ def _fit_chol(A, rhs, idx, m, out, L, v):
     return True
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _fit_natural(x, scale, p):
     for j in range(NP):
         p[j] = math.exp(x[j]) if scale[j] == 1 else x[j]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _fit_evaluate(mode, t, y, w, nt, t0, x, scale, emodel, free, K, jcols, nj, jt, jf, dose,
               expo, acc, clear, bp, nsw, rtol, atol, max_steps, pm, pq, use_prior, p, f, jn,
               jx, grad, H, da, db, g):
@@ -462,7 +462,7 @@ def _fit_evaluate(mode, t, y, w, nt, t0, x, scale, emodel, free, K, jcols, nj, j
     return fit_assemble(y, w, nt, f, jx, x, emodel, free, K, pm, pq, use_prior, grad, H, da, db)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def fit_work_arrays(m):
     """Work arrays of fit_lm_one for series of up to m points (allocated once per chunk)."""
     K = NP + 2
@@ -474,7 +474,7 @@ def fit_work_arrays(m):
             np.zeros(K, dtype=np.int64), np.zeros(NP, dtype=np.int64))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _fit_sigma(y, w, nt, f, x, emodel):
     """Set log sigma to its conditional maximum (closed form when nothing is censored)."""
     c = math.exp(x[NP + 1])
@@ -498,7 +498,7 @@ def _fit_sigma(y, w, nt, f, x, emodel):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def fit_lm_one(mode, t, y, w, nt, t0, x, free, scale, lo, hi, emodel, jt, jf, dose, expo, acc,
            clear, bp, nsw, pm, pq, use_prior, max_iter, ftol, xtol, rtol, atol, max_steps,
            info, f, res, wk):
@@ -676,7 +676,7 @@ def fit_lm_one(mode, t, y, w, nt, t0, x, free, scale, lo, hi, emodel, jt, jf, do
 FIT_CHUNK = 8
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def fit_rows(start, stop, mode, T, Y, W, nu, t0, X, free, scale, lo, hi, emodel, jt, jf, dose,
              expo, acc, clear, bp, nsw, PM, PQ, max_iter, ftol, xtol, rtol, atol, max_steps,
              INFO, F, RES, status):
@@ -694,7 +694,7 @@ def fit_rows(start, stop, mode, T, Y, W, nu, t0, X, free, scale, lo, hi, emodel,
                            INFO[s], F[s], RES[s], wk)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, error_model="numpy", parallel=True)
 def fit_batch(mode, T, Y, W, nu, t0, X, free, scale, lo, hi, emodel, jt, jf, dose, expo, acc,
               clear, bp, nsw, PM, PQ, max_iter, ftol, xtol, rtol, atol, max_steps, INFO, F,
               RES, status):

@@ -78,7 +78,7 @@ D6 = -1453857185.0 / 822651844.0
 D7 = 69997945.0 / 29380423.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def treatment_rates(t, tseg, dose, expo, acc):
     """Growth multiplier, log-kill hazard, Norton-Simon fraction and infiltration at t."""
     a = 1.0
@@ -113,7 +113,7 @@ def treatment_rates(t, tseg, dose, expo, acc):
     return a, lk, ns, infil
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def apply_treatment(y, dy, a, lk, ns, infil, clear, nsw):
     """Turn the growth term in ``dy`` into the treated right-hand side, in place."""
     tot = 0.0
@@ -125,7 +125,7 @@ def apply_treatment(y, dy, a, lk, ns, infil, clear, nsw):
         dy[NS] = infil * tot - clear * y[NS]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def full_rhs(t, tseg, y, p, dose, expo, acc, clear, nsw, dy):
     """Right-hand side of the treated system (card growth plus treatment effects)."""
     card_rhs(y, p, dy)
@@ -133,7 +133,7 @@ def full_rhs(t, tseg, y, p, dose, expo, acc, clear, nsw, dy):
     apply_treatment(y, dy, a, lk, ns, infil, clear, nsw)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def apply_jumps(y, jt, jf, ij, at, nblocks, stride):
     """Apply the jumps at time ``at`` (surgery, radiotherapy) and pass over earlier ones.
 
@@ -151,7 +151,7 @@ def apply_jumps(y, jt, jf, ij, at, nblocks, stride):
     return ij
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def segment_end(bp, ib, t, tend):
     """The next breakpoint after ``t`` (or ``tend``), and its index in ``bp``."""
     nb = bp.shape[0]
@@ -162,7 +162,7 @@ def segment_end(bp, ib, t, tend):
     return ib, tend
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _norm(y):
     acc = 0.0
     for i in range(y.shape[0]):
@@ -170,7 +170,7 @@ def _norm(y):
     return math.sqrt(acc / y.shape[0])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def integrate_one(times, t0, p, jt, jf, dose, expo, acc, clear, bp, nsw, rtol, atol,
                   max_steps, out):
     """Integrate one subject with adaptive Dormand-Prince 5(4); write out[k, state].
@@ -326,7 +326,7 @@ def integrate_one(times, t0, p, jt, jf, dose, expo, acc, clear, bp, nsw, rtol, a
     return ST_SUCCESS
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, error_model="numpy", parallel=True)
 def solve_ode(times, t0, P, jt, jf, dose, expo, acc, clear, bp, nsw, rtol, atol, max_steps,
               out, status):
     """Integrate every subject (prange over subjects); see integrate_one."""
@@ -335,7 +335,7 @@ def solve_ode(times, t0, P, jt, jf, dose, expo, acc, clear, bp, nsw, rtol, atol,
                                   clear[s], bp[s], nsw, rtol, atol, max_steps, out[s])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def closed_one(times, t0, p, jt, jf, expo, acc, bp, out):
     """Evaluate the closed form piecewise between breakpoints for one subject.
 
@@ -393,7 +393,7 @@ def closed_one(times, t0, p, jt, jf, expo, acc, bp, out):
     return ST_SUCCESS
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, error_model="numpy", parallel=True)
 def solve_closed(times, t0, P, jt, jf, expo, acc, bp, out, status):
     """Closed-form evaluation for every subject (prange over subjects)."""
     for s in prange(P.shape[0]):

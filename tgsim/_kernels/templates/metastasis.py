@@ -10,7 +10,7 @@
 # eradicated from then on (size 0). ``v_ext = 0`` disables extinction.
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, error_model="numpy", parallel=True)
 def metastasis_grow_colonies(grid, out_idx, births, owner, P, dose, expo, acc, bp, v_ext,
                              v_det, rtol, atol, max_steps, out, first_det, status):
     """Sizes of colonies born at ``births[m]`` (days), one per prange iteration.
