@@ -178,12 +178,10 @@ def main() -> None:
     err_ours = float(np.max(np.abs(ours - tight) / tight))
     err_sc = float(np.max(np.abs(sct[:50] - tight) / tight))
     print("\ntreated (chemo x4, surgery, waning targeted therapy; ODE path)")
-    print(
-        f"  {'scipy solve_ivp RK45 rtol 1e-6 (per segment)':<40} {sct_t:11.3e} {err_sc:12.2e} {1:9.0f}x"
-    )
-    print(
-        f"  {'tgsim ODE (DOPRI5) rtol 1e-6':<40} {t / n:11.3e} {err_ours:12.2e} {sct_t / (t / n):9.0f}x"
-    )
+    label = "scipy solve_ivp RK45 rtol 1e-6 (per segment)"
+    print(f"  {label:<40} {sct_t:11.3e} {err_sc:12.2e} {1:9.0f}x")
+    label = "tgsim ODE (DOPRI5) rtol 1e-6"
+    print(f"  {label:<40} {t / n:11.3e} {err_ours:12.2e} {sct_t / (t / n):9.0f}x")
 
     imp, first = fresh_process_times()
     _, first_nodask = fresh_process_times(block_dask=True)
