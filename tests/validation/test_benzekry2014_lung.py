@@ -2,42 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from validation_helpers import check_row, run_quick_cli
 
-from tgsim.cli import main
-
-ROOT = Path(__file__).resolve().parents[2]
 NAME = "benzekry2014_lung"
-
-
-def run_quick_cli(name: str, tmp: Path) -> tuple[Path, str, pd.DataFrame]:
-    """Run experiments/reproduce_<name>.toml with ``quick = true`` through the CLI entry."""
-    text = (ROOT / "experiments" / f"reproduce_{name}.toml").read_text()
-    assert "quick = false" in text
-    exp = tmp / f"reproduce_{name}.toml"
-    exp.write_text(text.replace("quick = false", "quick = true"))
-    out = tmp / "out"
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        assert main(["run", str(exp), "-o", str(out)]) == 0
-    return out, buf.getvalue(), pd.read_csv(out / "checks.csv").set_index("quantity")
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     return run_quick_cli(NAME, tmp_path_factory.mktemp(NAME))
-
-
-def _row(checks: pd.DataFrame, start: str) -> pd.Series:
-    hits = [q for q in checks.index if q.startswith(start)]
-    assert len(hits) == 1, (start, list(checks.index))
-    return checks.loc[hits[0]]
 
 
 def test_cli_prints_the_table_and_writes_the_figures(run):
@@ -51,14 +26,14 @@ def test_cli_prints_the_table_and_writes_the_figures(run):
 
 
 def test_all_measurements_used(run):
-    assert _row(run[2], "measurements")["verdict"] == "agrees"
+    assert check_row(run[2], "measurements")["verdict"] == "agrees"
 
 
 def test_ranking_disagreement_is_stated(run):
     """The paper: Gompertz and power law; ours puts the free-exponent von Bertalanffy
     between them by AIC. The report must say "differs" and explain it."""
     out, _, checks = run
-    row = _row(checks, "best two laws by summed AIC")
+    row = check_row(checks, "best two laws by summed AIC")
     models = pd.read_csv(out / "tables" / "models.csv")
     top2 = set(models["model"][:2])
     assert row["verdict"] == ("agrees" if top2 == {"gompertz", "power_law"} else "differs")
@@ -81,7 +56,7 @@ def test_no_failed_fit_and_residuals_mostly_normal(run):
 
 def test_forecast_disagreement_is_stated_and_scores_fall(run):
     out, _, checks = run
-    row = _row(checks, "best prediction score beyond the next point")
+    row = check_row(checks, "best prediction score beyond the next point")
     assert row["paper"] == "< 70"
     assert row["verdict"] == ("agrees" if float(row["ours"]) < 70 else "differs")
     assert row["verdict"] == "differs" and "delta method" in row["note"]
@@ -93,9 +68,9 @@ def test_forecast_disagreement_is_stated_and_scores_fall(run):
 
 def test_population_view_of_vaghi_2020(run):
     checks = run[2]
-    best = _row(checks, "best population model")
+    best = check_row(checks, "best population model")
     assert best["verdict"] == "agrees" and best["ours"].split(" > ")[0] == "gompertz"
-    r2 = _row(checks, "Gompertz alpha-beta correlation")
+    r2 = check_row(checks, "Gompertz alpha-beta correlation")
     assert r2["verdict"] == "agrees" and float(r2["ours"]) > 0.92
     pop = pd.read_csv(run[0] / "tables" / "population.csv")
     g = pop[(pop["model"] == "gompertz") & (pop["parameter"] == "growth_rate")].iloc[0]
@@ -118,7 +93,7 @@ def test_identifiable_ranking_matches_the_paper(run):
     """With the paper's two criteria together (identifiable parameters, then AIC), the
     best two are the paper's Gompertz and power law."""
     out, _, checks = run
-    row = _row(checks, "best two identifiable laws")
+    row = check_row(checks, "best two identifiable laws")
     models = pd.read_csv(out / "tables" / "models.csv")
     ranked = [m for m, pct in zip(models["model"], models["identifiable_pct"], strict=True)
               if pct >= 50]

@@ -3,18 +3,13 @@ the reproduction run through `tgsim run` and checked against the paper's abstrac
 
 from __future__ import annotations
 
-import contextlib
-import io
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from validation_helpers import check_row, run_quick_cli
 
-from tgsim.cli import main
 from tgsim.validation import _vaghi as V
 
-ROOT = Path(__file__).resolve().parents[2]
 NAME = "vaghi2020_breast"
 
 
@@ -68,28 +63,9 @@ def test_last_points_skip_missing_values():
 
 
 # ---------------------------------------------------------------- the reproduction
-def run_quick_cli(name: str, tmp: Path) -> tuple[Path, str, pd.DataFrame]:
-    """Run experiments/reproduce_<name>.toml with ``quick = true`` through the CLI entry."""
-    text = (ROOT / "experiments" / f"reproduce_{name}.toml").read_text()
-    assert "quick = false" in text
-    exp = tmp / f"reproduce_{name}.toml"
-    exp.write_text(text.replace("quick = false", "quick = true"))
-    out = tmp / "out"
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        assert main(["run", str(exp), "-o", str(out)]) == 0
-    return out, buf.getvalue(), pd.read_csv(out / "checks.csv").set_index("quantity")
-
-
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     return run_quick_cli(NAME, tmp_path_factory.mktemp(NAME))
-
-
-def _row(checks: pd.DataFrame, start: str) -> pd.Series:
-    hits = [q for q in checks.index if q.startswith(start)]
-    assert len(hits) == 1, (start, list(checks.index))
-    return checks.loc[hits[0]]
 
 
 def test_cli_prints_the_table_and_writes_the_figures(run):
@@ -103,22 +79,22 @@ def test_cli_prints_the_table_and_writes_the_figures(run):
 
 def test_data_and_population_findings_agree(run):
     checks = run[2]
-    assert _row(checks, "measurements used")["verdict"] == "agrees"
-    best = _row(checks, "best population model")
+    assert check_row(checks, "measurements used")["verdict"] == "agrees"
+    best = check_row(checks, "best population model")
     assert best["verdict"] == "agrees" and best["ours"].startswith("gompertz")
-    r2 = _row(checks, "Gompertz alpha-beta correlation")
+    r2 = check_row(checks, "Gompertz alpha-beta correlation")
     assert r2["verdict"] == "agrees" and float(r2["ours"]) > 0.92
 
 
 def test_bayesian_precision_matches_the_paper(run):
-    row = _row(run[2], "age back-prediction, Bayesian reduced Gompertz: mean 95 % PI")
+    row = check_row(run[2], "age back-prediction, Bayesian reduced Gompertz: mean 95 % PI")
     assert float(row["paper"]) == 15.6
     assert abs(float(row["ours"]) / 15.6 - 1) <= 0.05
     assert row["verdict"] == "agrees"
 
 
 def test_bayesian_accuracy_verdict_and_note(run):
-    row = _row(run[2], "age back-prediction, Bayesian reduced Gompertz: mean |error|")
+    row = check_row(run[2], "age back-prediction, Bayesian reduced Gompertz: mean |error|")
     ours = float(row["ours"])
     within = abs(ours / 12.2 - 1) <= 0.05
     assert row["verdict"] == ("agrees" if within else "differs")
@@ -143,13 +119,13 @@ def test_likelihood_only_disagreement_is_stated(run):
     checks = run[2]
     for start in ("age back-prediction, likelihood only (reduced Gompertz): mean |error|",
                   "age back-prediction, likelihood only (reduced Gompertz): mean 95 %"):
-        row = _row(checks, start)
+        row = check_row(checks, start)
         assert row["verdict"] == "differs"
         assert isinstance(row["note"], str) and len(row["note"]) > 40
 
 
 def test_other_breast_set_is_not_comparable(run):
-    row = _row(run[2], "best two by summed AIC")
+    row = check_row(run[2], "best two by summed AIC")
     assert row["verdict"] == "not comparable" and "not established" in row["note"]
 
 

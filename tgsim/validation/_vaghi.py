@@ -293,3 +293,20 @@ def accuracy(df, key: str) -> tuple[float, float, int]:
     err = df[key + "_error"].abs()
     return (float(100 * err.mean()), float(df[key + "_pi_width"].mean()),
             int(err.notna().sum()))
+
+
+def population_bic_figure(bic: dict[str, float]):
+    """Bar chart of the population (SAEM) fits' BIC per law."""
+    from .figures import ranking_bar
+
+    return ranking_bar(bic, label="population BIC",
+                       title="Population fits (SAEM): BIC").figure
+
+
+def alpha_beta_figure(beta, alpha, r2: float):
+    """Gompertz alpha against beta (EBEs), with the R² of their linear relation."""
+    from .figures import scatter_compare
+
+    return scatter_compare(beta, alpha, xlabel="β = r (1/day)", ylabel="α = r ln(K/Vc) (1/day)",
+                           identity=False, annotate=f"R² = {r2:.3f}",
+                           title="Gompertz parameters (EBEs)").figure

@@ -187,7 +187,7 @@ def reproduce(*, quick: bool = False, seed: int | None = None, data_dir: str | N
         tables["population"] = V.population_table(pops)
         tables["alpha_beta"] = pd.DataFrame({"subject": [str(s) for s in g.subjects],
                                              "alpha": alpha, "beta": beta})
-        figures["population_ranking"] = _bar(bic)
+        figures["population_ranking"] = V.population_bic_figure(bic)
         figures["alpha_beta"] = scatter_compare(
             beta, alpha, xlabel="β = r (1/day)", ylabel="α = r ln(K/Vc) (1/day)",
             identity=False, annotate=f"R² = {r2:.3f}",
@@ -219,13 +219,6 @@ def _rank_note(order: list[str], ident: dict[str, float]) -> str:
     return (f"ranked {', '.join(order[:3])}; {' and '.join(parts)} enters the top two by AIC "
             "alone, while the paper also required identifiable parameters and used its own "
             "error model")
-
-
-def _bar(bic: dict[str, float]):
-    from .figures import ranking_bar
-
-    return ranking_bar(bic, label="population BIC",
-                       title="Population fits (SAEM): BIC").figure
 
 
 def _forecast_figure(forecast_table, n_fit: int):

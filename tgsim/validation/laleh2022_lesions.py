@@ -293,17 +293,21 @@ def _common(errors, models) -> Any:
     return errors[ok]
 
 
+def _estimates(res: BattleResult, model: str, param: str) -> np.ndarray:
+    """Estimates of ``param`` over the successful fits of ``model`` (empty if none)."""
+    fit = res.fits.get(model)
+    if fit is None or param not in fit.param_names:
+        return np.empty(0)
+    return fit.estimate[fit.success, list(fit.param_names).index(param)]
+
+
 def _exponent_note(res: BattleResult) -> str:
     """How often the free-exponent fits end at the card's upper bound on the exponent."""
-    fit = res.fits.get("bertalanffy_gamma")
-    if fit is None or "exponent" not in fit.param_names:
-        return ""
-    j = list(fit.param_names).index("exponent")
-    est = fit.estimate[fit.success, j]
-    if est.size == 0:
-        return ""
     from ..catalogue import model
 
+    est = _estimates(res, "bertalanffy_gamma", "exponent")
+    if est.size == 0:
+        return ""
     upper = model("von_bertalanffy").parameter("exponent").upper
     share = float(np.mean(est >= upper - 1e-9))
     return (f"with the built-in von_bertalanffy card instead (exponent gamma free in [0, "
@@ -313,11 +317,7 @@ def _exponent_note(res: BattleResult) -> str:
 
 def _shape_note(res: BattleResult) -> str:
     """How often the general Bertalanffy's lambda ends at its bounds."""
-    fit = res.fits.get("bertalanffy")
-    if fit is None or "shape" not in fit.param_names:
-        return ""
-    j = list(fit.param_names).index("shape")
-    est = fit.estimate[fit.success, j]
+    est = _estimates(res, "bertalanffy", "shape")
     if est.size == 0:
         return ""
     share = float(np.mean(np.abs(est) >= 5.0 - 1e-9))

@@ -167,10 +167,10 @@ def reproduce(*, quick: bool = False, seed: int | None = None, data_dir: str | N
     figures = {
         "fits": C.fits_figure(ds, {m: cmp.fits[m] for m in POP_MODELS},
                               title="Individual fits, V = 1 mm³ at injection (day 0)"),
-        "ranking": _pop_ranking(bic),
+        "ranking": V.population_bic_figure(bic),
         "ranking_individual": C.ranking_figure(ind_table,
                                                title="Individual fits: summed AIC"),
-        "alpha_beta": _alpha_beta_figure(beta, alpha, r2),
+        "alpha_beta": V.alpha_beta_figure(beta, alpha, r2),
         "age_prediction": _age_figure(ages),
     }
     notes = [
@@ -208,21 +208,6 @@ def reproduce(*, quick: bool = False, seed: int | None = None, data_dir: str | N
         failed_fits=C.failed(cmp),
         notes=notes,
     )
-
-
-def _pop_ranking(bic: dict[str, float]):
-    from .figures import ranking_bar
-
-    return ranking_bar(bic, label="population BIC",
-                       title="Population fits (SAEM): BIC").figure
-
-
-def _alpha_beta_figure(beta, alpha, r2: float):
-    from .figures import scatter_compare
-
-    return scatter_compare(beta, alpha, xlabel="β = r (1/day)", ylabel="α = r ln(K/Vc) (1/day)",
-                           identity=False, annotate=f"R² = {r2:.3f}",
-                           title="Gompertz parameters (EBEs)").figure
 
 
 def _age_figure(ages):

@@ -121,8 +121,8 @@ def reproduce(*, quick: bool = False, seed: int | None = None, data_dir: str | N
         "fits": C.fits_figure(ds, {m: cmp.fits[m] for m in MODELS}, ylabel="bioluminescence "
                               "(photons/s)", ncols=4,
                               title="Individual fits, V0 = Vc at injection (day 0)"),
-        "ranking": _bar(bic),
-        "alpha_beta": _alpha_beta_figure(beta, alpha, r2),
+        "ranking": V.population_bic_figure(bic),
+        "alpha_beta": V.alpha_beta_figure(beta, alpha, r2),
     }
     notes = [
         f"V0 = Vc = {v0:.4g} photons/s at day 0 (conversion ratio {V.FLUO_RATIO:.4g} "
@@ -158,21 +158,6 @@ def reproduce(*, quick: bool = False, seed: int | None = None, data_dir: str | N
         checks=checks, tables=tables, figures=figures, failed_fits=C.failed(cmp),
         notes=notes,
     )
-
-
-def _bar(bic: dict[str, float]):
-    from .figures import ranking_bar
-
-    return ranking_bar(bic, label="population BIC",
-                       title="Population fits (SAEM): BIC").figure
-
-
-def _alpha_beta_figure(beta, alpha, r2: float):
-    from .figures import scatter_compare
-
-    return scatter_compare(beta, alpha, xlabel="β = r (1/day)", ylabel="α = r ln(K/Vc) (1/day)",
-                           identity=False, annotate=f"R² = {r2:.3f}",
-                           title="Gompertz parameters (EBEs)").figure
 
 
 analysis = analysis_hook(reproduce)
