@@ -37,6 +37,8 @@ _TEMPLATES = Path(__file__).resolve().parent / "_kernels" / "templates"
 _DECO = "@njit(cache=True, error_model='numpy', inline='always')"
 _LOCK = threading.Lock()
 _LOADED: dict[str, ModuleType] = {}
+#: (card name, card hash, path) -> loaded module: a cheap lookup before hashing the source
+_BY_CARD: dict[tuple[str, str, str], ModuleType] = {}
 _NP_LOADED: dict[str, tuple[Callable[..., tuple], Callable[..., tuple]]] = {}
 
 
@@ -297,12 +299,17 @@ def kernels(model: Model) -> ModuleType:
     The module exposes ``solve_ode``, ``solve_closed``, ``integrate_one``, ``closed_one``,
     ``card_volume``, ``card_volume_grad`` and the constants ``NS``, ``NP``, ``SENS``.
     """
+    key = (model.name, model.card_hash, model.path)
+    hit = _BY_CARD.get(key)
+    if hit is not None:  # same card in this process: skip generating the source again
+        return hit
     source = generate_source(model) + _template_source()
     import numba
 
     digest = hashlib.sha256((source + numba.__version__ + sys.version).encode()).hexdigest()[:20]
     with _LOCK:
         if digest in _LOADED:
+            _BY_CARD[key] = _LOADED[digest]
             return _LOADED[digest]
         folder = cache_dir()
         mod_name = f"tgsim_kernel_{model.name}_{digest}"
@@ -317,4 +324,5 @@ def kernels(model: Model) -> ModuleType:
         sys.modules[mod_name] = module
         spec.loader.exec_module(module)
         _LOADED[digest] = module
+        _BY_CARD[key] = module
         return module

@@ -25,6 +25,9 @@ from .treatment import PackedSchedule, Schedule
 
 __all__ = ["simulate", "check_times", "parameter_matrix", "run_kernel"]
 
+#: cohorts up to this size run on the calling thread (no thread-pool wake-up)
+SERIAL_MAX = 16
+
 SOLVERS = (None, "auto", "ode", "closed_form")
 
 
@@ -178,9 +181,10 @@ def run_kernel(
         solve_closed_numpy(closed_np, init_np, times, float(t0), P, out, status)
         return out, status.astype(np.int8)
     k = kernels(mdl)
+    serial = n <= SERIAL_MAX
     if solver == "closed_form":
         out = np.empty((n, times.size, ns))
-        k.solve_closed(
+        (k.solve_closed_serial if serial else k.solve_closed)(
             times,
             float(t0),
             P,
@@ -194,7 +198,7 @@ def run_kernel(
         )
     else:
         out = np.empty((n, times.size, ns + nsw))
-        k.solve_ode(
+        (k.solve_ode_serial if serial else k.solve_ode)(
             times,
             float(t0),
             P,

@@ -488,7 +488,8 @@ def predict(
     jcols = (np.flatnonzero(setup.free[: setup.NP]) if jacobian else np.zeros(0)).astype(np.int64)
     p = setup.packed
     if n:
-        setup.kern.fit_predict(
+        kern = setup.kern
+        (kern.fit_predict if n > SERIAL_MAX else kern.fit_predict_serial)(
             setup.mode, T, np.ascontiguousarray(nu, dtype=np.int64),
             np.ascontiguousarray(t0, dtype=np.float64), P, jcols, p.jt, p.jf, p.dose, p.expo,
             p.acc, p.clear, p.bp, setup.nsw, setup.rtol, setup.atol, setup.max_steps, F, J,

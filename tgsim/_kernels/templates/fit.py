@@ -7,7 +7,8 @@
 # and, from integrate.py, treatment_rates, apply_treatment, the ST_* codes and the
 # Dormand-Prince tableau (A.., C.., E.., D..). Every name defined here starts with fit_ /
 # _fit_ / FIT_ / FT_. Entry points: fit_batch (fit rows, prange), fit_predict (predictions
-# and Jacobians, prange); fit_lm_one, fit_model_eval, fit_sens_one for single rows.
+# and Jacobians, prange; fit_predict_serial without threads); fit_lm_one, fit_model_eval,
+# fit_sens_one for single rows.
 #
 # Arrays only. Per subject s the observations are compacted to the front of its row:
 #   T[s, :nu[s]] times (days, strictly increasing, >= t0[s]); Y[s, :nu[s]] values;
@@ -282,6 +283,18 @@ def fit_predict(mode, T, nu, t0, P, jcols, jt, jf, dose, expo, acc, clear, bp, n
         status[s] = fit_model_eval(mode, T[s], nu[s], t0[s], P[s], jcols, nj, jt[s], jf[s],
                                dose[s], expo[s], acc[s], clear[s], bp[s], nsw, rtol, atol,
                                max_steps, F[s], J[s], g)
+
+
+@njit(cache=True, error_model="numpy")
+def fit_predict_serial(mode, T, nu, t0, P, jcols, jt, jf, dose, expo, acc, clear, bp, nsw,
+                       rtol, atol, max_steps, F, J, status):
+    """fit_predict on the calling thread (a few subjects: no thread-pool wake-up)."""
+    nj = jcols.shape[0]
+    g = np.empty(NP)
+    for s in range(P.shape[0]):
+        status[s] = fit_model_eval(mode, T[s], nu[s], t0[s], P[s], jcols, nj, jt[s], jf[s],
+                                   dose[s], expo[s], acc[s], clear[s], bp[s], nsw, rtol, atol,
+                                   max_steps, F[s], J[s], g)
 
 
 @njit(cache=True, error_model="numpy", inline="always")

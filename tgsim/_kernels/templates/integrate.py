@@ -336,6 +336,16 @@ def solve_ode(times, t0, P, jt, jf, dose, expo, acc, clear, bp, nsw, rtol, atol,
 
 
 @njit(cache=True, error_model="numpy")
+def solve_ode_serial(times, t0, P, jt, jf, dose, expo, acc, clear, bp, nsw, rtol, atol,
+                     max_steps, out, status):
+    """solve_ode on the calling thread: for a few subjects, waking the thread pool costs
+    more than the integration."""
+    for s in range(P.shape[0]):
+        status[s] = integrate_one(times, t0, P[s], jt[s], jf[s], dose[s], expo[s], acc[s],
+                                  clear[s], bp[s], nsw, rtol, atol, max_steps, out[s])
+
+
+@njit(cache=True, error_model="numpy")
 def closed_one(times, t0, p, jt, jf, expo, acc, bp, out):
     """Evaluate the closed form piecewise between breakpoints for one subject.
 
@@ -397,4 +407,11 @@ def closed_one(times, t0, p, jt, jf, expo, acc, bp, out):
 def solve_closed(times, t0, P, jt, jf, expo, acc, bp, out, status):
     """Closed-form evaluation for every subject (prange over subjects)."""
     for s in prange(P.shape[0]):
+        status[s] = closed_one(times, t0, P[s], jt[s], jf[s], expo[s], acc[s], bp[s], out[s])
+
+
+@njit(cache=True, error_model="numpy")
+def solve_closed_serial(times, t0, P, jt, jf, expo, acc, bp, out, status):
+    """solve_closed on the calling thread (few subjects)."""
+    for s in range(P.shape[0]):
         status[s] = closed_one(times, t0, P[s], jt[s], jf[s], expo[s], acc[s], bp[s], out[s])
