@@ -39,7 +39,7 @@ _LOCK = threading.Lock()
 _LOADED: dict[str, ModuleType] = {}
 #: (card name, card hash, path) -> loaded module: a cheap lookup before hashing the source
 _BY_CARD: dict[tuple[str, str, str], ModuleType] = {}
-_NP_LOADED: dict[str, tuple[Callable[..., tuple], Callable[..., tuple]]] = {}
+_NP_LOADED: dict[str, tuple[Callable[..., None], Callable[..., tuple]]] = {}
 
 
 def cache_dir() -> Path:
@@ -268,7 +268,7 @@ def numpy_closed_source(model: Model) -> str:
     return "\n".join(lines) + "\n"
 
 
-def numpy_closed(model: Model) -> tuple[Callable[..., tuple], Callable[..., tuple]]:
+def numpy_closed(model: Model) -> tuple[Callable[..., None], Callable[..., tuple]]:
     """``(closed_np, init_np)`` for ``model`` (see :func:`numpy_closed_source`).
 
     The source comes only from whitelisted card expressions (:mod:`tgsim.expr`); it is

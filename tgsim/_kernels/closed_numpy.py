@@ -45,7 +45,7 @@ def worker_count() -> int:
 
 
 def solve_closed_numpy(
-    closed_np: Callable[..., tuple],
+    closed_np: Callable[..., None],
     init_np: Callable[..., tuple],
     times: np.ndarray,
     t0: float,
@@ -91,8 +91,8 @@ def solve_closed_numpy(
         # a row is finite iff its sum is (a sum can also overflow: those rows are rechecked)
         finite = np.isfinite(block_out.sum(axis=(1, 2)))
         if not finite.all():
-            rows = np.flatnonzero(~finite)
-            finite[rows] = np.isfinite(block_out[rows]).all(axis=(1, 2))
+            bad_rows = np.flatnonzero(~finite)
+            finite[bad_rows] = np.isfinite(block_out[bad_rows]).all(axis=(1, 2))
         negative = (block_out[:, -1, :] < 0.0).any(axis=1)
         st = status[a:b]
         st[:] = Status.SUCCESS
