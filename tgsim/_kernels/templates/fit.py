@@ -36,8 +36,8 @@ FIT_LOG2PI = 1.8378770664093453
 
 
 @njit(cache=True, error_model="numpy")
-def _fit_aug_rhs(t, tseg, z, p, jcols, nj, dose, expo, acc, clear, nsw, n, yp, d0, jy, jp,
-                 want, dz):
+def _fit_aug_rhs(t, tseg, z, p, jcols, nj, gk, gh, gsum, ng, expo, acc, clear, nsw, n, yp,
+                 d0, jy, jp, want, dz):
     """Augmented right-hand side: state and forward sensitivities.
 
     z holds the state y (n values) followed by nj sensitivity columns S_c = dy/dp_jcols[c].
@@ -46,7 +46,7 @@ def _fit_aug_rhs(t, tseg, z, p, jcols, nj, dose, expo, acc, clear, nsw, n, yp, d
     card's symbolic Jacobians jy = dg/dy and jp = dg/dp (card_rhs_jac; want[j] != 0 for
     the columns jcols).
     """
-    a, lk, ns, infil = treatment_rates(t, tseg, dose, expo, acc)
+    a, lk, ns, infil = treatment_rates(t, tseg, gk, gh, gsum, ng, expo, acc)
     for i in range(n):
         yp[i] = z[i]
     card_rhs_jac(yp, p, d0, jy, jp, want)
@@ -100,6 +100,10 @@ def fit_sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp
     want = np.zeros(NP, dtype=np.int64)
     for c in range(nj):
         want[jcols[c]] = 1
+    m = max(dose.shape[0], 1)
+    gk = np.empty(m)
+    gh = np.empty(m)
+    gsum = np.empty(m)
     y0 = np.zeros(NS)
     card_init(p, y0)
     for i in range(NS):
@@ -125,7 +129,8 @@ def fit_sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp
     while t < tend:
         ib, b = segment_end(bp, ib, t, tend)
         tseg = t
-        _fit_aug_rhs(t, tseg, z, p, jcols, nj, dose, expo, acc, clear, nsw, n, yp,
+        ng = dose_groups(dose, tseg, gk, gh, gsum)
+        _fit_aug_rhs(t, tseg, z, p, jcols, nj, gk, gh, gsum, ng, expo, acc, clear, nsw, n, yp,
                  d0, jy, jp, want, k1)
         if h <= 0.0:
             s0 = 0.0
@@ -152,30 +157,30 @@ def fit_sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp
                 last = True
             for i in range(N):
                 zt[i] = z[i] + hs * A21 * k1[i]
-            _fit_aug_rhs(t + C2 * hs, tseg, zt, p, jcols, nj, dose, expo, acc, clear, nsw, n,
-                     yp, d0, jy, jp, want, k2)
+            _fit_aug_rhs(t + C2 * hs, tseg, zt, p, jcols, nj, gk, gh, gsum, ng, expo,
+                         acc, clear, nsw, n, yp, d0, jy, jp, want, k2)
             for i in range(N):
                 zt[i] = z[i] + hs * (A31 * k1[i] + A32 * k2[i])
-            _fit_aug_rhs(t + C3 * hs, tseg, zt, p, jcols, nj, dose, expo, acc, clear, nsw, n,
-                     yp, d0, jy, jp, want, k3)
+            _fit_aug_rhs(t + C3 * hs, tseg, zt, p, jcols, nj, gk, gh, gsum, ng, expo,
+                         acc, clear, nsw, n, yp, d0, jy, jp, want, k3)
             for i in range(N):
                 zt[i] = z[i] + hs * (A41 * k1[i] + A42 * k2[i] + A43 * k3[i])
-            _fit_aug_rhs(t + C4 * hs, tseg, zt, p, jcols, nj, dose, expo, acc, clear, nsw, n,
-                     yp, d0, jy, jp, want, k4)
+            _fit_aug_rhs(t + C4 * hs, tseg, zt, p, jcols, nj, gk, gh, gsum, ng, expo,
+                         acc, clear, nsw, n, yp, d0, jy, jp, want, k4)
             for i in range(N):
                 zt[i] = z[i] + hs * (A51 * k1[i] + A52 * k2[i] + A53 * k3[i] + A54 * k4[i])
-            _fit_aug_rhs(t + C5 * hs, tseg, zt, p, jcols, nj, dose, expo, acc, clear, nsw, n,
-                     yp, d0, jy, jp, want, k5)
+            _fit_aug_rhs(t + C5 * hs, tseg, zt, p, jcols, nj, gk, gh, gsum, ng, expo,
+                         acc, clear, nsw, n, yp, d0, jy, jp, want, k5)
             for i in range(N):
                 zt[i] = z[i] + hs * (A61 * k1[i] + A62 * k2[i] + A63 * k3[i] + A64 * k4[i]
                                      + A65 * k5[i])
-            _fit_aug_rhs(t + hs, tseg, zt, p, jcols, nj, dose, expo, acc, clear, nsw, n,
-                     yp, d0, jy, jp, want, k6)
+            _fit_aug_rhs(t + hs, tseg, zt, p, jcols, nj, gk, gh, gsum, ng, expo,
+                         acc, clear, nsw, n, yp, d0, jy, jp, want, k6)
             for i in range(N):
                 znew[i] = z[i] + hs * (A71 * k1[i] + A73 * k3[i] + A74 * k4[i] + A75 * k5[i]
                                        + A76 * k6[i])
-            _fit_aug_rhs(t + hs, tseg, znew, p, jcols, nj, dose, expo, acc, clear, nsw, n,
-                     yp, d0, jy, jp, want, k7)
+            _fit_aug_rhs(t + hs, tseg, znew, p, jcols, nj, gk, gh, gsum, ng, expo,
+                         acc, clear, nsw, n, yp, d0, jy, jp, want, k7)
             err = 0.0
             for i in range(n):
                 e = hs * (E1 * k1[i] + E3 * k3[i] + E4 * k4[i] + E5 * k5[i] + E6 * k6[i]

@@ -79,8 +79,36 @@ D7 = 69997945.0 / 29380423.0
 
 
 @njit(cache=True, error_model="numpy")
-def treatment_rates(t, tseg, dose, expo, acc):
-    """Growth multiplier, log-kill hazard, Norton-Simon fraction and infiltration at t."""
+def dose_groups(dose, tseg, gk, gh, gsum):
+    """Bolus doses given by ``tseg``, summed per (elimination rate, hypothesis).
+
+    A dose of amount A given at t_i acts as A exp(-k (t - t_i)); the doses of one group
+    together act as gsum[g] exp(-gk[g] (t - tseg)) on the segment that starts at tseg, so
+    a stage needs one exp per group instead of one per dose. gh[g] is 1 for Norton-Simon,
+    0 for log-kill. Returns the number of groups.
+    """
+    ng = 0
+    for i in range(dose.shape[0]):
+        ti = dose[i, 0]
+        if ti <= tseg:
+            k = dose[i, 2]
+            h = 1.0 if dose[i, 4] > 0.5 else 0.0
+            g = 0
+            while g < ng and not (gk[g] == k and gh[g] == h):
+                g += 1
+            if g == ng:
+                gk[g] = k
+                gh[g] = h
+                gsum[g] = 0.0
+                ng += 1
+            gsum[g] += dose[i, 3] * dose[i, 1] * math.exp(-k * (tseg - ti))
+    return ng
+
+
+@njit(cache=True, error_model="numpy")
+def treatment_rates(t, tseg, gk, gh, gsum, ng, expo, acc):
+    """Growth multiplier, log-kill hazard, Norton-Simon fraction and infiltration at t
+    (doses as grouped by dose_groups at the segment start tseg)."""
     a = 1.0
     for i in range(acc.shape[0]):
         onset = acc[i, 0]
@@ -97,14 +125,12 @@ def treatment_rates(t, tseg, dose, expo, acc):
                 a *= acc[i, 1]
     lk = 0.0
     ns = 0.0
-    for i in range(dose.shape[0]):
-        ti = dose[i, 0]
-        if ti <= tseg:
-            c = dose[i, 3] * dose[i, 1] * math.exp(-dose[i, 2] * (t - ti))
-            if dose[i, 4] > 0.5:
-                ns += c
-            else:
-                lk += c
+    for g in range(ng):
+        c = gsum[g] * math.exp(-gk[g] * (t - tseg))
+        if gh[g] > 0.5:
+            ns += c
+        else:
+            lk += c
     infil = 0.0
     for i in range(expo.shape[0]):
         if expo[i, 0] <= tseg and tseg < expo[i, 1]:
@@ -129,7 +155,12 @@ def apply_treatment(y, dy, a, lk, ns, infil, clear, nsw):
 def full_rhs(t, tseg, y, p, dose, expo, acc, clear, nsw, dy):
     """Right-hand side of the treated system (card growth plus treatment effects)."""
     card_rhs(y, p, dy)
-    a, lk, ns, infil = treatment_rates(t, tseg, dose, expo, acc)
+    m = max(dose.shape[0], 1)
+    gk = np.empty(m)
+    gh = np.empty(m)
+    gsum = np.empty(m)
+    ng = dose_groups(dose, tseg, gk, gh, gsum)
+    a, lk, ns, infil = treatment_rates(t, tseg, gk, gh, gsum, ng, expo, acc)
     apply_treatment(y, dy, a, lk, ns, infil, clear, nsw)
 
 
@@ -196,6 +227,11 @@ def integrate_one(times, t0, p, jt, jf, dose, expo, acc, clear, bp, nsw, rtol, a
     k6 = w[8]
     k7 = w[9]
     treated = dose.shape[0] > 0 or expo.shape[0] > 0 or acc.shape[0] > 0
+    m = max(dose.shape[0], 1)
+    gk = np.empty(m)
+    gh = np.empty(m)
+    gsum = np.empty(m)
+    ng = 0
     card_init(p, y)
     for i in range(NS):
         if not (y[i] >= 0.0) or not math.isfinite(y[i]):
@@ -214,9 +250,10 @@ def integrate_one(times, t0, p, jt, jf, dose, expo, acc, clear, bp, nsw, rtol, a
     while t < tend:
         ib, b = segment_end(bp, ib, t, tend)
         tseg = t
+        ng = dose_groups(dose, tseg, gk, gh, gsum)
         card_rhs(y, p, k1)
         if treated:
-            a, lk, ns, infil = treatment_rates(t, tseg, dose, expo, acc)
+            a, lk, ns, infil = treatment_rates(t, tseg, gk, gh, gsum, ng, expo, acc)
             apply_treatment(y, k1, a, lk, ns, infil, clear, nsw)
         if h <= 0.0:
             d0 = _norm(y[:nso])
@@ -240,39 +277,39 @@ def integrate_one(times, t0, p, jt, jf, dose, expo, acc, clear, bp, nsw, rtol, a
                 yt[i] = y[i] + hs * A21 * k1[i]
             card_rhs(yt, p, k2)
             if treated:
-                a, lk, ns, infil = treatment_rates(t + C2 * hs, tseg, dose, expo, acc)
+                a, lk, ns, infil = treatment_rates(t + C2 * hs, tseg, gk, gh, gsum, ng, expo, acc)
                 apply_treatment(yt, k2, a, lk, ns, infil, clear, nsw)
             for i in range(NT):
                 yt[i] = y[i] + hs * (A31 * k1[i] + A32 * k2[i])
             card_rhs(yt, p, k3)
             if treated:
-                a, lk, ns, infil = treatment_rates(t + C3 * hs, tseg, dose, expo, acc)
+                a, lk, ns, infil = treatment_rates(t + C3 * hs, tseg, gk, gh, gsum, ng, expo, acc)
                 apply_treatment(yt, k3, a, lk, ns, infil, clear, nsw)
             for i in range(NT):
                 yt[i] = y[i] + hs * (A41 * k1[i] + A42 * k2[i] + A43 * k3[i])
             card_rhs(yt, p, k4)
             if treated:
-                a, lk, ns, infil = treatment_rates(t + C4 * hs, tseg, dose, expo, acc)
+                a, lk, ns, infil = treatment_rates(t + C4 * hs, tseg, gk, gh, gsum, ng, expo, acc)
                 apply_treatment(yt, k4, a, lk, ns, infil, clear, nsw)
             for i in range(NT):
                 yt[i] = y[i] + hs * (A51 * k1[i] + A52 * k2[i] + A53 * k3[i] + A54 * k4[i])
             card_rhs(yt, p, k5)
             if treated:
-                a, lk, ns, infil = treatment_rates(t + C5 * hs, tseg, dose, expo, acc)
+                a, lk, ns, infil = treatment_rates(t + C5 * hs, tseg, gk, gh, gsum, ng, expo, acc)
                 apply_treatment(yt, k5, a, lk, ns, infil, clear, nsw)
             for i in range(NT):
                 yt[i] = y[i] + hs * (A61 * k1[i] + A62 * k2[i] + A63 * k3[i] + A64 * k4[i]
                                      + A65 * k5[i])
             card_rhs(yt, p, k6)
             if treated:
-                a, lk, ns, infil = treatment_rates(t + hs, tseg, dose, expo, acc)
+                a, lk, ns, infil = treatment_rates(t + hs, tseg, gk, gh, gsum, ng, expo, acc)
                 apply_treatment(yt, k6, a, lk, ns, infil, clear, nsw)
             for i in range(NT):
                 ynew[i] = y[i] + hs * (A71 * k1[i] + A73 * k3[i] + A74 * k4[i] + A75 * k5[i]
                                        + A76 * k6[i])
             card_rhs(ynew, p, k7)
             if treated:
-                a, lk, ns, infil = treatment_rates(t + hs, tseg, dose, expo, acc)
+                a, lk, ns, infil = treatment_rates(t + hs, tseg, gk, gh, gsum, ng, expo, acc)
                 apply_treatment(ynew, k7, a, lk, ns, infil, clear, nsw)
             err = 0.0
             for i in range(NT):
