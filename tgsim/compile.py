@@ -37,9 +37,14 @@ _TEMPLATES = Path(__file__).resolve().parent / "_kernels" / "templates"
 _DECO = "@njit(cache=True, error_model='numpy', inline='always')"
 _LOCK = threading.Lock()
 _LOADED: dict[str, ModuleType] = {}
-#: (card name, card hash, path) -> loaded module: a cheap lookup before hashing the source
-_BY_CARD: dict[tuple[str, str, str], ModuleType] = {}
-_NP_LOADED: dict[str, tuple[Callable[..., None], Callable[..., tuple]]] = {}
+#: card key (name, hash) -> loaded module: a cheap lookup before hashing the source
+_BY_CARD: dict[tuple[str, str], ModuleType] = {}
+_NP_LOADED: dict[tuple[str, str], tuple[Callable[..., None], Callable[..., tuple]]] = {}
+
+
+def _card_key(model: Model) -> tuple[str, str]:
+    """What the generated code depends on: the card's name and content hash."""
+    return model.name, model.card_hash
 
 
 def cache_dir() -> Path:
@@ -172,14 +177,6 @@ def generate_source(model: Model) -> str:
         lines += _unpack_params(model)
         lines.append(f"    return {expr.to_source(vol, ren)}")
         grads = [expr.diff(vol, p.name) for p in model.parameters]
-    lines += ["", "", _DECO, "def card_volume_grad(t, p, g):"]
-    if grads is None:
-        lines.append("    for j in range(NP):")
-        lines.append("        g[j] = np.nan")
-    else:
-        lines += _unpack_params(model)
-        for j, gj in enumerate(grads):
-            lines.append(f"    g[{j}] = {expr.to_source(gj, ren)}")
     # value and gradient together, repeated subexpressions computed once (for fitting)
     lines += ["", "", _DECO, "def card_volume_vg(t, p, g):"]
     if grads is None:
@@ -193,6 +190,7 @@ def generate_source(model: Model) -> str:
         for j, gj in enumerate(reduced[1:]):
             lines.append(f"    g[{j}] = {expr.to_source(gj, ren)}")
         lines.append(f"    return {expr.to_source(reduced[0], ren)}")
+    lines += ["", "", _DECO, "def card_volume_grad(t, p, g):", "    card_volume_vg(t, p, g)"]
     return "\n".join(lines) + "\n\n"
 
 
@@ -274,7 +272,7 @@ def numpy_closed(model: Model) -> tuple[Callable[..., None], Callable[..., tuple
     The source comes only from whitelisted card expressions (:mod:`tgsim.expr`); it is
     compiled once per card and process. Importing Numba is not needed.
     """
-    key = f"{model.name}:{model.card_hash}"
+    key = _card_key(model)
     with _LOCK:
         if key not in _NP_LOADED:
             import numpy as np
@@ -299,7 +297,7 @@ def kernels(model: Model) -> ModuleType:
     The module exposes ``solve_ode``, ``solve_closed``, ``integrate_one``, ``closed_one``,
     ``card_volume``, ``card_volume_grad`` and the constants ``NS``, ``NP``, ``SENS``.
     """
-    key = (model.name, model.card_hash, model.path)
+    key = _card_key(model)
     hit = _BY_CARD.get(key)
     if hit is not None:  # same card in this process: skip generating the source again
         return hit

@@ -152,19 +152,6 @@ def apply_treatment(y, dy, a, lk, ns, infil, clear, nsw):
 
 
 @njit(cache=True, error_model="numpy")
-def full_rhs(t, tseg, y, p, dose, expo, acc, clear, nsw, dy):
-    """Right-hand side of the treated system (card growth plus treatment effects)."""
-    card_rhs(y, p, dy)
-    m = max(dose.shape[0], 1)
-    gk = np.empty(m)
-    gh = np.empty(m)
-    gsum = np.empty(m)
-    ng = dose_groups(dose, tseg, gk, gh, gsum)
-    a, lk, ns, infil = treatment_rates(t, tseg, gk, gh, gsum, ng, expo, acc)
-    apply_treatment(y, dy, a, lk, ns, infil, clear, nsw)
-
-
-@njit(cache=True, error_model="numpy")
 def apply_jumps(y, jt, jf, ij, at, nblocks, stride):
     """Apply the jumps at time ``at`` (surgery, radiotherapy) and pass over earlier ones.
 
