@@ -218,22 +218,68 @@ _NP_BINOPS = {ast.Add: "np.add", ast.Sub: "np.subtract", ast.Mult: "np.multiply"
               ast.Div: "np.divide", ast.Pow: "np.power"}
 
 
-def _numpy_assign(node: ast.expr, ren: Mapping[str, str], target: str) -> str:
-    """A statement writing ``node`` into the array ``target`` with no extra copy: the
-    outermost operation becomes a ufunc call with ``out=`` (inputs broadcast to it)."""
+def _numpy_program(node: ast.expr, ren: Mapping[str, str], target: str) -> list[str]:
+    """Statements writing ``node`` into the ``(n, T)`` array ``target`` in place.
+
+    Subtrees that do not involve time ``t`` are per-subject columns (shape ``(n, 1)``)
+    and stay ordinary expressions. Every operation on the grid is one ufunc call with
+    ``out=``: the first grid operand's buffer (or ``target`` itself) is reused, and
+    scratch buffers (``_b1``, ``_b2``, ... shaped like ``target``) are recycled as soon
+    as they are consumed. This avoids allocating (and page-faulting) a fresh temporary
+    for each operation, which otherwise costs as much as the arithmetic itself.
+    """
+    lines: list[str] = []
+    pool: list[str] = []
+    made = [0]
 
     def src(n: ast.expr) -> str:
-        return expr.to_source(n, ren, expr.NUMPY_FUNCTIONS)
+        return "(" + expr.to_source(n, ren, expr.NUMPY_FUNCTIONS) + ")"
 
-    if isinstance(node, ast.BinOp) and type(node.op) in _NP_BINOPS:
-        return f"{_NP_BINOPS[type(node.op)]}({src(node.left)}, {src(node.right)}, out={target})"
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        return f"np.negative({src(node.operand)}, out={target})"
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-        ufunc = expr.NUMPY_FUNCTIONS[node.func.id]
-        args = ", ".join(src(a) for a in node.args)
-        return f"{ufunc}({args}, out={target})"
-    return f"{target}[...] = {src(node)}"
+    def on_grid(n: ast.expr) -> bool:
+        return "t" in expr.names_in(n)
+
+    def scratch() -> str:
+        if pool:
+            return pool.pop()
+        made[0] += 1
+        name = f"_b{made[0]}"
+        lines.append(f"{name} = np.empty_like({target})")
+        return name
+
+    def emit(n: ast.expr, dest: str | None) -> tuple[str, str | None]:
+        """Text of ``n``'s value, and the buffer holding it when it is one we own."""
+        if not on_grid(n):
+            return src(n), None
+        if isinstance(n, ast.Name):  # time itself: shape (1, T), read-only
+            return "t", None
+        if isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.UAdd):
+            return emit(n.operand, dest)
+        if isinstance(n, ast.BinOp) and type(n.op) in _NP_BINOPS:
+            ufunc, children = _NP_BINOPS[type(n.op)], [n.left, n.right]
+        elif isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub):
+            ufunc, children = "np.negative", [n.operand]
+        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name):
+            ufunc, children = expr.NUMPY_FUNCTIONS[n.func.id], list(n.args)
+        else:  # pragma: no cover - the parser admits nothing else
+            raise ValueError(f"cannot vectorise {ast.dump(n)}")
+        texts, owned = [], []
+        for child in children:
+            # the first operand computed on the grid may use the destination as scratch
+            text, own = emit(child, dest if not owned or owned == [None] * len(owned) else None)
+            texts.append(text)
+            owned.append(own)
+        mine = [b for b in owned if b is not None]
+        res = dest if dest is not None else (mine[0] if mine else scratch())
+        for b in mine:
+            if b != res and b != dest:
+                pool.append(b)
+        lines.append(f"{ufunc}({', '.join(texts)}, out={res})")
+        return res, res
+
+    text, _ = emit(node, target)
+    if text != target:  # no grid dependence at all: broadcast the per-subject value
+        lines.append(f"{target}[...] = {text}")
+    return lines
 
 
 def numpy_closed_source(model: Model) -> str:
@@ -256,7 +302,8 @@ def numpy_closed_source(model: Model) -> str:
         "    t = dt[None, :]",
     ]
     for i, node in enumerate(_closed_state_trees(model)):
-        lines.append("    " + _numpy_assign(node, ren, f"out[:, :, {i}]"))
+        lines.append(f"    o{i} = out[:, :, {i}]")
+        lines += ["    " + line for line in _numpy_program(node, ren, f"o{i}")]
     lines += ["", "", "def init_np(P):", *unpack]
     for i, s in enumerate(model.states):
         src = expr.to_source(_symbols_to_names(model, model._trees[f"initial.{s}"]), ren,
