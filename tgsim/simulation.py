@@ -356,8 +356,10 @@ def _to_dataset(
 ):
     import xarray as xr
 
+    from ._xarray_compat import defer_dask_import
     from .plot import register_accessor
 
+    defer_dask_import()  # xarray would import dask.array (0.3 s) for a type check
     register_accessor()  # ds.tgsim.plot() draws the right figure
     n = P.shape[0]
     ns = len(mdl.states)
