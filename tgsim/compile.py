@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
 
-from . import __version__, expr
+from . import __version__, expr, logform
 from .catalogue import Model
 
 __all__ = ["kernels", "generate_source", "cache_dir", "numpy_closed", "numpy_closed_source"]
@@ -102,6 +102,7 @@ def generate_source(model: Model) -> str:
         "",
         f"NS = {len(model.states)}",
         f"NP = {len(model.parameters)}",
+        "LANES = 8  # subjects integrated together by the lane kernels (one AVX-512 vector)",
         "SENS = np.array([" + ", ".join(repr(model.sensitivity[s]) for s in model.states) + "])",
         f"HAS_CLOSED = {model.has_closed_form}",
         "",
@@ -117,6 +118,9 @@ def generate_source(model: Model) -> str:
     lines += [f"    y_{s} = y[{i}]" for i, s in enumerate(model.states)]
     for i, s in enumerate(model.states):
         lines.append(f"    dy[{i}] = {expr.to_source(trees[f'rhs.{s}'], ren)}")
+    lines += _lanes_source("card_rhs_lanes_lin", model, ren, [
+        _symbols_to_names(model, trees[f"rhs.{s}"]) for s in model.states], [])
+    lines += _log_rhs_source(model, ren)
     lines += [
         "",
         "",
@@ -192,6 +196,60 @@ def generate_source(model: Model) -> str:
         lines.append(f"    return {expr.to_source(reduced[0], ren)}")
     lines += ["", "", _DECO, "def card_volume_grad(t, p, g):", "    card_volume_vg(t, p, g)"]
     return "\n".join(lines) + "\n\n"
+
+
+def _log_rhs_source(model: Model, ren: Mapping[str, str]) -> list[str]:
+    """``LOGSPACE``, ``NQ``, ``card_prep(p, q)`` and ``card_rhs_log(y, p, q, dy)``.
+
+    ``card_rhs_log`` is the growth term in log-states (``y`` holds log of each state,
+    ``dy[i]`` receives d log(y_i)/dt), with the parameter-only parts precomputed by
+    ``card_prep`` into ``q``. ``LOGSPACE`` says whether the integrator should use it: only
+    when it costs no more per evaluation than ``card_rhs`` (see :mod:`tgsim.logform`).
+    """
+    rhs = [_symbols_to_names(model, model._trees[f"rhs.{s}"]) for s in model.states]
+    form = logform.log_form(rhs, model.states)
+    ren_q = dict(ren, **{name: name for name, _ in form.hoisted})
+    lines = ["", "", f"LOGSPACE = {form.cheaper}  # log-form cost {form.cost}, "
+             f"linear-form cost {form.linear_cost} (transcendental calls per evaluation)",
+             f"NQ = {max(1, len(form.hoisted))}", "", "", _DECO, "def card_prep(p, q):"]
+    lines += _unpack_params(model)
+    for j, (name, node) in enumerate(form.hoisted):
+        lines.append(f"    {name} = {expr.to_source(node, ren_q)}")
+        lines.append(f"    q[{j}] = {name}")
+    lines.append("    return")
+    lines += _lanes_source("card_rhs_lanes_log", model, ren_q,
+                           form.rhs if form.cheaper else None, form.hoisted)
+    lines += ["", "", _DECO, "def card_rhs_log(y, p, q, dy):"]
+    if not form.cheaper:
+        lines += ["    for i in range(NS):", "        dy[i] = np.nan"]
+        return lines
+    lines += _unpack_params(model)
+    lines += [f"    {name} = q[{j}]" for j, (name, _) in enumerate(form.hoisted)]
+    lines += [f"    y_{s} = y[{i}]" for i, s in enumerate(model.states)]
+    for i, node in enumerate(form.rhs):
+        lines.append(f"    dy[{i}] = {expr.to_source(node, ren_q)}")
+    return lines
+
+
+def _lanes_source(name: str, model: Model, ren: Mapping[str, str],
+                  rhs: list[ast.expr] | None, hoisted: list[tuple[str, ast.expr]]) -> list[str]:
+    """``name(Y, P, Q, DY)``: a growth term for ``LANES`` subjects at once.
+
+    Arrays are (slot, lane): ``Y[i, l]`` is state ``i`` of lane ``l``, ``P[j, l]`` its
+    parameter ``j``, ``Q[j, l]`` its precomputed temporaries. The loop over lanes has a
+    fixed trip count and no branches, so the compiler keeps it in SIMD registers.
+    ``rhs=None`` writes NaN (a form the card does not use).
+    """
+    lines = ["", "", _DECO, f"def {name}(Y, P, Q, DY):", "    for l in range(LANES):"]
+    if rhs is None:
+        lines += ["        for i in range(NS):", "            DY[i, l] = np.nan"]
+        return lines
+    lines += [f"        p_{p.name} = P[{j}, l]" for j, p in enumerate(model.parameters)]
+    lines += [f"        {hname} = Q[{j}, l]" for j, (hname, _) in enumerate(hoisted)]
+    lines += [f"        y_{s} = Y[{i}, l]" for i, s in enumerate(model.states)]
+    for i, node in enumerate(rhs):
+        lines.append(f"        DY[{i}, l] = {expr.to_source(node, ren)}")
+    return lines
 
 
 def _closed_state_trees(model: Model) -> list[ast.expr]:
@@ -335,7 +393,23 @@ def numpy_closed(model: Model) -> tuple[Callable[..., None], Callable[..., tuple
 def _template_source() -> str:
     """Every kernel template, in name order (integrator first, then the others)."""
     files = sorted(_TEMPLATES.glob("*.py"), key=lambda p: (p.name != "integrate.py", p.name))
-    return "\n\n".join(f"# ---- template {p.name}\n" + p.read_text() for p in files)
+    return "\n\n".join(f"# ---- template {p.name}\n" + _expand_forms(p.read_text())
+                       for p in files)
+
+
+_FORM_BEGIN = "# ---- begin per-form integrator"
+_FORM_END = "# ---- end per-form integrator"
+
+
+def _expand_forms(text: str) -> str:
+    """Instantiate the template region between the per-form markers once per form of the
+    integrated states: ``FORM`` becomes ``lin`` (the states) and ``log`` (their logs)."""
+    if _FORM_BEGIN not in text:
+        return text
+    head, rest = text.split(_FORM_BEGIN, 1)
+    region, tail = rest.split(_FORM_END, 1)
+    region = region.split("\n", 1)[1]  # drop the rest of the marker line
+    return head + "".join(region.replace("FORM", form) for form in ("lin", "log")) + tail
 
 
 def kernels(model: Model) -> ModuleType:

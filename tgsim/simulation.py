@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from ._kernels.closed_numpy import solve_closed_numpy
+from ._kernels.closed_numpy import exp_rows, solve_closed_numpy
 from .catalogue import Model
 from .catalogue import model as get_model
 from .compile import kernels, numpy_closed
@@ -197,8 +197,17 @@ def run_kernel(
             status,
         )
     else:
-        out = np.empty((n, times.size, ns + nsw))
-        (k.solve_ode_serial if serial else k.solve_ode)(
+        # touched once here, on one thread: page faults taken concurrently by the kernel
+        # threads contend for the address-space lock (costly on virtual machines)
+        out = np.full((n, times.size, ns + nsw), np.nan)
+        logged = np.zeros(n, dtype=np.bool_)
+        if serial:
+            solve = k.solve_ode_serial
+        elif nsw == 0 and _untreated(packed):
+            solve = k.solve_ode_lanes  # groups of subjects share steps, in SIMD lanes
+        else:
+            solve = k.solve_ode
+        solve(
             times,
             float(t0),
             P,
@@ -215,7 +224,9 @@ def run_kernel(
             int(max_steps),
             out,
             status,
+            logged,
         )
+        exp_rows(out, logged, ns, status)  # rows integrated in log-states hold logs
     return out, status.astype(np.int8)
 
 

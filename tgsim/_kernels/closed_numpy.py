@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import Status
 
-__all__ = ["solve_closed_numpy", "worker_count"]
+__all__ = ["solve_closed_numpy", "worker_count", "exp_rows"]
 
 #: values per block: large enough to amortise the Python overhead of each block (the
 #: ufunc calls hold the GIL between them), small enough for the temporaries to stay in
@@ -111,3 +111,52 @@ def solve_closed_numpy(
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for _ in pool.map(run, blocks):
             pass
+
+
+def exp_rows(out: np.ndarray, rows: np.ndarray, ns: int, status: np.ndarray) -> None:
+    """``out[s, :, :ns] = exp(out[s, :, :ns])`` for the subjects with ``rows[s]``, in place.
+
+    The ODE kernels leave log-states for the subjects they integrated in log form; this
+    takes their exp with NumPy's SIMD code, in blocks on the thread pool. A log-state
+    too large for float64 overflows here: the subject gets ``NON_FINITE`` (unless it
+    already failed) and its infinite outputs become NaN, as on the linear path.
+    """
+    n = out.shape[0]
+    if n == 0 or not rows.any():
+        return
+    if not rows.all():
+        idx = np.flatnonzero(rows)
+        with np.errstate(all="ignore"):
+            out[idx, :, :ns] = np.exp(out[idx, :, :ns])
+        _flag_overflow(out, idx, ns, status)
+        return
+    step = max(1, BLOCK_VALUES // max(1, out.shape[1] * out.shape[2]))
+    blocks = [(a, min(n, a + step)) for a in range(0, n, step)]
+
+    def run(block: tuple[int, int]) -> None:
+        view = out[block[0]:block[1], :, :ns]
+        with np.errstate(all="ignore"):
+            np.exp(view, out=view)
+            bad = np.flatnonzero(~np.isfinite(view.sum(axis=(1, 2)))) + block[0]
+        if bad.size:
+            _flag_overflow(out, bad, ns, status)
+
+    workers = min(worker_count(), len(blocks))
+    if workers <= 1:
+        for blk in blocks:
+            run(blk)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for _ in pool.map(run, blocks):
+            pass
+
+
+def _flag_overflow(out: np.ndarray, idx: np.ndarray, ns: int, status: np.ndarray) -> None:
+    """Subjects ``idx`` whose outputs hold inf after the exp: flag and blank them."""
+    for s in idx:
+        vals = out[s, :, :ns]
+        inf = np.isinf(vals)
+        if inf.any():
+            vals[inf] = np.nan
+            if status[s] == Status.SUCCESS:
+                status[s] = Status.NON_FINITE
