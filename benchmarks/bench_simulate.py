@@ -111,8 +111,9 @@ def timed(fn, repeat=3):
 def fresh_process_times(block_dask: bool = False) -> tuple[float, float]:
     """`import tgsim` and first simulate() times in fresh processes (best of 3).
 
-    xarray imports dask (and scipy.sparse through it) when building its first Dataset if
-    dask is installed; ``block_dask`` measures an environment without the dask extra.
+    With dask installed, xarray imports it when building its first Dataset (tgsim keeps it
+    from importing dask.array, which is what costs); ``block_dask`` measures an
+    environment without the dask extra.
     """
     code = (
         ("import sys; sys.modules['dask'] = None;" if block_dask else "")
@@ -189,7 +190,7 @@ def main() -> None:
     print(f"first simulate() call with a warm kernel cache (fresh process): {first:.3f} s; "
           f"without the dask extra importable: {first_nodask:.3f} s")
     print("(untreated closed-form cohorts run as NumPy array code and need no JIT; the "
-          "numbers above include importing xarray, which imports dask when it is installed)")
+          "numbers above include importing xarray, and dask itself when it is installed)")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,14 @@
 #   card_closed(t, y0, p, kill, accel, y)   closed form from y0 after time t (if any)
 #   card_volume(t, p), card_volume_grad(t, p, g), card_volume_vg(t, p, g)  untreated closed-form
 #                                           volume, gradient, both (vg returns the volume)
+#   card_prep(p, q), card_rhs_log(u, p, q, du)  the growth term in log-states u = log y
+#                                           (du_i = g_i / y_i; q: parameter-only terms, NQ
+#                                           of them); LOGSPACE says whether it is cheaper
+#   card_rhs_lanes_lin(Y, P, Q, DY), card_rhs_lanes_log(...)  both forms for LANES
+#                                           subjects at once, arrays indexed [slot, lane]
+#
+# The region between the "per-form integrator" markers is compiled twice: FORM becomes
+# "lin" (stepping the states) and "log" (stepping their logs), see tgsim.compile.
 #
 # Arrays only: every argument is a contiguous float64 array or a scalar; kernels write
 # in place and return an int status (see tgsim.errors.Status); they never raise.
