@@ -260,6 +260,21 @@ def _call(name: str, *args: ast.expr) -> ast.expr:
     return ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=list(args), keywords=[])
 
 
+def _pow_minus_one(a: ast.expr, c: ast.expr) -> ast.expr:
+    """a^(c-1), written as a^c / a where a != 0 (and as the power itself at a == 0).
+
+    The value a^c is always computed too (it is the function being differentiated), so
+    after :func:`cse` this costs a division instead of a second ``pow`` (an exp and a log).
+    Integer exponents stay plain powers (the compiler expands them into products).
+    """
+    plain = ast.BinOp(_copy(a), ast.Pow(), _sub(_copy(c), _num(1.0)))
+    if _is_num(c) and float(c.value) == int(c.value):  # type: ignore[attr-defined]
+        return plain
+    test = ast.Compare(left=_copy(a), ops=[ast.NotEq()], comparators=[_num(0.0)])
+    reuse = ast.BinOp(ast.BinOp(_copy(a), ast.Pow(), _copy(c)), ast.Div(), _copy(a))
+    return ast.IfExp(test=test, body=reuse, orelse=plain)
+
+
 def diff(node: ast.expr, var: str) -> ast.expr:
     """Symbolic derivative of a checked expression with respect to the name ``var``.
 
@@ -296,9 +311,7 @@ def diff(node: ast.expr, var: str) -> ast.expr:
                 # (a^c)' = c a^(c-1) a'
                 if _is_num(da, 0.0):
                     return _num(0.0)
-                return _mul(
-                    _mul(_copy(b), ast.BinOp(_copy(a), ast.Pow(), _sub(_copy(b), _num(1.0)))), da
-                )
+                return _mul(_mul(_copy(b), _pow_minus_one(a, b)), da)
             # (a^b)' = a^b (b' log a + b a'/a)
             term = _add(_mul(db, _call("log", _copy(a))), _div(_mul(_copy(b), da), _copy(a)))
             return _mul(_copy(node), term)
@@ -339,7 +352,8 @@ def cse(trees: Sequence[ast.expr], prefix: str = "_c") -> tuple[list[tuple[str, 
     """Common-subexpression elimination over several expression trees.
 
     Every call or arithmetic subtree that occurs more than once (across all ``trees``) is
-    computed once into a temporary named ``{prefix}0, {prefix}1, ...``. Symbolic
+    computed once into a temporary named ``{prefix}0, {prefix}1, ...``; one that occurs
+    only inside the branches of conditionals stays there (it may not be needed at all). Symbolic
     derivatives repeat the same ``exp``/``log`` terms many times; compilers cannot merge
     repeated calls of library functions such as ``expm1``, so this is done here.
 
@@ -351,11 +365,24 @@ def cse(trees: Sequence[ast.expr], prefix: str = "_c") -> tuple[list[tuple[str, 
         ``trees`` rewritten to use the temporaries.
     """
     counts: dict[str, int] = {}
+    outside: set[str] = set()  # occurs outside the branches of a conditional
+
+    def count(node: ast.AST, in_branch: bool) -> None:
+        if isinstance(node, ast.Call | ast.BinOp | ast.UnaryOp):
+            key = ast.dump(node)
+            counts[key] = counts.get(key, 0) + 1
+            if not in_branch:
+                outside.add(key)
+        if isinstance(node, ast.IfExp):
+            count(node.test, in_branch)
+            count(node.body, True)
+            count(node.orelse, True)
+            return
+        for child in ast.iter_child_nodes(node):
+            count(child, in_branch)
+
     for tree in trees:
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call | ast.BinOp | ast.UnaryOp):
-                key = ast.dump(node)
-                counts[key] = counts.get(key, 0) + 1
+        count(tree, False)
     memo: dict[str, str] = {}
     assignments: list[tuple[str, ast.expr]] = []
 
@@ -370,9 +397,15 @@ def cse(trees: Sequence[ast.expr], prefix: str = "_c") -> tuple[list[tuple[str, 
             new = ast.BinOp(rewrite(node.left), node.op, rewrite(node.right))
         elif isinstance(node, ast.UnaryOp):
             new = ast.UnaryOp(node.op, rewrite(node.operand))
+        elif isinstance(node, ast.IfExp):
+            return ast.IfExp(test=rewrite(node.test), body=rewrite(node.body),
+                             orelse=rewrite(node.orelse))
+        elif isinstance(node, ast.Compare):
+            return ast.Compare(left=rewrite(node.left), ops=node.ops,
+                               comparators=[rewrite(c) for c in node.comparators])
         else:
             return node
-        if counts.get(key, 0) > 1:
+        if counts.get(key, 0) > 1 and key in outside:  # never hoist out of a branch only
             name = f"{prefix}{len(assignments)}"
             assignments.append((name, new))
             memo[key] = name

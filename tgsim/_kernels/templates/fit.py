@@ -25,6 +25,11 @@
 #
 # Prediction modes: 0 = untreated closed form (card_volume / card_volume_vg, exact
 # gradient); 1 = ODE with forward sensitivities from the card's symbolic Jacobians.
+#
+# Leaf functions called in the inner loops (per stage, per evaluation) that allocate
+# nothing are compiled with _nrt=False: without it every call would increment and
+# decrement the reference counts of all its array arguments (atomic operations, which
+# took a third of the fitting time).
 
 FT_SUCCESS = 0
 FT_NON_FINITE = 3
@@ -35,18 +40,17 @@ FT_MAX_ITERATIONS = 8
 FIT_LOG2PI = 1.8378770664093453
 
 
-@njit(cache=True, error_model="numpy")
-def _fit_aug_rhs(t, tseg, z, p, jcols, nj, gk, gh, gsum, ng, expo, acc, clear, nsw, n, yp,
-                 d0, jy, jp, want, dz):
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _fit_aug_rhs(z, p, jcols, nj, a, lk, ns, infil, clear, nsw, n, yp, d0, jy, jp, want, dz):
     """Augmented right-hand side: state and forward sensitivities.
 
     z holds the state y (n values) followed by nj sensitivity columns S_c = dy/dp_jcols[c].
     With the treated right-hand side F_i = a (1 - ns s_i) g_i(y, p) - lk s_i y_i (and the
     swelling F = infil sum(y) - clear y_sw), dS_c/dt = dF/dy S_c + dF/dp_j, using the
     card's symbolic Jacobians jy = dg/dy and jp = dg/dp (card_rhs_jac; want[j] != 0 for
-    the columns jcols).
+    the columns jcols). The treatment rates (a, lk, ns, infil) come from the caller:
+    this function makes no call, so its array arguments need no reference counting.
     """
-    a, lk, ns, infil = treatment_rates(t, tseg, gk, gh, gsum, ng, expo, acc)
     for i in range(n):
         yp[i] = z[i]
     card_rhs_jac(yp, p, d0, jy, jp, want)
@@ -100,6 +104,7 @@ def fit_sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp
     want = np.zeros(NP, dtype=np.int64)
     for c in range(nj):
         want[jcols[c]] = 1
+    treated = dose.shape[0] > 0 or expo.shape[0] > 0 or acc.shape[0] > 0
     m = max(dose.shape[0], 1)
     gk = np.empty(m)
     gh = np.empty(m)
@@ -130,8 +135,11 @@ def fit_sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp
         ib, b = segment_end(bp, ib, t, tend)
         tseg = t
         ng = dose_groups(dose, tseg, gk, gh, gsum)
-        _fit_aug_rhs(t, tseg, z, p, jcols, nj, gk, gh, gsum, ng, expo, acc, clear, nsw, n, yp,
-                 d0, jy, jp, want, k1)
+        a, lk, ns, infil = 1.0, 0.0, 0.0, 0.0
+        if treated:
+            a, lk, ns, infil = treatment_rates(t, tseg, gk, gh, gsum, ng, expo, acc)
+        _fit_aug_rhs(z, p, jcols, nj, a, lk, ns, infil, clear, nsw, n, yp, d0, jy, jp, want,
+                     k1)
         if h <= 0.0:
             s0 = 0.0
             s1 = 0.0
@@ -157,30 +165,48 @@ def fit_sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp
                 last = True
             for i in range(N):
                 zt[i] = z[i] + hs * A21 * k1[i]
-            _fit_aug_rhs(t + C2 * hs, tseg, zt, p, jcols, nj, gk, gh, gsum, ng, expo,
-                         acc, clear, nsw, n, yp, d0, jy, jp, want, k2)
+            a, lk, ns, infil = 1.0, 0.0, 0.0, 0.0
+            if treated:
+                a, lk, ns, infil = treatment_rates(t + C2 * hs, tseg, gk, gh, gsum, ng, expo, acc)
+            _fit_aug_rhs(zt, p, jcols, nj, a, lk, ns, infil, clear, nsw, n, yp, d0, jy, jp,
+                         want, k2)
             for i in range(N):
                 zt[i] = z[i] + hs * (A31 * k1[i] + A32 * k2[i])
-            _fit_aug_rhs(t + C3 * hs, tseg, zt, p, jcols, nj, gk, gh, gsum, ng, expo,
-                         acc, clear, nsw, n, yp, d0, jy, jp, want, k3)
+            a, lk, ns, infil = 1.0, 0.0, 0.0, 0.0
+            if treated:
+                a, lk, ns, infil = treatment_rates(t + C3 * hs, tseg, gk, gh, gsum, ng, expo, acc)
+            _fit_aug_rhs(zt, p, jcols, nj, a, lk, ns, infil, clear, nsw, n, yp, d0, jy, jp,
+                         want, k3)
             for i in range(N):
                 zt[i] = z[i] + hs * (A41 * k1[i] + A42 * k2[i] + A43 * k3[i])
-            _fit_aug_rhs(t + C4 * hs, tseg, zt, p, jcols, nj, gk, gh, gsum, ng, expo,
-                         acc, clear, nsw, n, yp, d0, jy, jp, want, k4)
+            a, lk, ns, infil = 1.0, 0.0, 0.0, 0.0
+            if treated:
+                a, lk, ns, infil = treatment_rates(t + C4 * hs, tseg, gk, gh, gsum, ng, expo, acc)
+            _fit_aug_rhs(zt, p, jcols, nj, a, lk, ns, infil, clear, nsw, n, yp, d0, jy, jp,
+                         want, k4)
             for i in range(N):
                 zt[i] = z[i] + hs * (A51 * k1[i] + A52 * k2[i] + A53 * k3[i] + A54 * k4[i])
-            _fit_aug_rhs(t + C5 * hs, tseg, zt, p, jcols, nj, gk, gh, gsum, ng, expo,
-                         acc, clear, nsw, n, yp, d0, jy, jp, want, k5)
+            a, lk, ns, infil = 1.0, 0.0, 0.0, 0.0
+            if treated:
+                a, lk, ns, infil = treatment_rates(t + C5 * hs, tseg, gk, gh, gsum, ng, expo, acc)
+            _fit_aug_rhs(zt, p, jcols, nj, a, lk, ns, infil, clear, nsw, n, yp, d0, jy, jp,
+                         want, k5)
             for i in range(N):
                 zt[i] = z[i] + hs * (A61 * k1[i] + A62 * k2[i] + A63 * k3[i] + A64 * k4[i]
                                      + A65 * k5[i])
-            _fit_aug_rhs(t + hs, tseg, zt, p, jcols, nj, gk, gh, gsum, ng, expo,
-                         acc, clear, nsw, n, yp, d0, jy, jp, want, k6)
+            a, lk, ns, infil = 1.0, 0.0, 0.0, 0.0
+            if treated:
+                a, lk, ns, infil = treatment_rates(t + hs, tseg, gk, gh, gsum, ng, expo, acc)
+            _fit_aug_rhs(zt, p, jcols, nj, a, lk, ns, infil, clear, nsw, n, yp, d0, jy, jp,
+                         want, k6)
             for i in range(N):
                 znew[i] = z[i] + hs * (A71 * k1[i] + A73 * k3[i] + A74 * k4[i] + A75 * k5[i]
                                        + A76 * k6[i])
-            _fit_aug_rhs(t + hs, tseg, znew, p, jcols, nj, gk, gh, gsum, ng, expo,
-                         acc, clear, nsw, n, yp, d0, jy, jp, want, k7)
+            a, lk, ns, infil = 1.0, 0.0, 0.0, 0.0
+            if treated:
+                a, lk, ns, infil = treatment_rates(t + hs, tseg, gk, gh, gsum, ng, expo, acc)
+            _fit_aug_rhs(znew, p, jcols, nj, a, lk, ns, infil, clear, nsw, n, yp, d0, jy, jp,
+                         want, k7)
             err = 0.0
             for i in range(n):
                 e = hs * (E1 * k1[i] + E3 * k3[i] + E4 * k4[i] + E5 * k5[i] + E6 * k6[i]
@@ -258,6 +284,12 @@ def fit_model_eval(mode, times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, c
     if mode == 1:
         return fit_sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp,
                         nsw, rtol, atol, max_steps, fout, jout)
+    return _fit_closed_eval(times, nt, t0, p, jcols, nj, fout, jout, g)
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _fit_closed_eval(times, nt, t0, p, jcols, nj, fout, jout, g):
+    """fit_model_eval for the untreated closed form (exact gradient)."""
     for k in range(nt):
         dt = times[k] - t0
         for j in range(NP):
@@ -316,7 +348,7 @@ def _fit_log_ndtr(z):
     return logcdf, -z / ser
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def fit_assemble(y, w, nt, f, jx, x, emodel, free, K, pm, pq, use_prior, grad, H, da, db):
     """-2 log L (+ prior), its gradient and the Fisher-scoring matrix on the working scale.
 
@@ -430,7 +462,7 @@ def fit_assemble(y, w, nt, f, jx, x, emodel, free, K, pm, pq, use_prior, grad, H
     return phi
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _fit_chol(A, rhs, idx, m, out, L, v):
     """Solve A[idx, idx] out = rhs[idx] by Cholesky (work arrays L, v); False if not
     positive definite."""
@@ -492,7 +524,7 @@ def fit_work_arrays(m):
             np.zeros(K, dtype=np.int64), np.zeros(NP, dtype=np.int64))
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _fit_sigma(y, w, nt, f, x, emodel):
     """Set log sigma to its conditional maximum (closed form when nothing is censored)."""
     c = math.exp(x[NP + 1])
