@@ -44,6 +44,24 @@ def worker_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _blocks(n: int, per_row: int) -> list[tuple[int, int]]:
+    """Row ranges ``[a, b)`` of about BLOCK_VALUES values each (``per_row`` per row)."""
+    rows = max(1, BLOCK_VALUES // max(1, per_row))
+    return [(a, min(n, a + rows)) for a in range(0, n, rows)]
+
+
+def _run_blocks(run: Callable[[tuple[int, int]], None], blocks: list[tuple[int, int]]) -> None:
+    """``run`` every block, on a thread pool when there is more than one worker."""
+    workers = min(worker_count(), len(blocks))
+    if workers <= 1:
+        for blk in blocks:
+            run(blk)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for _ in pool.map(run, blocks):
+            pass
+
+
 def solve_closed_numpy(
     closed_np: Callable[..., None],
     init_np: Callable[..., tuple],
@@ -76,8 +94,7 @@ def solve_closed_numpy(
         return
     dt = np.ascontiguousarray(times - t0, dtype=np.float64)
     at_start = int(np.searchsorted(dt, 0.0, side="right"))  # outputs with times <= t0
-    rows = max(1, BLOCK_VALUES // nt)
-    blocks = [(a, min(n, a + rows)) for a in range(0, n, rows)]
+    blocks = _blocks(n, nt)
 
     def run(block: tuple[int, int]) -> None:
         a, b = block
@@ -103,14 +120,7 @@ def solve_closed_numpy(
         if not finite.all():
             st[~finite] = Status.NON_FINITE
 
-    workers = min(worker_count(), len(blocks))
-    if workers <= 1:
-        for blk in blocks:
-            run(blk)
-        return
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for _ in pool.map(run, blocks):
-            pass
+    _run_blocks(run, blocks)
 
 
 def exp_rows(out: np.ndarray, rows: np.ndarray, ns: int, status: np.ndarray) -> None:
@@ -130,8 +140,7 @@ def exp_rows(out: np.ndarray, rows: np.ndarray, ns: int, status: np.ndarray) -> 
             out[idx, :, :ns] = np.exp(out[idx, :, :ns])
         _flag_overflow(out, idx, ns, status)
         return
-    step = max(1, BLOCK_VALUES // max(1, out.shape[1] * out.shape[2]))
-    blocks = [(a, min(n, a + step)) for a in range(0, n, step)]
+    blocks = _blocks(n, out.shape[1] * out.shape[2])
 
     def run(block: tuple[int, int]) -> None:
         view = out[block[0]:block[1], :, :ns]
@@ -141,14 +150,7 @@ def exp_rows(out: np.ndarray, rows: np.ndarray, ns: int, status: np.ndarray) -> 
         if bad.size:
             _flag_overflow(out, bad, ns, status)
 
-    workers = min(worker_count(), len(blocks))
-    if workers <= 1:
-        for blk in blocks:
-            run(blk)
-        return
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for _ in pool.map(run, blocks):
-            pass
+    _run_blocks(run, blocks)
 
 
 def _flag_overflow(out: np.ndarray, idx: np.ndarray, ns: int, status: np.ndarray) -> None:
