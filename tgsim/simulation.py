@@ -197,9 +197,7 @@ def run_kernel(
             status,
         )
     else:
-        # touched once here, on one thread: page faults taken concurrently by the kernel
-        # threads contend for the address-space lock (costly on virtual machines)
-        out = np.full((n, times.size, ns + nsw), np.nan)
+        out = np.empty((n, times.size, ns + nsw))  # every output is written by the kernels
         logged = np.zeros(n, dtype=np.bool_)
         if serial:
             solve = k.solve_ode_serial
