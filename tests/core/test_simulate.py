@@ -343,3 +343,27 @@ def test_serial_and_parallel_kernels_agree(solver):
     small = tgsim.simulate("gompertz", t, {k: v[:5] for k, v in params.items()}, schedule=sched,
                            solver=solver)
     np.testing.assert_array_equal(big.volume.values[:5], small.volume.values)
+
+
+def test_closed_form_thread_pool_survives_fork():
+    """The closed-form thread pool is kept per process: a forked child (the parent's
+    threads do not exist there) makes its own instead of waiting forever on the parent's."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, numpy as np, tgsim\n"
+        "p = {'initial_volume': np.full(40000, 2.0), 'growth_rate': 0.1,"
+        " 'carrying_capacity': 1e3}\n"
+        "t = np.linspace(0, 50, 20)\n"
+        "a = tgsim.simulate('gompertz', t, p).volume.values\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    b = tgsim.simulate('gompertz', t, p).volume.values\n"
+        "    os._exit(0 if np.array_equal(a, b) else 3)\n"
+        "_, st = os.waitpid(pid, 0)\n"
+        "print(os.waitstatus_to_exitcode(st))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert out.stdout.split()[-1] == "0"

@@ -16,6 +16,7 @@ output NaN.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -50,16 +51,33 @@ def _blocks(n: int, per_row: int) -> list[tuple[int, int]]:
     return [(a, min(n, a + rows)) for a in range(0, n, rows)]
 
 
+_POOL: tuple[int, int, ThreadPoolExecutor] | None = None  # (pid, workers, pool)
+_POOL_LOCK = threading.Lock()
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """A thread pool kept for the process (starting threads costs ~1 ms a call); a new
+    one after a fork (the parent's threads do not exist in the child) or a change in the
+    number of workers."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None or _POOL[0] != os.getpid() or _POOL[1] != workers:
+            if _POOL is not None and _POOL[0] == os.getpid():
+                _POOL[2].shutdown(wait=False)
+            _POOL = (os.getpid(), workers,
+                     ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tgsim"))
+        return _POOL[2]
+
+
 def _run_blocks(run: Callable[[tuple[int, int]], None], blocks: list[tuple[int, int]]) -> None:
-    """``run`` every block, on a thread pool when there is more than one worker."""
+    """``run`` every block, on the thread pool when there is more than one worker."""
     workers = min(worker_count(), len(blocks))
     if workers <= 1:
         for blk in blocks:
             run(blk)
         return
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for _ in pool.map(run, blocks):
-            pass
+    for _ in _pool(worker_count()).map(run, blocks):
+        pass
 
 
 def solve_closed_numpy(
