@@ -5,7 +5,8 @@ The emission intensity of one primary is stored piecewise on a shared grid of no
 ``beta(t) = amp[j] * exp(kk[j] * (t - w[j]))`` (colonies/day). ``C[j]`` is the continuous
 cumulative intensity up to ``w[j]`` and ``Acum[j]`` the cumulative point masses (shed
 colonies) at nodes ``<= w[j]``. Everything is float64; kernels write in place and never
-raise.
+raise: they are compiled with ``error_model="numpy"`` (a division by zero gives inf/NaN,
+as NumPy does, instead of an exception from inside Numba).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ __all__ = [
 ]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def expm1_over(k, h):
     """``(exp(k h) - 1) / k``, equal to ``h`` in the limit ``k -> 0``."""
     x = k * h
@@ -43,7 +44,7 @@ def expm1_over(k, h):
     return math.expm1(x) / k
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def lam_cont(w, C, amp, kk, x):
     """Continuous part of the cumulative intensity at ``x`` (colonies)."""
     L = w.shape[0] - 1
@@ -55,7 +56,7 @@ def lam_cont(w, C, amp, kk, x):
     return C[j] + amp[j] * expm1_over(kk[j], x - w[j])
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def lam_total(w, C, amp, kk, Acum, x):
     """Cumulative intensity including point masses at nodes ``<= x`` (right-continuous)."""
     j = np.searchsorted(w, x, side="right") - 1
@@ -64,7 +65,7 @@ def lam_total(w, C, amp, kk, Acum, x):
     return lam_cont(w, C, amp, kk, x) + Acum[j]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def inverse_lam_cont(w, C, amp, kk, u):
     """The time ``t`` with ``lam_cont(t) = u`` for ``0 <= u <= C[L]`` (analytic per piece)."""
     L = w.shape[0] - 1
@@ -94,7 +95,7 @@ def inverse_lam_cont(w, C, amp, kk, u):
     return w[j] + h
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, error_model="numpy", parallel=True)
 def counts_autonomous(w, C, amp, kk, Acum, t, A, out):
     """Expected colonies above thresholds when every colony follows one age curve.
 
@@ -130,7 +131,7 @@ def counts_autonomous(w, C, amp, kk, Acum, t, A, out):
                     out[i, k, q] = Ci[j] + Ai[j] + ampi[j] * expm1_over(kki[j], x - w[j])
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, error_model="numpy", parallel=True)
 def counts_shared_queries(C, amp, kk, Acum, jq, dq, out):
     """Lambda_i at query points shared by every subject, their pieces found beforehand.
 
@@ -152,7 +153,7 @@ def counts_shared_queries(C, amp, kk, Acum, jq, dq, out):
                                                                                 dq[k, q])
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, error_model="numpy", parallel=True)
 def sample_births(w, C, amp, kk, owner, u, out):
     """Birth times by inversion: out[m] = Lambda_cont^-1(u[m]) for subject owner[m]."""
     for m in prange(u.shape[0]):
@@ -160,7 +161,7 @@ def sample_births(w, C, amp, kk, owner, u, out):
         out[m] = inverse_lam_cont(w, C[i], amp[i], kk[i], u[m])
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _interp_log(ages, logF, a):
     """Log-linear interpolation of a tabulated volume curve at age ``a`` (mm^3)."""
     M = ages.shape[0]
@@ -173,7 +174,7 @@ def _interp_log(ages, logF, a):
     return math.exp(logF[j] + f * (logF[j + 1] - logF[j]))
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, error_model="numpy", parallel=True)
 def interp_log_table(ages, logF, owner, births, t, out):
     """Colony volumes from the age table: out[m, k] = F(t[k] - births[m]) or 0 if unborn."""
     per = logF.shape[0] > 1
@@ -184,7 +185,7 @@ def interp_log_table(ages, logF, owner, births, t, out):
             out[m, k] = _interp_log(ages, row, a) if a >= 0.0 else 0.0
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, error_model="numpy", parallel=True)
 def invert_log_table(ages, logF, logs, out):
     """Age at which a non-decreasing tabulated curve first exceeds each level.
 
@@ -207,7 +208,7 @@ def invert_log_table(ages, logF, logs, out):
                 out[r, q] = ages[j - 1] + f * (ages[j] - ages[j - 1])
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _above_part(xa, xb, s):
     """Fraction interval [f0, f1] of a birth interval whose colonies exceed ``s``.
 
@@ -235,7 +236,7 @@ def _above_part(xa, xb, s):
     return f, 1.0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _burden_interval(w, amp, kk, a, b, xa, xb):
     """Integral of beta(tau) X(tau) over [a, b] with X log-linear from xa to xb.
 
@@ -261,7 +262,7 @@ def _burden_interval(w, amp, kk, a, b, xa, xb):
     return tot
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, error_model="numpy", parallel=True)
 def counts_general(tb, X, kidx, w, C, amp, kk, atoms, thr, counts, burden):
     """Expected colonies above thresholds and burden from sizes on a birth grid.
 
@@ -322,7 +323,7 @@ def counts_general(tb, X, kidx, w, C, amp, kk, atoms, thr, counts, burden):
             burden[i, k] = b
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, error_model="numpy", parallel=True)
 def ever_detected_general(tb, D, w, C, amp, kk, atoms, tq, out):
     """Expected number of colonies detected by each query time.
 
@@ -376,7 +377,7 @@ def ever_detected_general(tb, D, w, C, amp, kk, atoms, tq, out):
             out[i, r] = tot
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, error_model="numpy", parallel=True)
 def tally(X, offsets, R, thr, det, edges, sums, sumsq, anyc, bsum, bsq, hist, firstk):
     """Per-replicate counts of sampled colonies, reduced over replicates.
 
@@ -438,7 +439,7 @@ def tally(X, offsets, R, thr, det, edges, sums, sumsq, anyc, bsum, bsq, hist, fi
                 bsq[i, k] += bur[k] * bur[k]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, error_model="numpy", parallel=True)
 def inverse_lam_total(w, C, amp, kk, Acum, u, out):
     """Smallest time with Lambda_i(t) >= u[i] (inf when Lambda never reaches it)."""
     L = w.shape[0] - 1
@@ -461,7 +462,7 @@ def inverse_lam_total(w, C, amp, kk, Acum, u, out):
             out[i] = w[j]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, error_model="numpy", parallel=True)
 def burden_table_index(logF, jq, fq, nq, dlam, out):
     """Expected metastatic volume with one age curve per subject, ages shared.
 
@@ -481,7 +482,7 @@ def burden_table_index(logF, jq, fq, nq, dlam, out):
             out[i, k] = acc
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, error_model="numpy", parallel=True)
 def secondary_rate(h, dlp, src, G, m2, out):
     """Emission by the colonies themselves on a uniform grid (renewal equation).
 
