@@ -496,6 +496,19 @@ def _fit_natural(x, scale, p):
         p[j] = math.exp(x[j]) if scale[j] == 1 else x[j]
 
 
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _fit_evaluate_closed(t, y, w, nt, t0, x, scale, emodel, free, K, jcols, nj, pm, pq,
+                         use_prior, p, f, jn, jx, grad, H, da, db, g):
+    """_fit_evaluate for the untreated closed form (mode 0), free of reference counting."""
+    _fit_natural(x, scale, p)
+    if _fit_closed_eval(t, nt, t0, p, jcols, nj, f, jn, g) != 0:
+        return np.inf
+    for k in range(nt):
+        for j in range(NP):
+            jx[k, j] = jn[k, j] * p[j] if scale[j] == 1 else jn[k, j]
+    return fit_assemble(y, w, nt, f, jx, x, emodel, free, K, pm, pq, use_prior, grad, H, da, db)
+
+
 @njit(cache=True, error_model="numpy")
 def _fit_evaluate(mode, t, y, w, nt, t0, x, scale, emodel, free, K, jcols, nj, jt, jf, dose,
               expo, acc, clear, bp, nsw, rtol, atol, max_steps, pm, pq, use_prior, p, f, jn,
@@ -584,9 +597,13 @@ def fit_lm_one(mode, t, y, w, nt, t0, x, free, scale, lo, hi, emodel, jt, jf, do
         elif x[a] > hi[a]:
             x[a] = hi[a]
     nfev = 1
-    phi = _fit_evaluate(mode, t, y, w, nt, t0, x, scale, emodel, free, K, jcols, nj, jt, jf,
-                    dose, expo, acc, clear, bp, nsw, rtol, atol, max_steps, pm, pq,
-                    use_prior, p, f, jn, jx, grad, H, da, db, g)
+    if mode == 0:
+        phi = _fit_evaluate_closed(t, y, w, nt, t0, x, scale, emodel, free, K, jcols, nj, pm,
+                                   pq, use_prior, p, f, jn, jx, grad, H, da, db, g)
+    else:
+        phi = _fit_evaluate(mode, t, y, w, nt, t0, x, scale, emodel, free, K, jcols, nj, jt,
+                            jf, dose, expo, acc, clear, bp, nsw, rtol, atol, max_steps, pm,
+                            pq, use_prior, p, f, jn, jx, grad, H, da, db, g)
     if free[NP] != 0:
         # start sigma at its conditional maximum (closed form when nothing is censored)
         ok_model = True
@@ -678,9 +695,15 @@ def fit_lm_one(mode, t, y, w, nt, t0, x, free, scale, lo, hi, emodel, jt, jf, do
                 xnorm += x[a] * x[a]
             small = math.sqrt(snorm) <= xtol * (math.sqrt(xnorm) + xtol)
             nfev += 1
-            phi2 = _fit_evaluate(mode, t, y, w, nt, t0, xt, scale, emodel, free, K, jcols, nj, jt,
-                             jf, dose, expo, acc, clear, bp, nsw, rtol, atol, max_steps, pm,
-                             pq, use_prior, p, f2, jn2, jx2, grad2, H2, da, db, g)
+            if mode == 0:
+                phi2 = _fit_evaluate_closed(t, y, w, nt, t0, xt, scale, emodel, free, K, jcols,
+                                            nj, pm, pq, use_prior, p, f2, jn2, jx2, grad2, H2,
+                                            da, db, g)
+            else:
+                phi2 = _fit_evaluate(mode, t, y, w, nt, t0, xt, scale, emodel, free, K, jcols,
+                                     nj, jt, jf, dose, expo, acc, clear, bp, nsw, rtol, atol,
+                                     max_steps, pm, pq, use_prior, p, f2, jn2, jx2, grad2, H2,
+                                     da, db, g)
             rho = -1.0
             if math.isfinite(phi2) and phi2 <= phi:
                 rho = (phi - phi2) / pred if pred > 0.0 else 1.0
