@@ -57,10 +57,10 @@ def working_covariance(setup: Setup, X: np.ndarray, info: np.ndarray, nu: np.nda
         wmax = np.max(np.abs(w), axis=1, keepdims=True)
         sing = w <= 1e-12 * wmax
         winv = np.where(sing, 0.0, 1.0 / np.where(sing, 1.0, w))
-        C = np.einsum("nij,nj,nkj->nik", V, winv, V)
+        C = (V * winv[:, None, :]) @ V.transpose(0, 2, 1)  # V diag(1/w) V' (batched)
         C = 0.5 * (C + C.transpose(0, 2, 1))
         # a singular direction leaves every component it touches undetermined
-        touched = np.einsum("nij,nj->ni", V**2, sing.astype(float)) > 1e-8
+        touched = ((V**2) @ sing.astype(float)[:, :, None])[:, :, 0] > 1e-8
         C = np.where(touched[:, :, None] | touched[:, None, :], np.nan, C)
         cov[finite] = C
     cov = np.where(act[:, :, None] & act[:, None, :], cov, 0.0)
@@ -80,11 +80,11 @@ def natural_covariance(setup: Setup, X: np.ndarray, cov_w: np.ndarray) -> np.nda
     D = setup.natural_jacobian(X)
     Dz = np.where(np.isnan(cov_w).any(axis=2, keepdims=True).transpose(0, 2, 1) & (D == 0),
                   0.0, D)
-    C = np.einsum("nqa,nab,nrb->nqr", Dz, np.nan_to_num(cov_w, nan=0.0), Dz)
+    C = Dz @ np.nan_to_num(cov_w, nan=0.0) @ Dz.transpose(0, 2, 1)
     C = 0.5 * (C + C.transpose(0, 2, 1))
     # propagate NaN from undetermined working components actually used
     nanw = np.isnan(np.diagonal(cov_w, axis1=1, axis2=2))  # (n, K)
-    used = np.einsum("nqa,na->nq", (D != 0).astype(float), nanw.astype(float)) > 0
+    used = ((D != 0).astype(float) @ nanw.astype(float)[:, :, None])[:, :, 0] > 0
     C = np.where(used[:, :, None] | used[:, None, :], np.nan, C)
     return C
 
