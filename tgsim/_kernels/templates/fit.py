@@ -497,16 +497,24 @@ def _fit_natural(x, scale, p):
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
+def _fit_objective(y, w, nt, f, jn, jx, x, p, scale, emodel, free, K, pm, pq, use_prior, grad,
+                   H, da, db):
+    """Chain rule from the model Jacobian jn to the working scale (jx), then fit_assemble()."""
+    for k in range(nt):
+        for j in range(NP):
+            jx[k, j] = jn[k, j] * p[j] if scale[j] == 1 else jn[k, j]
+    return fit_assemble(y, w, nt, f, jx, x, emodel, free, K, pm, pq, use_prior, grad, H, da, db)
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _fit_evaluate_closed(t, y, w, nt, t0, x, scale, emodel, free, K, jcols, nj, pm, pq,
                          use_prior, p, f, jn, jx, grad, H, da, db, g):
     """_fit_evaluate for the untreated closed form (mode 0), free of reference counting."""
     _fit_natural(x, scale, p)
     if _fit_closed_eval(t, nt, t0, p, jcols, nj, f, jn, g) != 0:
         return np.inf
-    for k in range(nt):
-        for j in range(NP):
-            jx[k, j] = jn[k, j] * p[j] if scale[j] == 1 else jn[k, j]
-    return fit_assemble(y, w, nt, f, jx, x, emodel, free, K, pm, pq, use_prior, grad, H, da, db)
+    return _fit_objective(y, w, nt, f, jn, jx, x, p, scale, emodel, free, K, pm, pq,
+                          use_prior, grad, H, da, db)
 
 
 @njit(cache=True, error_model="numpy")
@@ -519,10 +527,8 @@ def _fit_evaluate(mode, t, y, w, nt, t0, x, scale, emodel, free, K, jcols, nj, j
                     rtol, atol, max_steps, f, jn, g)
     if st != 0:
         return np.inf
-    for k in range(nt):
-        for j in range(NP):
-            jx[k, j] = jn[k, j] * p[j] if scale[j] == 1 else jn[k, j]
-    return fit_assemble(y, w, nt, f, jx, x, emodel, free, K, pm, pq, use_prior, grad, H, da, db)
+    return _fit_objective(y, w, nt, f, jn, jx, x, p, scale, emodel, free, K, pm, pq,
+                          use_prior, grad, H, da, db)
 
 
 @njit(cache=True, error_model="numpy")
