@@ -118,9 +118,9 @@ def generate_source(model: Model) -> str:
     lines += [f"    y_{s} = y[{i}]" for i, s in enumerate(model.states)]
     for i, s in enumerate(model.states):
         lines.append(f"    dy[{i}] = {expr.to_source(trees[f'rhs.{s}'], ren)}")
-    lines += _lanes_source("card_rhs_lanes_lin", model, ren, [
-        _symbols_to_names(model, trees[f"rhs.{s}"]) for s in model.states], [])
-    lines += _log_rhs_source(model, ren)
+    rhs = [_symbols_to_names(model, trees[f"rhs.{s}"]) for s in model.states]
+    lines += _lanes_source("card_rhs_lanes_lin", model, ren, rhs, [])
+    lines += _log_rhs_source(model, ren, rhs)
     lines += [
         "",
         "",
@@ -145,7 +145,6 @@ def generate_source(model: Model) -> str:
               "def card_rhs_jac(y, p, dy, jy, jp, want):"]
     lines += _unpack_params(model)
     lines += [f"    y_{s} = y[{i}]" for i, s in enumerate(model.states)]
-    rhs = [_symbols_to_names(model, trees[f"rhs.{s}"]) for s in model.states]
     parts = list(rhs)
     slots = [f"dy[{i}]" for i in range(len(rhs))]
     for i, g in enumerate(rhs):
@@ -198,15 +197,15 @@ def generate_source(model: Model) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-def _log_rhs_source(model: Model, ren: Mapping[str, str]) -> list[str]:
+def _log_rhs_source(model: Model, ren: Mapping[str, str], rhs: list[ast.expr]) -> list[str]:
     """``LOGSPACE``, ``NQ``, ``card_prep(p, q)`` and ``card_rhs_log(y, p, q, dy)``.
 
     ``card_rhs_log`` is the growth term in log-states (``y`` holds log of each state,
     ``dy[i]`` receives d log(y_i)/dt), with the parameter-only parts precomputed by
     ``card_prep`` into ``q``. ``LOGSPACE`` says whether the integrator should use it: only
     when it costs no more per evaluation than ``card_rhs`` (see :mod:`tgsim.logform`).
+    ``rhs`` holds the growth terms, symbols resolved to parameter names.
     """
-    rhs = [_symbols_to_names(model, model._trees[f"rhs.{s}"]) for s in model.states]
     form = logform.log_form(rhs, model.states)
     ren_q = dict(ren, **{name: name for name, _ in form.hoisted})
     lines = ["", "", f"LOGSPACE = {form.cheaper}  # log-form cost {form.cost}, "

@@ -11,6 +11,9 @@ Status codes and output conventions match the compiled ``closed_one`` kernel: ou
 times ``<= t0`` are the initial state; a subject with any non-finite output gets
 ``NON_FINITE``; one whose final state is negative gets ``NEGATIVE_STATE`` with the final
 output NaN.
+
+The same blocks and thread pool serve :func:`exp_rows`, which turns the log-states left
+by the ODE kernels (subjects integrated in log form) back into volumes.
 """
 
 from __future__ import annotations
