@@ -11,7 +11,8 @@ import numpy as np
 from ..catalogue import Model
 from ..catalogue import model as get_model
 from ..errors import STATUS_MESSAGES, TgsimError
-from .covariance import natural_covariance, wald_intervals, working_covariance
+from ._kernels import covariance_rows
+from .covariance import dof, natural_covariance, wald_intervals, working_covariance
 from .data import SeriesBatch, as_batch, parameter_units
 from .likelihood import ErrorModel
 from .likelihood import error_model as get_error_model
@@ -164,19 +165,11 @@ def make_result(mdl: Model, em: ErrorModel, setup: Setup, batch: SeriesBatch,
         iters[fitted_rows] = out["iterations"]
         status[fitted_rows] = out["status"]
     ok = status == 0
-    cov_w = np.full((n, K, K), np.nan)
-    at_b = np.zeros((n, K), bool)
-    if ok.any():
-        cw, ab = working_covariance(setup, X[ok], info[ok], batch.nu[ok],
-                                    dof_correction=dof_correction)
-        cov_w[ok] = cw
-        at_b[ok] = ab
     est = np.full((n, q), np.nan)
-    cov = np.full((n, q, q), np.nan)
+    cov_w, cov, at_b = _covariances(setup, X, info, batch.nu, ok, dof_correction)
     if ok.any():
         est[ok, :NP] = setup.to_natural(X[ok])
         est[ok, NP:] = setup.error_natural(X[ok])
-        cov[ok] = natural_covariance(setup, X[ok], cov_w[ok])
     # reported fixed values even for failed subjects
     fixed_rows = ~np.isnan(setup.fixed)
     Xf = np.where(fixed_rows, setup.fixed, 0.0)
@@ -194,7 +187,9 @@ def make_result(mdl: Model, em: ErrorModel, setup: Setup, batch: SeriesBatch,
     k = setup.k_free
     d = batch.nu - (k - 1)
     if dof_correction:
-        tq = np.where(d > 0, student.ppf(0.5 + level / 2, np.maximum(d, 1)), np.nan)
+        # one quantile per distinct degrees of freedom (few), not one per subject
+        du, inv = np.unique(np.maximum(d, 1), return_inverse=True)
+        tq = np.where(d > 0, student.ppf(0.5 + level / 2, du)[inv.reshape(-1)], np.nan)
     else:
         tq = np.full(n, norm.ppf(0.5 + level / 2))
     log_type = np.concatenate([setup.scale == 1, np.ones(em.n_params, bool)])
@@ -238,6 +233,43 @@ def make_result(mdl: Model, em: ErrorModel, setup: Setup, batch: SeriesBatch,
         setup=setup, x=X, cov_working=cov_w, level=level, dof_correction=dof_correction,
         options=dict(options or {}),
     )
+
+
+def _covariances(setup: Setup, X: np.ndarray, info: np.ndarray, nu: np.ndarray,
+                 ok: np.ndarray, dof_correction: bool
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Working and reported covariances and the at-bound mask of every row (NaN where
+    the fit failed): the compiled per-row kernel, with the eigenvalue path of
+    :func:`~tgsim.fit.covariance.working_covariance` for rows it leaves (information not
+    positive definite or nearly singular)."""
+    n, K = X.shape
+    q = setup.NP + setup.n_err
+    cov_w = np.full((n, K, K), np.nan)
+    cov = np.full((n, q, q), np.nan)
+    at_b = np.zeros((n, K), bool)
+    rows = np.flatnonzero(ok)
+    if not rows.size:
+        return cov_w, cov, at_b
+    if dof_correction:
+        d = dof(nu[rows], setup.k_free)
+        fac = np.where(d > 0, np.asarray(nu[rows], float) / np.where(d > 0, d, 1.0), np.nan)
+    else:
+        fac = np.ones(rows.size)
+    Xr = np.ascontiguousarray(X[rows])
+    cw = np.empty((rows.size, K, K))
+    c = np.empty((rows.size, q, q))
+    ab = np.empty((rows.size, K), bool)
+    back = np.zeros(rows.size, bool)
+    covariance_rows(Xr, np.ascontiguousarray(info[rows]), setup.free, setup.lo, setup.hi,
+                    setup.scale, setup.NP, setup.em.name == "combined", fac, cw, c, ab, back)
+    if back.any():
+        b = np.flatnonzero(back)
+        cwb, abb = working_covariance(setup, Xr[b], info[rows[b]], nu[rows[b]],
+                                      dof_correction=dof_correction)
+        cw[b], ab[b] = cwb, abb
+        c[b] = natural_covariance(setup, Xr[b], cwb)
+    cov_w[rows], cov[rows], at_b[rows] = cw, c, ab
+    return cov_w, cov, at_b
 
 
 def _param_names(mdl: Model, em: ErrorModel) -> tuple[str, ...]:

@@ -340,37 +340,16 @@ def heuristic_start(setup: Setup, batch: SeriesBatch,
     n = batch.n
     names = mdl.parameter_names
     P = np.tile(np.array([p.default for p in mdl.parameters]), (n, 1))
-    m = batch.W.shape[1]
-    cols = np.arange(m)[None, :]
-    meas = (batch.W == 1.0) & (cols < batch.nu[:, None])
-    pos = meas & (batch.Y > 0)
+    from ._kernels import series_features
+
+    feat = np.empty((n, 6))
+    series_features(np.ascontiguousarray(batch.T), np.ascontiguousarray(batch.Y),
+                    np.ascontiguousarray(batch.W), np.ascontiguousarray(batch.nu, dtype=np.int64),
+                    np.ascontiguousarray(batch.t0, dtype=np.float64), feat)
+    slope, icpt, first_ly, vmax, vmed, lin = feat.T
     with np.errstate(all="ignore"):
-        ly = np.where(pos, np.log(np.where(pos, batch.Y, 1.0)), 0.0)
-        vmax = np.where(pos.any(axis=1), np.max(np.where(pos, batch.Y, -np.inf), axis=1), np.nan)
-        vmed = np.nanmedian(np.where(pos, batch.Y, np.nan), axis=1) if m else vmax
-        # log-linear fit of the first (up to) four positive measured points
-        sel = pos & (np.cumsum(pos, axis=1) <= 4)
-        x = np.where(sel, batch.T - batch.t0[:, None], 0.0)
-        yy = np.where(sel, ly, 0.0)
-        k = sel.sum(axis=1)
-        sx, sy = x.sum(axis=1), yy.sum(axis=1)
-        sxx, sxy = (x * x).sum(axis=1), (x * yy).sum(axis=1)
-        den = k * sxx - sx * sx
-        slope = np.where((k >= 2) & (den > 0), (k * sxy - sx * sy) / den, np.nan)
-        icpt = (sy - np.nan_to_num(slope) * sx) / np.maximum(k, 1)
-        first_ly = ly[np.arange(n), np.argmax(pos, axis=1)] if m else np.zeros(n)
-        v0 = np.where(pos.any(axis=1),
-                      np.where(slope > 0, np.exp(icpt), np.exp(first_ly)), np.nan)
-        # mean slope of the second half of the measured points
-        rank = np.cumsum(meas, axis=1)
-        nm = meas.sum(axis=1)
-        h = nm // 2 + 1
-        ih = np.argmax(meas & (rank == h[:, None]), axis=1)
-        il = np.argmax(meas & (rank == nm[:, None]), axis=1)
-        r_ = np.arange(n)
-        dt = batch.T[r_, il] - batch.T[r_, ih]
-        lin = np.where((nm >= 3) & (dt > 0), (batch.Y[r_, il] - batch.Y[r_, ih]) / np.where(
-            dt > 0, dt, 1.0), np.nan)
+        v0 = np.where(np.isfinite(vmax), np.where(slope > 0, np.exp(icpt), np.exp(first_ly)),
+                      np.nan)
     rate = np.clip(np.where(np.isfinite(slope), slope, np.nan), 1e-3, 2.0)
 
     def put(name: str, values: np.ndarray) -> None:

@@ -1,0 +1,131 @@
+"""The compiled covariance and start-feature kernels against their NumPy definitions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tgsim.fit as tf
+from tgsim.catalogue import model
+from tgsim.fit._kernels import covariance_rows
+from tgsim.fit.covariance import dof, natural_covariance, working_covariance
+from tgsim.fit.likelihood import error_model
+from tgsim.fit.lm import build_setup, run_lm
+
+T8 = np.linspace(0.0, 21.0, 8)
+
+
+def _gompertz(n, seed=3, noise=0.1):
+    rng = np.random.default_rng(seed)
+    v0 = 50.0 * rng.lognormal(0, 0.3, n)
+    r = 0.1 * rng.lognormal(0, 0.3, n)
+    k = 3000.0 * rng.lognormal(0, 0.3, n)
+    f = v0[:, None] * np.exp(np.log(v0 / k)[:, None] * np.expm1(-r[:, None] * T8))
+    return f * (1 + noise * rng.standard_normal(f.shape))
+
+
+def _numpy_covariances(setup, X, info, nu, dof_correction):
+    cw, ab = working_covariance(setup, X, info, nu, dof_correction=dof_correction)
+    return cw, natural_covariance(setup, X, cw), ab
+
+
+@pytest.mark.parametrize("em", ["proportional", "combined", "additive"])
+@pytest.mark.parametrize("dof_correction", [True, False])
+def test_covariance_kernel_matches_eigen_path(em, dof_correction):
+    """Rows the kernel settles agree with the eigenvalue path to 1e-9 relative; rows it
+    leaves are exactly those that are not clearly positive definite."""
+    Y = _gompertz(300)
+    kw = {"fixed": {"initial_volume": 40.0}} if em == "additive" else {}
+    res = tf.fit((T8, Y), "gompertz", error_model=em, restarts=0, **kw)
+    ok = res.success
+    setup = res.setup
+    # the Fisher information at the estimates: rerun the kernel from them
+    rows = np.flatnonzero(ok)
+    batch = res.data.subset(rows)
+    out = run_lm(setup.rows(rows), batch, np.ascontiguousarray(res.x[ok]))
+    X, info, nu = out["X"], out["info"], batch.nu
+    n, K = X.shape
+    q = setup.NP + setup.n_err
+    d = dof(nu, setup.k_free)
+    fac = nu / d if dof_correction else np.ones(n)
+    cw = np.empty((n, K, K))
+    c = np.empty((n, q, q))
+    ab = np.empty((n, K), bool)
+    back = np.zeros(n, bool)
+    covariance_rows(X, info, setup.free, setup.lo, setup.hi, setup.scale, setup.NP,
+                    em == "combined", fac, cw, c, ab, back)
+    cw0, c0, ab0 = _numpy_covariances(setup, X, info, nu, dof_correction)
+    keep = ~back
+    assert keep.mean() > 0.9
+    np.testing.assert_array_equal(ab[keep], ab0[keep])
+    np.testing.assert_array_equal(np.isnan(cw[keep]), np.isnan(cw0[keep]))
+    np.testing.assert_array_equal(np.isnan(c[keep]), np.isnan(c0[keep]))
+    sc = np.sqrt(np.abs(np.diagonal(c0, axis1=1, axis2=2)))
+    scale = sc[:, :, None] * sc[:, None, :]
+    rel = np.abs(np.nan_to_num(c - c0)) / np.where(scale > 0, scale, 1.0)
+    assert np.max(rel[keep]) < 1e-9
+
+
+def test_covariance_kernel_bounds_fixed_and_singular():
+    """At a bound: NaN; fixed: zero; singular information: left to the eigenvalue path."""
+    setup = build_setup(model("gompertz"), 3, error_model("proportional"),
+                        fixed={"growth_rate": 0.1})
+    K = setup.K
+    X = np.tile(np.array([np.log(50.0), np.log(0.1), np.log(3000.0), np.log(0.1), 0.0]),
+                (3, 1))
+    X[1, 2] = setup.hi[2]  # K at its upper bound
+    info = np.tile(np.diag([4.0, 1.0, 2.0, 8.0, 0.0]), (3, 1, 1))
+    info[2, 0, 2] = info[2, 2, 0] = np.sqrt(8.0)  # singular V0-K block
+    cw = np.empty((3, K, K))
+    c = np.empty((3, 4, 4))
+    ab = np.empty((3, K), bool)
+    back = np.zeros(3, bool)
+    covariance_rows(X, info, setup.free, setup.lo, setup.hi, setup.scale, setup.NP, False,
+                    np.ones(3), cw, c, ab, back)
+    assert back.tolist() == [False, False, True]
+    np.testing.assert_allclose(np.diagonal(cw[0])[[0, 2, 3]], [0.25, 0.5, 0.125])
+    assert cw[0, 1, 1] == 0.0 and cw[0, 4, 4] == 0.0  # fixed growth rate, fixed log c
+    np.testing.assert_allclose(c[0, 0, 0], 50.0**2 * 0.25)
+    np.testing.assert_allclose(c[0, 3, 3], 0.1**2 * 0.125)
+    assert ab[1].tolist() == [False, False, True, False, False]
+    assert np.isnan(cw[1, 2, [0, 2, 3]]).all() and cw[1, 2, 1] == 0.0
+    assert not np.isnan(c[1, 0, 0])
+    cw0, c0, ab0 = _numpy_covariances(setup, X[:2], info[:2], np.array([8, 8]), False)
+    np.testing.assert_array_equal(ab[:2], ab0)
+    np.testing.assert_allclose(cw[:2], cw0, rtol=1e-12)
+    np.testing.assert_allclose(c[:2], c0, rtol=1e-12)
+
+
+def test_series_features_match_numpy():
+    """The start features equal a direct NumPy computation (with censored, padded rows)."""
+    from tgsim.fit._kernels import series_features
+
+    rng = np.random.default_rng(5)
+    T = np.tile(np.arange(10.0), (50, 1))
+    Y = rng.lognormal(3, 1, (50, 10))
+    W = np.where(rng.random((50, 10)) < 0.2, 2.0, 1.0)
+    Y[rng.random((50, 10)) < 0.1] = 0.0
+    nu = rng.integers(0, 11, 50)
+    t0 = np.zeros(50)
+    out = np.empty((50, 6))
+    series_features(T, Y, W, nu, t0, out)
+    for s in range(50):
+        meas = (W[s] == 1.0) & (np.arange(10) < nu[s])
+        pos = meas & (Y[s] > 0)
+        y = Y[s, pos]
+        if y.size == 0:
+            assert np.isnan(out[s, 3]) and np.isnan(out[s, 4])
+        else:
+            assert out[s, 3] == y.max() and out[s, 4] == pytest.approx(np.median(y))
+            assert out[s, 2] == pytest.approx(np.log(y[0]))
+        x4, l4 = T[s, pos][:4], np.log(Y[s, pos][:4])
+        if x4.size >= 2:
+            assert out[s, 0] == pytest.approx(np.polyfit(x4, l4, 1)[0], rel=1e-9, abs=1e-12)
+        else:
+            assert np.isnan(out[s, 0])
+        idx = np.flatnonzero(meas)
+        if idx.size >= 3:
+            ih, il = idx[idx.size // 2], idx[-1]
+            assert out[s, 5] == pytest.approx((Y[s, il] - Y[s, ih]) / (T[s, il] - T[s, ih]))
+        else:
+            assert np.isnan(out[s, 5])

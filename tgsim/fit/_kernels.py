@@ -1,0 +1,248 @@
+"""Compiled helpers of the fitter that do not depend on the card (compiled once, cached).
+
+* :func:`covariance_rows` — the asymptotic covariance of every fitted subject on the working
+  and the reported scale (the per-subject form of :mod:`tgsim.fit.covariance`, run in
+  parallel); rows it cannot settle exactly are flagged for the NumPy path.
+* :func:`series_features` — per-subject summaries of the data used to build starting values
+  (:func:`tgsim.fit.lm.heuristic_start`).
+
+Both work on the compact arrays of :class:`tgsim.fit.data.SeriesBatch` and take no Python
+objects, so they are called directly with NumPy arrays.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = ["covariance_rows", "series_features", "CHUNK"]
+
+#: rows per parallel task
+CHUNK = 64
+#: a working component within this fraction of max(span, 1) of a bound is "at the bound"
+BOUND_TOL = 1e-9
+#: eigenvalue ratio below which a direction of the information counts as singular
+SINGULAR = 1e-12
+
+
+@njit(cache=True, error_model="numpy")
+def _cov_one(x, info, free, lo, hi, scale, NP, combined, fac, cw, c, atb, A, L, Ainv, idx):
+    """Covariance of one row; returns False when the row needs the eigenvalue path."""
+    K = x.shape[0]
+    q = c.shape[0]
+    m = 0
+    for a in range(K):
+        tol = BOUND_TOL * max(hi[a] - lo[a], 1.0)
+        atb[a] = free[a] == 1 and (x[a] - lo[a] <= tol or hi[a] - x[a] <= tol)
+        if free[a] == 1 and not atb[a]:
+            idx[m] = a
+            m += 1
+    finite = True
+    for i in range(m):
+        for j in range(m):
+            v = info[idx[i], idx[j]]
+            A[i, j] = v
+            if not math.isfinite(v):
+                finite = False
+    if finite and m > 0:
+        # Cholesky A = L L'
+        for i in range(m):
+            for j in range(i + 1):
+                s = A[i, j]
+                for k in range(j):
+                    s -= L[i, k] * L[j, k]
+                if i == j:
+                    if not s > 0.0:
+                        return False
+                    L[i, i] = math.sqrt(s)
+                else:
+                    L[i, j] = s / L[j, j]
+        # A^-1 = L^-T L^-1, column by column
+        for col in range(m):
+            for i in range(m):
+                s = 1.0 if i == col else 0.0
+                for k in range(i):
+                    s -= L[i, k] * Ainv[k, col]
+                Ainv[i, col] = s / L[i, i]
+            for i in range(m - 1, -1, -1):
+                s = Ainv[i, col]
+                for k in range(i + 1, m):
+                    s -= L[k, i] * Ainv[k, col]
+                Ainv[i, col] = s / L[i, i]
+        # lambda_min / lambda_max >= 1 / (tr A tr A^-1): certainly not singular above this
+        tra = 0.0
+        tri = 0.0
+        for i in range(m):
+            tra += A[i, i]
+            tri += Ainv[i, i]
+        if not (tri > 0.0 and tra * tri < 1.0 / SINGULAR):
+            return False
+    for a in range(K):
+        for b in range(K):
+            cw[a, b] = 0.0
+    for i in range(m):
+        for j in range(m):
+            cw[idx[i], idx[j]] = 0.5 * (Ainv[i, j] + Ainv[j, i]) if finite else np.nan
+    for a in range(K):
+        if atb[a]:
+            for b in range(K):
+                cw[a, b] = np.nan
+                cw[b, a] = np.nan
+    for a in range(K):
+        if free[a] == 0:
+            for b in range(K):
+                cw[a, b] = 0.0
+                cw[b, a] = 0.0
+    for a in range(K):
+        for b in range(K):
+            cw[a, b] *= fac
+    # reported scale: C = D cw D' with D = d(reported)/d(working), sparse
+    for a in range(q):
+        for b in range(q):
+            c[a, b] = 0.0
+    for a in range(NP):
+        da = math.exp(x[a]) if scale[a] == 1 else 1.0
+        for b in range(NP):
+            db = math.exp(x[b]) if scale[b] == 1 else 1.0
+            c[a, b] = da * cw[a, b] * db
+    sig = math.exp(x[NP])
+    if combined:
+        aa = sig * math.exp(x[NP + 1])
+        # a = sigma c: d a = a (d log sigma + d log c); b = sigma: d b = b d log sigma
+        for b in range(NP):
+            db = math.exp(x[b]) if scale[b] == 1 else 1.0
+            v = aa * (cw[NP, b] + cw[NP + 1, b]) * db
+            c[NP, b] = v
+            c[b, NP] = v
+            v = sig * cw[NP, b] * db
+            c[NP + 1, b] = v
+            c[b, NP + 1] = v
+        c[NP, NP] = aa * aa * (cw[NP, NP] + cw[NP, NP + 1] + cw[NP + 1, NP]
+                               + cw[NP + 1, NP + 1])
+        v = aa * sig * (cw[NP, NP] + cw[NP + 1, NP])
+        c[NP, NP + 1] = v
+        c[NP + 1, NP] = v
+        c[NP + 1, NP + 1] = sig * sig * cw[NP, NP]
+    else:
+        for b in range(NP):
+            db = math.exp(x[b]) if scale[b] == 1 else 1.0
+            v = sig * cw[NP, b] * db
+            c[NP, b] = v
+            c[b, NP] = v
+        c[NP, NP] = sig * sig * cw[NP, NP]
+    # a reported parameter built from an undetermined component is undetermined throughout
+    for a in range(q):
+        if math.isnan(c[a, a]):
+            for b in range(q):
+                c[a, b] = np.nan
+                c[b, a] = np.nan
+    return True
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def covariance_rows(X, INFO, free, lo, hi, scale, NP, combined, fac, CW, C, ATB, fallback):
+    """Working (CW, n x K x K) and reported (C, n x q x q) covariances of fitted rows.
+
+    INFO[s] is the Fisher information on the working scale, fac[s] the degrees-of-freedom
+    factor (1 without correction; NaN when there are no residual degrees of freedom).
+    Components at a bound (ATB) get NaN, fixed ones zero. Rows whose information is not
+    positive definite, or whose eigenvalue ratio may fall below 1e-12, get fallback[s] =
+    True and are left for :func:`tgsim.fit.covariance.working_covariance`.
+    """
+    n, K = X.shape
+    nchunk = (n + CHUNK - 1) // CHUNK
+    for ch in prange(nchunk):
+        A = np.empty((K, K))
+        L = np.zeros((K, K))
+        Ainv = np.empty((K, K))
+        idx = np.empty(K, dtype=np.int64)
+        for s in range(ch * CHUNK, min(n, (ch + 1) * CHUNK)):
+            fallback[s] = not _cov_one(X[s], INFO[s], free, lo, hi, scale, NP, combined,
+                                       fac[s], CW[s], C[s], ATB[s], A, L, Ainv, idx)
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def series_features(T, Y, W, nu, t0, out):
+    """Summaries of each subject's measured, positive points for starting values.
+
+    out[s] = (slope, intercept, first log value, max, median, second-half slope):
+    slope/intercept of a least-squares line through log values of the first (up to) four
+    positive measured points against time since t0 (NaN slope with fewer than two points
+    or no spread), the log of the first positive measured value, the largest and the
+    median positive measured value (NaN when there is none), and the mean slope between
+    the measured point of rank nm // 2 + 1 and the last one (NaN with fewer than three
+    measured points). Only points with W == 1 and column < nu[s] count as measured.
+    """
+    n, m = T.shape
+    nchunk = (n + CHUNK - 1) // CHUNK
+    for ch in prange(nchunk):
+        buf = np.empty(max(m, 1))
+        for s in range(ch * CHUNK, min(n, (ch + 1) * CHUNK)):
+            _features_one(T[s], Y[s], W[s], nu[s], t0[s], buf, out[s])
+
+
+@njit(cache=True, error_model="numpy")
+def _features_one(T, Y, W, nu, t0, buf, out):
+    """series_features for one row (buf: work space of the row length)."""
+    k = 0
+    sx = sy = sxx = sxy = 0.0
+    first = np.nan
+    vmax = -np.inf
+    npos = 0
+    nmeas = 0
+    for j in range(nu):
+        if W[j] != 1.0:
+            continue
+        nmeas += 1
+        y = Y[j]
+        if not y > 0.0:
+            continue
+        ly = math.log(y)
+        if npos == 0:
+            first = ly
+        buf[npos] = y
+        npos += 1
+        if y > vmax:
+            vmax = y
+        if k < 4:
+            x = T[j] - t0
+            sx += x
+            sy += ly
+            sxx += x * x
+            sxy += x * ly
+            k += 1
+    den = k * sxx - sx * sx
+    slope = (k * sxy - sx * sy) / den if (k >= 2 and den > 0.0) else np.nan
+    icpt = (sy - (slope if math.isfinite(slope) else 0.0) * sx) / max(k, 1)
+    if npos == 0:
+        vmax = np.nan
+        med = np.nan
+    else:
+        v = buf[:npos]
+        v.sort()
+        h = npos // 2
+        med = v[h] if npos % 2 == 1 else 0.5 * (v[h - 1] + v[h])
+    lin = np.nan
+    if nmeas >= 3:
+        h = nmeas // 2 + 1
+        rank = 0
+        ih = -1
+        il = -1
+        for j in range(nu):
+            if W[j] != 1.0:
+                continue
+            rank += 1
+            if rank == h:
+                ih = j
+            il = j
+        dt = T[il] - T[ih]
+        if dt > 0.0:
+            lin = (Y[il] - Y[ih]) / dt
+    out[0] = slope
+    out[1] = icpt
+    out[2] = first
+    out[3] = vmax
+    out[4] = med
+    out[5] = lin
