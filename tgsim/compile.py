@@ -181,20 +181,43 @@ def generate_source(model: Model) -> str:
         lines.append(f"    return {expr.to_source(vol, ren)}")
         grads = [expr.diff(vol, p.name) for p in model.parameters]
     # value and gradient together, repeated subexpressions computed once (for fitting)
-    lines += ["", "", _DECO, "def card_volume_vg(t, p, g):"]
-    if grads is None:
-        lines.append("    for j in range(NP):")
-        lines.append("        g[j] = np.nan")
-        lines.append("    return np.nan")
-    else:
-        lines += _unpack_params(model)
-        temps, reduced = expr.cse([vol, *grads])
-        lines += [f"    {name} = {expr.to_source(node, ren)}" for name, node in temps]
-        for j, gj in enumerate(reduced[1:]):
-            lines.append(f"    g[{j}] = {expr.to_source(gj, ren)}")
-        lines.append(f"    return {expr.to_source(reduced[0], ren)}")
-    lines += ["", "", _DECO, "def card_volume_grad(t, p, g):", "    card_volume_vg(t, p, g)"]
+    lines += _volume_vg_source(model, ren, None if grads is None else [vol, *grads])
     return "\n".join(lines) + "\n\n"
+
+
+def _volume_vg_source(model: Model, ren: Mapping[str, str],
+                      trees: list[ast.expr] | None) -> list[str]:
+    """``NQV``, ``card_volume_prep(p, q)`` and ``card_volume_vg(t, p, q, g)``.
+
+    ``trees`` holds the untreated closed-form volume and its derivative in each parameter
+    (None without a closed form). The parts that do not depend on ``t`` (``log(V0/K)``)
+    are computed once per parameter vector by ``card_volume_prep`` into ``q`` (``NQV``
+    values); ``card_volume_vg`` then returns the volume at ``t`` and writes the gradient
+    into ``g``, repeated subexpressions computed once and ``exp(x)`` taken from
+    ``expm1(x)`` where both occur.
+    """
+    if trees is None:
+        return ["", "", "NQV = 1", "", "", _DECO, "def card_volume_prep(p, q):", "    return",
+                "", "", _DECO, "def card_volume_vg(t, p, q, g):", "    for j in range(NP):",
+                "        g[j] = np.nan", "    return np.nan"]
+    hoisted, reduced = expr.hoist(expr.share_expm1(trees), {"t"})
+    ren_q = dict(ren, **{name: name for name, _ in hoisted})
+    lines = ["", "", f"NQV = {max(1, len(hoisted))}", "", "", _DECO,
+             "def card_volume_prep(p, q):"]
+    lines += _unpack_params(model)
+    ptemps, preduced = expr.cse([node for _, node in hoisted], prefix="_p")
+    lines += [f"    {name} = {expr.to_source(node, ren_q)}" for name, node in ptemps]
+    for j, node in enumerate(preduced):
+        lines.append(f"    q[{j}] = {expr.to_source(node, ren_q)}")
+    lines += ["    return", "", "", _DECO, "def card_volume_vg(t, p, q, g):"]
+    lines += _unpack_params(model)
+    lines += [f"    {name} = q[{j}]" for j, (name, _) in enumerate(hoisted)]
+    temps, red = expr.cse(reduced)
+    lines += [f"    {name} = {expr.to_source(node, ren_q)}" for name, node in temps]
+    for j, gj in enumerate(red[1:]):
+        lines.append(f"    g[{j}] = {expr.to_source(gj, ren_q)}")
+    lines.append(f"    return {expr.to_source(red[0], ren_q)}")
+    return lines
 
 
 def _log_rhs_source(model: Model, ren: Mapping[str, str], rhs: list[ast.expr]) -> list[str]:

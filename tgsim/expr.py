@@ -347,6 +347,66 @@ def diff(node: ast.expr, var: str) -> ast.expr:
 
 
 # --------------------------------------------------------------------------- common subexpressions
+def hoist(trees: Sequence[ast.expr], variables: set[str], prefix: str = "_q"
+          ) -> tuple[list[tuple[str, ast.expr]], list[ast.expr]]:
+    """Replace the maximal subtrees free of ``variables`` that cost something (a call, a
+    power or a division) by temporaries ``{prefix}0, {prefix}1, ...`` (shared when
+    identical), so that they can be computed once outside a loop over the variables.
+
+    Returns the hoisted ``(name, tree)`` pairs and the rewritten ``trees``.
+    """
+    hoisted: list[tuple[str, ast.expr]] = []
+    memo: dict[str, str] = {}
+
+    def worth(n: ast.expr) -> bool:
+        return any(isinstance(m, ast.Call) or (isinstance(m, ast.BinOp)
+                                                and isinstance(m.op, ast.Pow | ast.Div))
+                   for m in ast.walk(n))
+
+    def visit(n: ast.expr) -> ast.expr:
+        if not (names_in(n) & variables) and worth(n) and not isinstance(n, ast.Constant):
+            key = ast.dump(n)
+            if key not in memo:
+                memo[key] = f"{prefix}{len(hoisted)}"
+                hoisted.append((memo[key], n))
+            return ast.Name(id=memo[key], ctx=ast.Load())
+        if isinstance(n, ast.BinOp):
+            return ast.BinOp(visit(n.left), n.op, visit(n.right))
+        if isinstance(n, ast.UnaryOp):
+            return ast.UnaryOp(n.op, visit(n.operand))
+        if isinstance(n, ast.Call):
+            return ast.Call(func=n.func, args=[visit(a) for a in n.args], keywords=[])
+        # a conditional is left whole: its branches may not be evaluable everywhere
+        return n
+
+    return hoisted, [visit(_copy(t)) for t in trees]
+
+
+def share_expm1(trees: Sequence[ast.expr]) -> list[ast.expr]:
+    """Rewrite ``exp(x)`` as ``expm1(x) + 1`` wherever ``expm1(x)`` of the same ``x`` also
+    occurs in ``trees`` (one library call instead of two once common subexpressions are
+    merged). The absolute error stays at rounding level; symbolic derivatives of closed
+    forms written with ``expm1`` produce such pairs."""
+    args: set[str] = set()
+    for tree in trees:
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id == "expm1" and len(node.args) == 1):
+                args.add(ast.dump(node.args[0]))
+    if not args:
+        return [_copy(t) for t in trees]
+
+    class _Swap(ast.NodeTransformer):
+        def visit_Call(self, node: ast.Call) -> ast.expr:
+            self.generic_visit(node)
+            if (isinstance(node.func, ast.Name) and node.func.id == "exp"
+                    and len(node.args) == 1 and ast.dump(node.args[0]) in args):
+                return ast.BinOp(_call("expm1", node.args[0]), ast.Add(), _num(1.0))
+            return node
+
+    return [_Swap().visit(_copy(t)) for t in trees]
+
+
 def cse(trees: Sequence[ast.expr], prefix: str = "_c") -> tuple[list[tuple[str, ast.expr]],
                                                                 list[ast.expr]]:
     """Common-subexpression elimination over several expression trees.

@@ -150,38 +150,6 @@ def _simplify(node: ast.expr) -> ast.expr:
     return node
 
 
-def _hoist(trees: Sequence[ast.expr], states: set[str]) -> tuple[list[tuple[str, ast.expr]],
-                                                                    list[ast.expr]]:
-    """Replace maximal state-free subtrees that cost something (a call, a power or a
-    division) by temporaries ``_q0, _q1, ...`` (shared when identical)."""
-    hoisted: list[tuple[str, ast.expr]] = []
-    memo: dict[str, str] = {}
-
-    def worth(n: ast.expr) -> bool:
-        return any(isinstance(m, ast.Call) or (isinstance(m, ast.BinOp)
-                                                and isinstance(m.op, ast.Pow | ast.Div))
-                   for m in ast.walk(n))
-
-    def visit(n: ast.expr) -> ast.expr:
-        if not (expr.names_in(n) & states) and worth(n) and not isinstance(n, ast.Constant):
-            key = ast.dump(n)
-            if key not in memo:
-                memo[key] = f"_q{len(hoisted)}"
-                hoisted.append((memo[key], n))
-            return ast.Name(id=memo[key], ctx=ast.Load())
-        if isinstance(n, ast.BinOp):
-            return ast.BinOp(visit(n.left), n.op, visit(n.right))
-        if isinstance(n, ast.UnaryOp):
-            return ast.UnaryOp(n.op, visit(n.operand))
-        if isinstance(n, ast.Call):
-            return ast.Call(func=n.func, args=[visit(a) for a in n.args], keywords=[])
-        if isinstance(n, ast.IfExp):  # pragma: no cover - not produced for growth terms
-            return n
-        return n
-
-    return hoisted, [visit(expr._copy(t)) for t in trees]
-
-
 def cost(trees: Sequence[ast.expr]) -> int:
     """Transcendental calls per evaluation (a power with a non-integer or variable
     exponent counts as two: a log and an exp); shared subtrees are counted once."""
@@ -213,6 +181,6 @@ def log_form(rhs: Sequence[ast.expr], states: Sequence[str]) -> LogForm:
         if stripped is None:
             stripped = ast.BinOp(expr._copy(g), ast.Div(), ast.Name(id=s, ctx=ast.Load()))
         out.append(_simplify(expr.substitute(stripped, to_exp)))
-    hoisted, reduced = _hoist(out, names)
-    _, linear = _hoist(rhs, names)
+    hoisted, reduced = expr.hoist(out, names)
+    _, linear = expr.hoist(rhs, names)
     return LogForm(rhs=reduced, hoisted=hoisted, cost=cost(reduced), linear_cost=cost(linear))

@@ -4,7 +4,8 @@
   and the reported scale (the per-subject form of :mod:`tgsim.fit.covariance`, run in
   parallel); rows it cannot settle exactly are flagged for the NumPy path.
 * :func:`series_features` — per-subject summaries of the data used to build starting values
-  (:func:`tgsim.fit.lm.heuristic_start`).
+  (:func:`tgsim.fit.lm.heuristic_start`), and :func:`integral_start`, starting values of
+  the Gompertz and logistic laws by the integral method (linear least squares).
 
 Both work on the compact arrays of :class:`tgsim.fit.data.SeriesBatch` and take no Python
 objects, so they are called directly with NumPy arrays.
@@ -17,7 +18,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["covariance_rows", "series_features", "CHUNK"]
+__all__ = ["covariance_rows", "series_features", "integral_start", "INTEGRAL_LAWS", "CHUNK"]
 
 #: rows per parallel task
 CHUNK = 64
@@ -28,7 +29,8 @@ SINGULAR = 1e-12
 
 
 @njit(cache=True, error_model="numpy")
-def _cov_one(x, info, free, lo, hi, scale, NP, combined, fac, cw, c, atb, A, L, Ainv, idx):
+def _cov_one(x, info, free, lo, hi, scale, NP, combined, fac, cw, c, atb, A, L, Ainv, idx,
+             d):
     """Covariance of one row; returns False when the row needs the eigenvalue path."""
     K = x.shape[0]
     q = c.shape[0]
@@ -98,21 +100,22 @@ def _cov_one(x, info, free, lo, hi, scale, NP, combined, fac, cw, c, atb, A, L, 
     for a in range(K):
         for b in range(K):
             cw[a, b] *= fac
-    # reported scale: C = D cw D' with D = d(reported)/d(working), sparse
+    # reported scale: C = D cw D' with D = d(reported)/d(working), sparse; d holds the
+    # diagonal of the growth part (p for a log-scale parameter, else 1)
+    for a in range(NP):
+        d[a] = math.exp(x[a]) if scale[a] == 1 else 1.0
     for a in range(q):
         for b in range(q):
             c[a, b] = 0.0
     for a in range(NP):
-        da = math.exp(x[a]) if scale[a] == 1 else 1.0
         for b in range(NP):
-            db = math.exp(x[b]) if scale[b] == 1 else 1.0
-            c[a, b] = da * cw[a, b] * db
+            c[a, b] = d[a] * cw[a, b] * d[b]
     sig = math.exp(x[NP])
     if combined:
         aa = sig * math.exp(x[NP + 1])
         # a = sigma c: d a = a (d log sigma + d log c); b = sigma: d b = b d log sigma
         for b in range(NP):
-            db = math.exp(x[b]) if scale[b] == 1 else 1.0
+            db = d[b]
             v = aa * (cw[NP, b] + cw[NP + 1, b]) * db
             c[NP, b] = v
             c[b, NP] = v
@@ -127,7 +130,7 @@ def _cov_one(x, info, free, lo, hi, scale, NP, combined, fac, cw, c, atb, A, L, 
         c[NP + 1, NP + 1] = sig * sig * cw[NP, NP]
     else:
         for b in range(NP):
-            db = math.exp(x[b]) if scale[b] == 1 else 1.0
+            db = d[b]
             v = sig * cw[NP, b] * db
             c[NP, b] = v
             c[b, NP] = v
@@ -158,9 +161,10 @@ def covariance_rows(X, INFO, free, lo, hi, scale, NP, combined, fac, CW, C, ATB,
         L = np.zeros((K, K))
         Ainv = np.empty((K, K))
         idx = np.empty(K, dtype=np.int64)
+        d = np.empty(K)
         for s in range(ch * CHUNK, min(n, (ch + 1) * CHUNK)):
             fallback[s] = not _cov_one(X[s], INFO[s], free, lo, hi, scale, NP, combined,
-                                       fac[s], CW[s], C[s], ATB[s], A, L, Ainv, idx)
+                                       fac[s], CW[s], C[s], ATB[s], A, L, Ainv, idx, d)
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
@@ -199,14 +203,19 @@ def _features_one(T, Y, W, nu, t0, buf, out):
         y = Y[j]
         if not y > 0.0:
             continue
-        ly = math.log(y)
         if npos == 0:
-            first = ly
-        buf[npos] = y
+            first = math.log(y)
+        # insertion into the sorted prefix buf[:npos] (series are short)
+        i = npos
+        while i > 0 and buf[i - 1] > y:
+            buf[i] = buf[i - 1]
+            i -= 1
+        buf[i] = y
         npos += 1
         if y > vmax:
             vmax = y
         if k < 4:
+            ly = math.log(y)
             x = T[j] - t0
             sx += x
             sy += ly
@@ -220,10 +229,8 @@ def _features_one(T, Y, W, nu, t0, buf, out):
         vmax = np.nan
         med = np.nan
     else:
-        v = buf[:npos]
-        v.sort()
         h = npos // 2
-        med = v[h] if npos % 2 == 1 else 0.5 * (v[h - 1] + v[h])
+        med = buf[h] if npos % 2 == 1 else 0.5 * (buf[h - 1] + buf[h])
     lin = np.nan
     if nmeas >= 3:
         h = nmeas // 2 + 1
@@ -246,3 +253,97 @@ def _features_one(T, Y, W, nu, t0, buf, out):
     out[3] = vmax
     out[4] = med
     out[5] = lin
+
+
+#: laws with an integral-method start: du/dt = A - B u (Gompertz), du/dt = A - B V (logistic)
+INTEGRAL_LAWS = {"gompertz": 0, "logistic": 1}
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def integral_start(T, Y, W, nu, t0, law, out):
+    """Starting values (V0, r, K) by the integral method, NaN where it does not apply.
+
+    In u = log V the Gompertz law is du/dt = r log K - r u and the logistic law is
+    du/dt = r - (r/K) V, both linear in two combinations of the parameters. Integrating
+    from the first measured point, u_k = c + A x_k - B I_k with x_k the time since that
+    point and I_k the trapezoid integral of u (Gompertz) or V (logistic) up to x_k: a
+    linear least-squares problem in (c, A, B), no search. Gompertz: r = B, K = exp(A/B);
+    logistic: r = A, K = A/B; V0 follows by running the closed form back to t0.
+
+    Needs four positive measured points; NaN when the fit gives no growth-then-saturation
+    (r or K not positive and finite).
+    """
+    n, m = T.shape
+    nchunk = (n + CHUNK - 1) // CHUNK
+    for ch in prange(nchunk):
+        for s in range(ch * CHUNK, min(n, (ch + 1) * CHUNK)):
+            _integral_one(T[s], Y[s], W[s], nu[s], t0[s], law, out[s])
+
+
+@njit(cache=True, error_model="numpy")
+def _integral_one(T, Y, W, nu, t0, law, out):
+    out[0] = np.nan
+    out[1] = np.nan
+    out[2] = np.nan
+    k = 0
+    t1 = 0.0
+    tp = 0.0
+    gp = 0.0
+    integ = 0.0
+    sx = sz = su = sxx = szz = sxz = sxu = szu = 0.0
+    for j in range(nu):
+        y = Y[j]
+        if W[j] != 1.0 or not y > 0.0:
+            continue
+        u = math.log(y)
+        g = u if law == 0 else y
+        if k == 0:
+            t1 = T[j]
+        else:
+            integ += 0.5 * (g + gp) * (T[j] - tp)
+        x = T[j] - t1
+        z = -integ
+        sx += x
+        sz += z
+        su += u
+        sxx += x * x
+        szz += z * z
+        sxz += x * z
+        sxu += x * u
+        szu += z * u
+        tp = T[j]
+        gp = g
+        k += 1
+    if k < 4:
+        return
+    # centred normal equations for (A, B); c from the means
+    cxx = sxx - sx * sx / k
+    czz = szz - sz * sz / k
+    cxz = sxz - sx * sz / k
+    cxu = sxu - sx * su / k
+    czu = szu - sz * su / k
+    det = cxx * czz - cxz * cxz
+    if not det > 1e-12 * cxx * czz:
+        return
+    A = (czz * cxu - cxz * czu) / det
+    B = (cxx * czu - cxz * cxu) / det
+    c = (su - A * sx - B * sz) / k
+    dt0 = t1 - t0
+    if law == 0:
+        r = B
+        if not r > 0.0:
+            return
+        logk = A / B
+        u0 = logk + (c - logk) * math.exp(B * dt0)
+        K = math.exp(logk)
+        V0 = math.exp(u0)
+    else:
+        r = A
+        if not (r > 0.0 and B > 0.0):
+            return
+        K = A / B
+        V0 = K / (1.0 + (K / math.exp(c) - 1.0) * math.exp(A * dt0))
+    if math.isfinite(K) and K > 0.0 and math.isfinite(V0) and V0 > 0.0 and math.isfinite(r):
+        out[0] = V0
+        out[1] = r
+        out[2] = K

@@ -149,14 +149,18 @@ def make_result(mdl: Model, em: ErrorModel, setup: Setup, batch: SeriesBatch,
     n = batch.n
     NP, K = setup.NP, setup.K
     q = NP + em.n_params
-    X = np.full((n, K), np.nan)
-    info = np.zeros((n, K, K))
-    F = np.full(batch.T.shape, np.nan)
-    neg2ll = np.full(n, np.nan)
-    nfev = np.zeros(n, dtype=np.int64)
-    iters = np.zeros(n, dtype=np.int64)
     status = pre_status.astype(np.int8).copy()
-    if out is not None and fitted_rows.size:
+    if out is not None and fitted_rows.size == n:  # every row fitted: use the arrays as they are
+        X, info, F, neg2ll = out["X"], out["info"], out["F"], out["neg2ll"]
+        nfev, iters, status = out["nfev"], out["iterations"], out["status"].astype(np.int8)
+    else:
+        X = np.full((n, K), np.nan)
+        info = np.zeros((n, K, K))
+        F = np.full(batch.T.shape, np.nan)
+        neg2ll = np.full(n, np.nan)
+        nfev = np.zeros(n, dtype=np.int64)
+        iters = np.zeros(n, dtype=np.int64)
+    if out is not None and 0 < fitted_rows.size < n:
         X[fitted_rows] = out["X"]
         info[fitted_rows] = out["info"]
         F[fitted_rows] = out["F"]
@@ -214,8 +218,9 @@ def make_result(mdl: Model, em: ErrorModel, setup: Setup, batch: SeriesBatch,
     pad = np.arange(batch.T.shape[1])[None, :] >= batch.nu[:, None]
     for a in (F, resid, wres):
         a[pad] = np.nan
-    base = {c: STATUS_MESSAGES[c] for c in STATUS_MESSAGES}
-    messages = [base[int(c)] for c in status]
+    codes, inv = np.unique(status, return_inverse=True)
+    table = np.array([STATUS_MESSAGES[int(c)] for c in codes], dtype=object)
+    messages = table[inv.reshape(-1)].tolist()
     pnames = _param_names(mdl, em)
     for s in np.flatnonzero(status != 0):
         if reasons[s]:
@@ -244,10 +249,13 @@ def _covariances(setup: Setup, X: np.ndarray, info: np.ndarray, nu: np.ndarray,
     positive definite or nearly singular)."""
     n, K = X.shape
     q = setup.NP + setup.n_err
-    cov_w = np.full((n, K, K), np.nan)
-    cov = np.full((n, q, q), np.nan)
+    cov_w = np.empty((n, K, K))
+    cov = np.empty((n, q, q))
     at_b = np.zeros((n, K), bool)
     rows = np.flatnonzero(ok)
+    if rows.size < n:
+        cov_w[~ok] = np.nan
+        cov[~ok] = np.nan
     if not rows.size:
         return cov_w, cov, at_b
     if dof_correction:
@@ -255,20 +263,23 @@ def _covariances(setup: Setup, X: np.ndarray, info: np.ndarray, nu: np.ndarray,
         fac = np.where(d > 0, np.asarray(nu[rows], float) / np.where(d > 0, d, 1.0), np.nan)
     else:
         fac = np.ones(rows.size)
-    Xr = np.ascontiguousarray(X[rows])
-    cw = np.empty((rows.size, K, K))
-    c = np.empty((rows.size, q, q))
-    ab = np.empty((rows.size, K), bool)
+    whole = rows.size == n
+    Xr = np.ascontiguousarray(X) if whole else X[rows]
+    cw = cov_w if whole else np.empty((rows.size, K, K))
+    c = cov if whole else np.empty((rows.size, q, q))
+    ab = at_b if whole else np.empty((rows.size, K), bool)
     back = np.zeros(rows.size, bool)
-    covariance_rows(Xr, np.ascontiguousarray(info[rows]), setup.free, setup.lo, setup.hi,
-                    setup.scale, setup.NP, setup.em.name == "combined", fac, cw, c, ab, back)
+    covariance_rows(Xr, np.ascontiguousarray(info if whole else info[rows]), setup.free,
+                    setup.lo, setup.hi, setup.scale, setup.NP, setup.em.name == "combined",
+                    fac, cw, c, ab, back)
     if back.any():
         b = np.flatnonzero(back)
         cwb, abb = working_covariance(setup, Xr[b], info[rows[b]], nu[rows[b]],
                                       dof_correction=dof_correction)
         cw[b], ab[b] = cwb, abb
         c[b] = natural_covariance(setup, Xr[b], cwb)
-    cov_w[rows], cov[rows], at_b[rows] = cw, c, ab
+    if not whole:
+        cov_w[rows], cov[rows], at_b[rows] = cw, c, ab
     return cov_w, cov, at_b
 
 
@@ -433,7 +444,9 @@ def fit_prepared(batch: SeriesBatch, mdl: Model, em: ErrorModel, *, bounds=None,
     rows = np.flatnonzero(pre == 0)
     out = None
     if rows.size:
-        sub, bsub = setup.rows(rows), batch.subset(rows)
+        whole = rows.size == batch.n  # every subject fitted: no copies
+        sub = setup if whole else setup.rows(rows)
+        bsub = batch if whole else batch.subset(rows)
         X0 = heuristic_start(sub, bsub, start)
         out = fit_batch_rows(sub, bsub, X0, n_starts=n_starts, restarts=restarts, seed=seed,
                              progress=progress, max_iter=max_iter, ftol=ftol, xtol=xtol)

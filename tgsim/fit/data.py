@@ -315,19 +315,25 @@ def as_batch(
     use = usable & ~excluded_log
     nu = use.sum(axis=1).astype(np.int64)
     width = max(int(nu.max()) if n else 0, 1)
-    order = np.argsort(~use, axis=1, kind="stable")[:, :width]  # usable points first
-    if order.shape[1] < width:  # m == 0
-        order = np.zeros((n, width), dtype=np.int64)
     cols = np.arange(width)[None, :]
-    pad = cols >= nu[:, None]
-    Tc = np.take_along_axis(np.nan_to_num(T), order, axis=1)
-    Yc = np.take_along_axis(np.nan_to_num(Y), order, axis=1)
-    Cc = np.take_along_axis(C, order, axis=1)
-    last = np.where(nu > 0, Tc[np.arange(n), np.maximum(nu - 1, 0)], 0.0)
-    Tc = np.where(pad, last[:, None], Tc)
-    Yc = np.where(pad, 0.0, Yc)
-    Wc = np.where(pad, 0.0, np.where(Cc, 2.0, 1.0))
-    oi = np.where(pad, -1, order).astype(np.int64)
+    if m and use.all():  # every point usable: nothing to move (the common case)
+        pad = np.zeros((n, width), bool)
+        Tc, Yc = T.copy(), Y.copy()
+        Wc = np.where(C, 2.0, 1.0)
+        oi = np.broadcast_to(np.arange(m, dtype=np.int64), (n, m)).copy()
+    else:
+        order = np.argsort(~use, axis=1, kind="stable")[:, :width]  # usable points first
+        if order.shape[1] < width:  # m == 0
+            order = np.zeros((n, width), dtype=np.int64)
+        pad = cols >= nu[:, None]
+        Tc = np.take_along_axis(np.nan_to_num(T), order, axis=1)
+        Yc = np.take_along_axis(np.nan_to_num(Y), order, axis=1)
+        Cc = np.take_along_axis(C, order, axis=1)
+        last = np.where(nu > 0, Tc[np.arange(n), np.maximum(nu - 1, 0)], 0.0)
+        Tc = np.where(pad, last[:, None], Tc)
+        Yc = np.where(pad, 0.0, Yc)
+        Wc = np.where(pad, 0.0, np.where(Cc, 2.0, 1.0))
+        oi = np.where(pad, -1, order).astype(np.int64)
     if width > 1:
         d = np.diff(Tc, axis=1)
         bad = (d <= 0) & (cols[:, 1:] < nu[:, None])

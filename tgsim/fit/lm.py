@@ -81,6 +81,7 @@ class Setup:
     atol: float
     max_steps: int
     fixed: np.ndarray  # (n, K) working values of fixed components (NaN where free)
+    untreated: bool = True  # no treatment schedule
 
     @property
     def NP(self) -> int:
@@ -323,7 +324,7 @@ def build_setup(
     return Setup(
         model=model, kern=_kernels(model), mode=mode, em=em, free=free, scale=scale, lo=lo,
         hi=hi, packed=packed, nsw=1 if packed.has_swelling else 0, rtol=float(rtol),
-        atol=float(atol), max_steps=int(max_steps), fixed=fixed_w,
+        atol=float(atol), max_steps=int(max_steps), fixed=fixed_w, untreated=empty,
     )
 
 
@@ -334,14 +335,17 @@ def heuristic_start(setup: Setup, batch: SeriesBatch,
     Data-driven guesses: ``initial_volume`` from a log-linear fit of the first (up to)
     four measured points extrapolated to t0; a specific growth rate from its slope (for
     cards whose ``growth_rate`` is a specific rate at small size); ``carrying_capacity``
-    twice the largest value; ``linear_rate`` the mean slope of the second half.
+    twice the largest value; ``linear_rate`` the mean slope of the second half. Untreated
+    Gompertz and logistic fits start from the integral method instead where it applies
+    (:func:`tgsim.fit._kernels.integral_start`: a linear least-squares fit of the
+    integrated law in log-volume, typically within a few per cent of the estimate).
     """
+    from ._kernels import INTEGRAL_LAWS, integral_start, series_features
+
     mdl = setup.model
     n = batch.n
     names = mdl.parameter_names
     P = np.tile(np.array([p.default for p in mdl.parameters]), (n, 1))
-    from ._kernels import series_features
-
     feat = np.empty((n, 6))
     series_features(np.ascontiguousarray(batch.T), np.ascontiguousarray(batch.Y),
                     np.ascontiguousarray(batch.W), np.ascontiguousarray(batch.nu, dtype=np.int64),
@@ -365,6 +369,15 @@ def heuristic_start(setup: Setup, batch: SeriesBatch,
         put("resistant_growth_rate", 0.7 * rate)
     put("carrying_capacity", 2.0 * vmax)
     put("linear_rate", lin)
+    law = INTEGRAL_LAWS.get(mdl.name)
+    if law is not None and setup.untreated:
+        est = np.empty((n, 3))
+        integral_start(np.ascontiguousarray(batch.T), np.ascontiguousarray(batch.Y),
+                       np.ascontiguousarray(batch.W),
+                       np.ascontiguousarray(batch.nu, dtype=np.int64),
+                       np.ascontiguousarray(batch.t0, dtype=np.float64), law, est)
+        for j, name in enumerate(("initial_volume", "growth_rate", "carrying_capacity")):
+            put(name, est[:, j])
     if "exponent" in names and "growth_rate" in names and mdl.name in ("power_law",
                                                                          "von_bertalanffy"):
         gam = P[:, names.index("exponent")]

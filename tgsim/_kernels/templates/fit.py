@@ -2,8 +2,8 @@
 # Kernel template for fitting: predictions with parameter Jacobians, and a batched
 # Levenberg-Marquardt / Fisher-scoring maximum-likelihood fitter (prange over subjects).
 #
-# Uses the card globals NS, NP, SENS, card_init, card_rhs, card_volume, card_volume_vg,
-# card_rhs_jac, card_init_jac
+# Uses the card globals NS, NP, NQV, SENS, card_init, card_rhs, card_volume,
+# card_volume_prep, card_volume_vg, card_rhs_jac, card_init_jac
 # and, from integrate.py, treatment_rates, apply_treatment, the ST_* codes and the
 # Dormand-Prince tableau (A.., C.., E.., D..). Every name defined here starts with fit_ /
 # _fit_ / FIT_ / FT_. Entry points: fit_batch (fit rows, prange), fit_predict (predictions
@@ -279,7 +279,7 @@ def fit_model_eval(mode, times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, c
                rtol, atol, max_steps, fout, jout, g):
     """Predictions fout[:nt] and, for the nj parameters jcols, Jacobian jout[:nt, j].
 
-    g is a work array of length NP.
+    g is a work array of length NP + NQV.
     """
     if mode == 1:
         return fit_sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp,
@@ -289,7 +289,14 @@ def fit_model_eval(mode, times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, c
 
 @njit(cache=True, error_model="numpy", _nrt=False)
 def _fit_closed_eval(times, nt, t0, p, jcols, nj, fout, jout, g):
-    """fit_model_eval for the untreated closed form (exact gradient)."""
+    """fit_model_eval for the untreated closed form (exact gradient).
+
+    g is a work array of length NP + NQV: the gradient at one time, then the
+    parameter-only terms of card_volume_prep.
+    """
+    q = g[NP:]
+    if nj > 0:
+        card_volume_prep(p, q)
     for k in range(nt):
         dt = times[k] - t0
         for j in range(NP):
@@ -299,7 +306,7 @@ def _fit_closed_eval(times, nt, t0, p, jcols, nj, fout, jout, g):
             if not math.isfinite(fout[k]):
                 return ST_NON_FINITE
             continue
-        fout[k] = card_volume_vg(dt, p, g)
+        fout[k] = card_volume_vg(dt, p, q, g)
         if not math.isfinite(fout[k]):
             return ST_NON_FINITE
         for c in range(nj):
@@ -316,7 +323,7 @@ def fit_predict(mode, T, nu, t0, P, jcols, jt, jf, dose, expo, acc, clear, bp, n
     """Predictions F[s, :nu[s]] and Jacobians J[s, :nu[s], jcols] for every subject."""
     nj = jcols.shape[0]
     for s in prange(P.shape[0]):
-        g = np.empty(NP)
+        g = np.empty(NP + NQV)
         status[s] = fit_model_eval(mode, T[s], nu[s], t0[s], P[s], jcols, nj, jt[s], jf[s],
                                dose[s], expo[s], acc[s], clear[s], bp[s], nsw, rtol, atol,
                                max_steps, F[s], J[s], g)
@@ -327,7 +334,7 @@ def fit_predict_serial(mode, T, nu, t0, P, jcols, jt, jf, dose, expo, acc, clear
                        rtol, atol, max_steps, F, J, status):
     """fit_predict on the calling thread (a few subjects: no thread-pool wake-up)."""
     nj = jcols.shape[0]
-    g = np.empty(NP)
+    g = np.empty(NP + NQV)
     for s in range(P.shape[0]):
         status[s] = fit_model_eval(mode, T[s], nu[s], t0[s], P[s], jcols, nj, jt[s], jf[s],
                                    dose[s], expo[s], acc[s], clear[s], bp[s], nsw, rtol, atol,
@@ -367,6 +374,10 @@ def fit_assemble(y, w, nt, f, jx, x, emodel, free, K, pm, pq, use_prior, grad, H
     sig = math.exp(x[NP])
     c = math.exp(x[NP + 1])
     phi = 0.0
+    # sum of log s over measured points as the log of a running product (one log call
+    # per evaluation, not one per point), renormalised before it can overflow
+    sprod = 1.0
+    slog = 0.0
     for k in range(nt):
         fk = f[k]
         if emodel == 3:
@@ -411,7 +422,11 @@ def fit_assemble(y, w, nt, f, jx, x, emodel, free, K, pm, pq, use_prior, grad, H
         da[NP + 1] = 0.0
         z = (yt - ft) / s
         if w[k] < 1.5:
-            phi += z * z + 2.0 * math.log(s) + FIT_LOG2PI
+            phi += z * z + FIT_LOG2PI
+            sprod *= s
+            if not (1e-150 < sprod < 1e150):
+                slog += math.log(sprod)
+                sprod = 1.0
             if emodel == 3:
                 phi += 2.0 * yt
             inv = 1.0 / s
@@ -442,6 +457,7 @@ def fit_assemble(y, w, nt, f, jx, x, emodel, free, K, pm, pq, use_prior, grad, H
                     if free[b] == 0:
                         continue
                     H[a, b] += curv * da[a] * da[b]
+    phi += 2.0 * (slog + math.log(sprod))
     if use_prior:
         for a in range(NP):
             if free[a] == 0:
@@ -539,7 +555,7 @@ def fit_work_arrays(m):
     return (np.empty(NP), np.zeros((m, NP)), np.zeros((m, NP)), np.zeros(K), np.zeros((K, K)),
             np.empty(m), np.zeros((m, NP)), np.zeros((m, NP)), np.zeros(K), np.zeros((K, K)),
             np.empty(K), np.zeros((K, K)), np.zeros(K), np.zeros(K), np.zeros(K),
-            np.zeros((K, K)), np.zeros(K), np.zeros(K), np.zeros(K), np.empty(NP),
+            np.zeros((K, K)), np.zeros(K), np.zeros(K), np.zeros(K), np.empty(NP + NQV),
             np.zeros(K, dtype=np.int64), np.zeros(NP, dtype=np.int64))
 
 

@@ -6,8 +6,9 @@
 #   card_init(p, y)                         initial tumour states from parameters
 #   card_rhs(y, p, dy)                      untreated growth term g(y)
 #   card_closed(t, y0, p, kill, accel, y)   closed form from y0 after time t (if any)
-#   card_volume(t, p), card_volume_grad(t, p, g), card_volume_vg(t, p, g)  untreated closed-form
-#                                           volume, gradient, both (vg returns the volume)
+#   card_volume(t, p)                       untreated closed-form volume
+#   card_volume_prep(p, q), card_volume_vg(t, p, q, g)  its parameter-only terms (NQV of
+#                                           them), then volume and gradient at t
 #   card_prep(p, q), card_rhs_log(u, p, q, du)  the growth term in log-states u = log y
 #                                           (du_i = g_i / y_i; q: parameter-only terms, NQ
 #                                           of them); LOGSPACE says whether it is cheaper
