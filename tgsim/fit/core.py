@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -11,7 +11,7 @@ import numpy as np
 from ..catalogue import Model
 from ..catalogue import model as get_model
 from ..errors import STATUS_MESSAGES, TgsimError
-from ._kernels import covariance_rows
+from ._kernels import INTEGRAL_LAWS, covariance_rows
 from .covariance import dof, natural_covariance, wald_intervals, working_covariance
 from .data import SeriesBatch, as_batch, parameter_units
 from .likelihood import ErrorModel
@@ -83,16 +83,28 @@ def _candidates(setup: Setup, X: np.ndarray, n_cand: int, rng: np.random.Generat
 
 def fit_batch_rows(setup: Setup, batch: SeriesBatch, X0: np.ndarray, *, n_starts: int = 1,
                    restarts: int = 3, n_candidates: int = 24, seed: int | None = 0,
-                   progress: bool = False, **lm_kw: Any) -> dict[str, np.ndarray]:
+                   progress: bool = False,
+                   alt_start: Callable[[np.ndarray], np.ndarray] | None = None,
+                   **lm_kw: Any) -> dict[str, np.ndarray]:
     """Fit every row of ``batch`` (all already pre-checked), with multi-start.
 
-    Every row is first fitted from ``X0``. Rows that fail, and every row when
-    ``n_starts > 1``, are then screened: ``n_candidates`` perturbed starts are scored by
-    their -2 log L and the LM is run from the best ``restarts`` (or ``n_starts - 1``) of
-    them; the successful fit with the lowest -2 log L is kept.
+    Every row is first fitted from ``X0``. Rows that fail are refitted from
+    ``alt_start(rows)`` when given (a second, independent start). Rows that still fail,
+    and every row when ``n_starts > 1``, are then screened: ``n_candidates`` perturbed
+    starts are scored by their -2 log L and the LM is run from the best ``restarts`` (or
+    ``n_starts - 1``) of them; the successful fit with the lowest -2 log L is kept.
     """
     rng = np.random.default_rng(seed)
     out = _run_chunked(setup, batch, X0, progress=progress, **lm_kw)
+    failed = np.flatnonzero(out["status"] != 0)
+    if alt_start is not None and failed.size and restarts > 0:
+        Xa = alt_start(failed)
+        res = _run_chunked(setup.rows(failed), batch.subset(failed), Xa, **lm_kw)
+        good = res["status"] == 0
+        for key in out:
+            out[key][failed[good]] = res[key][good]
+        X0 = X0.copy()
+        X0[failed[~good]] = Xa[~good]  # restarts spread around the second start
     redo = np.flatnonzero(out["status"] != 0) if n_starts <= 1 else np.arange(batch.n)
     extra = restarts if n_starts <= 1 else n_starts - 1
     if redo.size and extra > 0:
@@ -448,7 +460,13 @@ def fit_prepared(batch: SeriesBatch, mdl: Model, em: ErrorModel, *, bounds=None,
         sub = setup if whole else setup.rows(rows)
         bsub = batch if whole else batch.subset(rows)
         X0 = heuristic_start(sub, bsub, start)
+
+        def alt_start(r: np.ndarray) -> np.ndarray:
+            return heuristic_start(sub.rows(r), bsub.subset(r), start, integral=False)
+
+        integral = INTEGRAL_LAWS.get(mdl.name) is not None and sub.untreated
         out = fit_batch_rows(sub, bsub, X0, n_starts=n_starts, restarts=restarts, seed=seed,
+                             alt_start=alt_start if integral else None,
                              progress=progress, max_iter=max_iter, ftol=ftol, xtol=xtol)
     options = dict(method=method, error_model=em.name, fixed=dict(fixed or {}),
                    bounds=dict(bounds or {}), n_starts=n_starts, restarts=restarts,

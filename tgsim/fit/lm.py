@@ -329,7 +329,7 @@ def build_setup(
 
 
 def heuristic_start(setup: Setup, batch: SeriesBatch,
-                    start: Mapping[str, Any] | None) -> np.ndarray:
+                    start: Mapping[str, Any] | None, *, integral: bool = True) -> np.ndarray:
     """Working-scale starting rows (n, K) from card defaults, the data and ``start``.
 
     Data-driven guesses: ``initial_volume`` from a log-linear fit of the first (up to)
@@ -338,7 +338,9 @@ def heuristic_start(setup: Setup, batch: SeriesBatch,
     twice the largest value; ``linear_rate`` the mean slope of the second half. Untreated
     Gompertz and logistic fits start from the integral method instead where it applies
     (:func:`tgsim.fit._kernels.integral_start`: a linear least-squares fit of the
-    integrated law in log-volume, typically within a few per cent of the estimate).
+    integrated law in log-volume, typically within a few per cent of the estimate);
+    ``integral=False`` gives the generic start (tried when a fit from the integral start
+    fails).
     """
     from ._kernels import INTEGRAL_LAWS, integral_start, series_features
 
@@ -370,12 +372,16 @@ def heuristic_start(setup: Setup, batch: SeriesBatch,
     put("carrying_capacity", 2.0 * vmax)
     put("linear_rate", lin)
     law = INTEGRAL_LAWS.get(mdl.name)
-    if law is not None and setup.untreated:
+    if law is not None and setup.untreated and integral:
         est = np.empty((n, 3))
         integral_start(np.ascontiguousarray(batch.T), np.ascontiguousarray(batch.Y),
                        np.ascontiguousarray(batch.W),
                        np.ascontiguousarray(batch.nu, dtype=np.int64),
                        np.ascontiguousarray(batch.t0, dtype=np.float64), law, est)
+        if mdl.name == "logistic":
+            # used only where it describes growth towards a plateau above the data;
+            # shrinking series keep the generic start
+            est[~(est[:, 2] >= vmax)] = np.nan
         for j, name in enumerate(("initial_volume", "growth_rate", "carrying_capacity")):
             put(name, est[:, j])
     if "exponent" in names and "growth_rate" in names and mdl.name in ("power_law",
