@@ -31,15 +31,21 @@ SETTINGS = settings(max_examples=25, deadline=None,
 @given(scale=st.floats(1e-3, 1e3), **params)
 def test_rescaling_the_data_rescales_the_volume_parameters(scale, seed, v0, r, k):
     """Under proportional error, y -> c y maps V0 -> c V0, K -> c K, r and sigma unchanged,
-    and -2 log L shifts by exactly 2 n log c."""
+    and -2 log L shifts by exactly 2 n log c.
+
+    The estimates agree to 1e-5 relative, or, for a parameter the data barely determine
+    (a plateau far above the data), to 1e-3 of its standard error: the convergence test
+    bounds the distance to the optimum in the metric of the Fisher information, so a flat
+    direction is pinned only to a fraction of its standard error."""
     Y = _data(seed, v0, r, k)
     a = tf.fit((T, Y), "gompertz", ftol=1e-12)
     b = tf.fit((T, Y * scale), "gompertz", ftol=1e-12)
     both = a.success & b.success
-    np.testing.assert_allclose(b.estimate[both, 0], scale * a.estimate[both, 0], rtol=1e-5)
-    np.testing.assert_allclose(b.estimate[both, 1], a.estimate[both, 1], rtol=1e-5)
-    np.testing.assert_allclose(b.estimate[both, 2], scale * a.estimate[both, 2], rtol=1e-5)
-    np.testing.assert_allclose(b.estimate[both, 3], a.estimate[both, 3], rtol=1e-5)
+    factor = np.array([scale, 1.0, scale, 1.0])
+    for j in range(4):  # log-scale parameters: compare log estimates
+        d = np.abs(np.log(b.estimate[both, j]) - np.log(factor[j] * a.estimate[both, j]))
+        se = np.sqrt(np.diagonal(a.cov_working, axis1=1, axis2=2)[both, j])
+        assert np.all(d <= np.maximum(1e-5, 1e-3 * np.nan_to_num(se))), (j, d, se)
     np.testing.assert_allclose(b.neg2ll[both] - a.neg2ll[both],
                                2 * T.size * np.log(scale), rtol=1e-6, atol=1e-6)
 
