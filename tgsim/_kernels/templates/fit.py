@@ -619,22 +619,20 @@ def fit_lm_one(mode, t, y, w, nt, t0, x, free, scale, lo, hi, emodel, jt, jf, do
         elif x[a] > hi[a]:
             x[a] = hi[a]
     nfev = 1
+    # model at the start, then sigma at its conditional maximum (closed form when nothing
+    # is censored), then the objective: one assembly
+    _fit_natural(x, scale, p)
     if mode == 0:
-        phi = _fit_evaluate_closed(t, y, w, nt, t0, x, scale, emodel, free, K, jcols, nj, pm,
-                                   pq, use_prior, p, f, jn, jx, grad, H, da, db, g)
+        st = _fit_closed_eval(t, nt, t0, p, jcols, nj, f, jn, g)
     else:
-        phi = _fit_evaluate(mode, t, y, w, nt, t0, x, scale, emodel, free, K, jcols, nj, jt,
-                            jf, dose, expo, acc, clear, bp, nsw, rtol, atol, max_steps, pm,
-                            pq, use_prior, p, f, jn, jx, grad, H, da, db, g)
-    if free[NP] != 0:
-        # start sigma at its conditional maximum (closed form when nothing is censored)
-        ok_model = True
-        for k in range(nt):
-            if not math.isfinite(f[k]):
-                ok_model = False
-        if ok_model and _fit_sigma(y, w, nt, f, x, emodel):
-            phi = fit_assemble(y, w, nt, f, jx, x, emodel, free, K, pm, pq, use_prior, grad, H,
-                           da, db)
+        st = fit_model_eval(mode, t, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp,
+                            nsw, rtol, atol, max_steps, f, jn, g)
+    phi = np.inf
+    if st == 0:
+        if free[NP] != 0:
+            _fit_sigma(y, w, nt, f, x, emodel)
+        phi = _fit_objective(y, w, nt, f, jn, jx, x, p, scale, emodel, free, K, pm, pq,
+                             use_prior, grad, H, da, db)
     if not math.isfinite(phi):
         res[2] = nfev
         return FT_NON_FINITE
