@@ -168,3 +168,33 @@ def test_integral_start_cuts_iterations_and_keeps_estimates():
     assert res.iterations[both].mean() < generic.iterations[both].mean() - 1.5
     rel = np.abs(res.estimate[both] / generic.estimate[both] - 1)
     assert np.median(rel) < 1e-5
+
+
+def test_failed_rows_are_refitted_from_the_second_start():
+    """fit_batch_rows: a row whose fit from X0 fails is refitted from alt_start (called
+    with the failed rows only) before any screened restart."""
+    from tgsim.fit.core import fit_batch_rows
+    from tgsim.fit.data import as_batch
+    from tgsim.fit.lm import heuristic_start
+
+    Y = _gompertz(6, seed=2)
+    em = error_model("proportional")
+    batch = as_batch((T8, Y), log_scale=True)
+    setup = build_setup(model("gompertz"), batch.n, em, t_range=(0.0, 21.0))
+    good = heuristic_start(setup, batch, None)
+    bad = good.copy()
+    bad[[1, 4], :3] = setup.hi[:3]  # every growth parameter at its upper bound: fails
+    asked = []
+
+    def alt(rows):
+        asked.append(rows.tolist())
+        return good[rows]
+
+    plain = fit_batch_rows(setup, batch, bad, restarts=0, max_iter=30)
+    assert (plain["status"][[1, 4]] != 0).all()
+    out = fit_batch_rows(setup, batch, bad, restarts=1, alt_start=alt, n_candidates=2,
+                         max_iter=30)
+    assert asked == [[1, 4]]
+    assert (out["status"] == 0).all()
+    ref = fit_batch_rows(setup, batch, good, restarts=0)
+    np.testing.assert_allclose(out["P"], ref["P"], rtol=1e-6)
