@@ -8,7 +8,7 @@ import pytest
 import tgsim.fit as tf
 from tgsim.catalogue import model
 from tgsim.fit._kernels import covariance_rows
-from tgsim.fit.covariance import dof, natural_covariance, working_covariance
+from tgsim.fit.covariance import dof_factor, natural_covariance, working_covariance
 from tgsim.fit.likelihood import error_model
 from tgsim.fit.lm import build_setup, run_lm
 
@@ -46,8 +46,7 @@ def test_covariance_kernel_matches_eigen_path(em, dof_correction):
     X, info, nu = out["X"], out["info"], batch.nu
     n, K = X.shape
     q = setup.NP + setup.n_err
-    d = dof(nu, setup.k_free)
-    fac = nu / d if dof_correction else np.ones(n)
+    fac = dof_factor(nu, setup.k_free, dof_correction)
     cw = np.empty((n, K, K))
     c = np.empty((n, q, q))
     ab = np.empty((n, K), bool)

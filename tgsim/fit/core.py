@@ -12,7 +12,7 @@ from ..catalogue import Model
 from ..catalogue import model as get_model
 from ..errors import STATUS_MESSAGES, TgsimError
 from ._kernels import INTEGRAL_LAWS, covariance_rows
-from .covariance import dof, natural_covariance, wald_intervals, working_covariance
+from .covariance import dof_factor, natural_covariance, wald_intervals, working_covariance
 from .data import SeriesBatch, as_batch, parameter_units
 from .likelihood import ErrorModel
 from .likelihood import error_model as get_error_model
@@ -270,11 +270,7 @@ def _covariances(setup: Setup, X: np.ndarray, info: np.ndarray, nu: np.ndarray,
         cov[~ok] = np.nan
     if not rows.size:
         return cov_w, cov, at_b
-    if dof_correction:
-        d = dof(nu[rows], setup.k_free)
-        fac = np.where(d > 0, np.asarray(nu[rows], float) / np.where(d > 0, d, 1.0), np.nan)
-    else:
-        fac = np.ones(rows.size)
+    fac = dof_factor(nu[rows], setup.k_free, dof_correction)
     whole = rows.size == n
     Xr = np.ascontiguousarray(X) if whole else X[rows]
     cw = cov_w if whole else np.empty((rows.size, K, K))

@@ -21,12 +21,22 @@ import numpy as np
 
 from .lm import Setup
 
-__all__ = ["working_covariance", "natural_covariance", "wald_intervals", "dof"]
+__all__ = ["working_covariance", "natural_covariance", "wald_intervals", "dof", "dof_factor"]
 
 
 def dof(nu: np.ndarray, k: int) -> np.ndarray:
     """Residual degrees of freedom n - p = n - (k - 1) (k counts sigma)."""
     return np.asarray(nu, dtype=np.float64) - (k - 1)
+
+
+def dof_factor(nu: np.ndarray, k: int, dof_correction: bool = True) -> np.ndarray:
+    """The factor n / (n - p) applied to the covariance (1 without the correction; NaN
+    where there are no residual degrees of freedom)."""
+    nu = np.asarray(nu, dtype=np.float64)
+    if not dof_correction:
+        return np.ones(nu.shape)
+    d = dof(nu, k)
+    return np.where(d > 0, nu / np.where(d > 0, d, 1.0), np.nan)
 
 
 def _at_bound(setup: Setup, X: np.ndarray) -> np.ndarray:
@@ -69,9 +79,7 @@ def working_covariance(setup: Setup, X: np.ndarray, info: np.ndarray, nu: np.nda
     cov[:, fixed, :] = 0.0
     cov[:, :, fixed] = 0.0
     if dof_correction:
-        d = dof(nu, setup.k_free)
-        fac = np.where(d > 0, np.asarray(nu, float) / np.where(d > 0, d, 1.0), np.nan)
-        cov = cov * fac[:, None, None]
+        cov = cov * dof_factor(nu, setup.k_free)[:, None, None]
     return cov, bound
 
 
