@@ -197,3 +197,50 @@ def test_failed_rows_are_refitted_from_the_second_start():
     assert (out["status"] == 0).all()
     ref = fit_batch_rows(setup, batch, good, restarts=0)
     np.testing.assert_allclose(out["P"], ref["P"], rtol=1e-6)
+
+
+@pytest.mark.parametrize("em", ["proportional", "combined", "additive", "lognormal"])
+def test_result_rows_match_numpy(em):
+    """Standard errors, Wald intervals and residuals from the compiled pass equal the NumPy
+    formulas (covariance.wald_intervals, ErrorModel.sd), NaN patterns included."""
+    from tgsim.fit._kernels import result_rows
+    from tgsim.fit.covariance import wald_intervals
+
+    Y = _gompertz(40, seed=4)
+    Y[3, 5:] = np.nan  # a shorter series: padding
+    kw = {"fixed": {"initial_volume": 40.0}} if em == "additive" else {}
+    res = tf.fit((T8, Y), "gompertz", error_model=em, restarts=0, **kw)
+    est, cov = res.estimate, res.covariance.copy()
+    cov[7, 1, 1] = np.nan  # an undetermined parameter
+    cov[8, 2, 2] = -1e-30  # a variance rounded below zero
+    tq = np.full(est.shape[0], 2.3)
+    tq[9] = np.nan
+    log_type = np.concatenate([res.setup.scale == 1, np.ones(res.error_model.n_params, bool)])
+    F = res.fitted.copy()
+    n, q = est.shape
+    se, lo, hi = np.empty((n, q)), np.empty((n, q)), np.empty((n, q))
+    resid, wres = np.empty(F.shape), np.empty(F.shape)
+    result_rows(est, cov, res.free, log_type, tq, F, res.data.Y, res.data.nu.astype(np.int64),
+                res.error_model.code, res.setup.NP, se, lo, hi, resid, wres)
+    se0 = np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0.0, None))
+    se0[:, ~res.free] = np.nan
+    lo0, hi0 = wald_intervals(est, cov, log_type, tq)
+    lo0[:, ~res.free] = np.nan
+    hi0[:, ~res.free] = np.nan
+    np.testing.assert_array_equal(se, se0)
+    # NumPy's vectorised exp and the C library's differ in the last bit
+    np.testing.assert_allclose(lo, lo0, rtol=1e-14)
+    np.testing.assert_allclose(hi, hi0, rtol=1e-14)
+    NP = res.setup.NP
+    with np.errstate(all="ignore"):
+        r0 = res.data.Y - F
+        if em == "lognormal":
+            w0 = (np.log(res.data.Y) - np.log(F)) / est[:, NP:NP + 1]
+        else:
+            w0 = r0 / res.error_model.sd(F, est[:, NP:])
+    pad = np.arange(F.shape[1])[None, :] >= res.data.nu[:, None]
+    r0[pad] = np.nan
+    w0[pad] = np.nan
+    np.testing.assert_array_equal(resid, r0)
+    np.testing.assert_allclose(wres, w0, rtol=1e-15)
+    assert np.isnan(wres[3, 5:]).all() and np.isfinite(wres[3, :5]).all()

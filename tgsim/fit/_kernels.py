@@ -2,7 +2,8 @@
 
 * :func:`covariance_rows` — the asymptotic covariance of every fitted subject on the working
   and the reported scale (the per-subject form of :mod:`tgsim.fit.covariance`, run in
-  parallel); rows it cannot settle exactly are flagged for the NumPy path.
+  parallel); rows it cannot settle exactly are flagged for the NumPy path;
+  :func:`result_rows` — standard errors, Wald intervals and residuals.
 * :func:`series_features` — per-subject summaries of the data used to build starting values
   (:func:`tgsim.fit.lm.heuristic_start`), and :func:`integral_start`, starting values of
   the Gompertz and logistic laws by the integral method (linear least squares).
@@ -18,7 +19,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["covariance_rows", "series_features", "integral_start", "INTEGRAL_LAWS", "CHUNK"]
+__all__ = ["covariance_rows", "result_rows", "series_features", "integral_start", "INTEGRAL_LAWS",
+           "CHUNK"]
 
 #: rows per parallel task
 CHUNK = 64
@@ -347,3 +349,57 @@ def _integral_one(T, Y, W, nu, t0, law, out):
         out[0] = V0
         out[1] = r
         out[2] = K
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def result_rows(est, cov, free_q, log_type, tq, F, Y, nu, emodel, NP, se, lo, hi, resid,
+                wres):
+    """Standard errors, Wald intervals and residuals of every subject (one pass per row).
+
+    se = sqrt(max(diag(cov), 0)) (NaN where the variance is NaN or the parameter is not
+    estimated); intervals q exp(+-t se/|q|) for a positive parameter with log_type, else
+    q +- t se (t = tq[s]); residuals y - f and weighted residuals (y - f)/sd (log y - log
+    f over sigma for the log-normal model), NaN past nu[s] and where f is NaN (F is set
+    to NaN there too). Error models as in the fitting kernel (emodel 0-3).
+    """
+    n, q = est.shape
+    m = F.shape[1]
+    nchunk = (n + CHUNK - 1) // CHUNK
+    for ch in prange(nchunk):
+        for s in range(ch * CHUNK, min(n, (ch + 1) * CHUNK)):
+            t = tq[s]
+            for j in range(q):
+                v = cov[s, j, j]
+                e = est[s, j]
+                if not free_q[j]:
+                    se[s, j] = np.nan
+                    lo[s, j] = np.nan
+                    hi[s, j] = np.nan
+                    continue
+                sd = math.sqrt(v) if v > 0.0 else (0.0 if v <= 0.0 else np.nan)
+                se[s, j] = sd
+                if log_type[j] and e > 0.0:
+                    rel = sd / abs(e)
+                    lo[s, j] = e * math.exp(-t * rel)
+                    hi[s, j] = e * math.exp(t * rel)
+                else:
+                    lo[s, j] = e - t * sd
+                    hi[s, j] = e + t * sd
+            for k in range(m):
+                f = F[s, k]
+                if k >= nu[s] or math.isnan(f):
+                    F[s, k] = np.nan
+                    resid[s, k] = np.nan
+                    wres[s, k] = np.nan
+                    continue
+                y = Y[s, k]
+                r = y - f
+                resid[s, k] = r
+                if emodel == 3:
+                    wres[s, k] = (math.log(y) - math.log(f)) / est[s, NP]
+                elif emodel == 0:
+                    wres[s, k] = r / est[s, NP]
+                elif emodel == 1:
+                    wres[s, k] = r / (est[s, NP] * f)
+                else:
+                    wres[s, k] = r / (est[s, NP] + est[s, NP + 1] * f)

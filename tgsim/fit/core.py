@@ -11,8 +11,8 @@ import numpy as np
 from ..catalogue import Model
 from ..catalogue import model as get_model
 from ..errors import STATUS_MESSAGES, TgsimError
-from ._kernels import INTEGRAL_LAWS, covariance_rows
-from .covariance import dof_factor, natural_covariance, wald_intervals, working_covariance
+from ._kernels import INTEGRAL_LAWS, covariance_rows, result_rows
+from .covariance import dof_factor, natural_covariance, working_covariance
 from .data import SeriesBatch, as_batch, parameter_units
 from .likelihood import ErrorModel
 from .likelihood import error_model as get_error_model
@@ -197,9 +197,6 @@ def make_result(mdl: Model, em: ErrorModel, setup: Setup, batch: SeriesBatch,
         free_q[NP:] = setup.free[NP] == 1
     else:
         free_q[NP] = setup.free[NP] == 1
-    var = np.diagonal(cov, axis1=1, axis2=2).copy()
-    se = np.sqrt(np.clip(var, 0.0, None))
-    se[:, ~free_q] = np.nan
     k = setup.k_free
     d = batch.nu - (k - 1)
     if dof_correction:
@@ -209,9 +206,13 @@ def make_result(mdl: Model, em: ErrorModel, setup: Setup, batch: SeriesBatch,
     else:
         tq = np.full(n, norm.ppf(0.5 + level / 2))
     log_type = np.concatenate([setup.scale == 1, np.ones(em.n_params, bool)])
-    lo, hi = wald_intervals(est, cov, log_type, tq)
-    lo[:, ~free_q] = np.nan
-    hi[:, ~free_q] = np.nan
+    # standard errors, Wald intervals (wald_intervals, row by row) and residuals
+    se, lo, hi = np.empty((n, q)), np.empty((n, q)), np.empty((n, q))
+    resid, wres = np.empty(F.shape), np.empty(F.shape)
+    F = np.ascontiguousarray(F)
+    result_rows(est, np.ascontiguousarray(cov), free_q, log_type, np.asarray(tq, np.float64),
+                F, np.ascontiguousarray(batch.Y), np.asarray(batch.nu, np.int64), em.code, NP,
+                se, lo, hi, resid, wres)
     at_bound = np.zeros((n, q), bool)
     at_bound[:, :NP] = at_b[:, :NP]
     if em.name == "combined":
@@ -219,17 +220,6 @@ def make_result(mdl: Model, em: ErrorModel, setup: Setup, batch: SeriesBatch,
         at_bound[:, NP + 1] = at_b[:, NP]
     else:
         at_bound[:, NP] = at_b[:, NP]
-    # residuals
-    resid = np.where(np.isnan(F), np.nan, batch.Y - F)
-    with np.errstate(all="ignore"):
-        if em.name == "lognormal":
-            wres = (np.log(batch.Y) - np.log(F)) / est[:, NP:NP + 1]
-        else:
-            sd = em.sd(F, est[:, NP:]) if est.shape[0] else F
-            wres = resid / sd
-    pad = np.arange(batch.T.shape[1])[None, :] >= batch.nu[:, None]
-    for a in (F, resid, wres):
-        a[pad] = np.nan
     codes, inv = np.unique(status, return_inverse=True)
     table = np.array([STATUS_MESSAGES[int(c)] for c in codes], dtype=object)
     messages = table[inv.reshape(-1)].tolist()
