@@ -348,10 +348,12 @@ def heuristic_start(setup: Setup, batch: SeriesBatch,
     n = batch.n
     names = mdl.parameter_names
     P = np.tile(np.array([p.default for p in mdl.parameters]), (n, 1))
+    # the compact series as the compiled start kernels take them
+    rows = (np.ascontiguousarray(batch.T), np.ascontiguousarray(batch.Y),
+            np.ascontiguousarray(batch.W), np.ascontiguousarray(batch.nu, dtype=np.int64),
+            np.ascontiguousarray(batch.t0, dtype=np.float64))
     feat = np.empty((n, 6))
-    series_features(np.ascontiguousarray(batch.T), np.ascontiguousarray(batch.Y),
-                    np.ascontiguousarray(batch.W), np.ascontiguousarray(batch.nu, dtype=np.int64),
-                    np.ascontiguousarray(batch.t0, dtype=np.float64), feat)
+    series_features(*rows, feat)
     slope, icpt, first_ly, vmax, vmed, lin = feat.T
     with np.errstate(all="ignore"):
         v0 = np.where(np.isfinite(vmax), np.where(slope > 0, np.exp(icpt), np.exp(first_ly)),
@@ -374,10 +376,7 @@ def heuristic_start(setup: Setup, batch: SeriesBatch,
     law = INTEGRAL_LAWS.get(mdl.name)
     if law is not None and setup.untreated and integral:
         est = np.empty((n, 3))
-        integral_start(np.ascontiguousarray(batch.T), np.ascontiguousarray(batch.Y),
-                       np.ascontiguousarray(batch.W),
-                       np.ascontiguousarray(batch.nu, dtype=np.int64),
-                       np.ascontiguousarray(batch.t0, dtype=np.float64), law, est)
+        integral_start(*rows, law, est)
         if mdl.name == "logistic":
             # used only where it describes growth towards a plateau above the data;
             # shrinking series keep the generic start

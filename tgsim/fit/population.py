@@ -331,9 +331,10 @@ def fit_population(
                          "and 'lognormal' (the combined model has no closed-form M-step)")
     if covariance not in ("diagonal", "full"):
         raise TgsimError(f"`covariance` must be 'diagonal' or 'full'; got {covariance!r}")
-    for nm, v in (("n_burn", n_burn), ("n_iter", n_iter), ("n_chains", n_chains)):
-        if nm == "n_chains" and v is None:
-            continue
+    counts = {"n_burn": n_burn, "n_iter": n_iter}
+    if n_chains is not None:
+        counts["n_chains"] = n_chains
+    for nm, v in counts.items():
         if int(v) != v or v < 1:
             raise TgsimError(f"`{nm}` must be a positive integer; got {v!r}")
     batch = as_batch(data, unit=unit, t0=t0, log_scale=em.log_scale)
