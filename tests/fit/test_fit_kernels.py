@@ -244,3 +244,52 @@ def test_result_rows_match_numpy(em):
     np.testing.assert_array_equal(resid, r0)
     np.testing.assert_allclose(wres, w0, rtol=1e-15)
     assert np.isnan(wres[3, 5:]).all() and np.isfinite(wres[3, :5]).all()
+
+
+@pytest.mark.parametrize("em,law,kw", [
+    ("proportional", "gompertz", {}),
+    ("additive", "logistic", {}),
+    ("lognormal", "gompertz", {"fixed": {"initial_volume": 50.0}}),
+    ("proportional", "exponential", {"fixed": {"sigma": 0.1}}),
+])
+def test_fast_path_reaches_the_general_optimum(em, law, kw):
+    """The fast closed-form path (sigma profiled, raw sums) and the general iteration
+    reach the same optimum: -2 log L to 1e-7, estimates to 1e-3 of their standard errors,
+    the Fisher information to 1e-4 relative."""
+    Y = _gompertz(200, seed=11)
+    res = tf.fit((T8, Y), law, error_model=em, restarts=0, **kw)
+    setup, batch = res.setup, res.data
+    from tgsim.fit.lm import heuristic_start
+
+    X0 = heuristic_start(setup, batch, None)
+    fast = run_lm(setup, batch, X0, ftol=1e-10)
+    slow = run_lm(setup, batch, X0, ftol=1e-10, fast=False)
+    ok = (fast["status"] == 0) & (slow["status"] == 0)
+    assert ok.mean() > 0.95
+    np.testing.assert_array_equal(fast["status"] == 0, slow["status"] == 0)
+    np.testing.assert_allclose(fast["neg2ll"][ok], slow["neg2ll"][ok], rtol=0, atol=1e-7)
+    se = np.sqrt(np.abs(np.diagonal(np.linalg.pinv(slow["info"][ok]), axis1=1, axis2=2)))
+    assert np.all(np.abs(fast["X"][ok] - slow["X"][ok]) <= 1e-3 * se + 1e-9)
+    np.testing.assert_allclose(fast["info"][ok], slow["info"][ok], rtol=1e-4,
+                               atol=1e-6 * np.abs(slow["info"][ok]).max())
+    # the fast path takes fewer evaluations (sigma is always at its conditional maximum)
+    assert fast["nfev"][ok].mean() <= slow["nfev"][ok].mean()
+
+
+def test_fast_path_leaves_censored_rows_to_the_general_iteration():
+    """A row with a censored point is fitted by the general iteration inside a fast batch:
+    its result is the same as in a batch run wholly on the general path."""
+    Y = _gompertz(40, seed=5)
+    C = np.zeros(Y.shape, bool)
+    C[3, 0] = C[17, 1] = True
+    res = tf.fit((T8, Y), "gompertz", censored=C, restarts=0)
+    from tgsim.fit.lm import heuristic_start
+
+    X0 = heuristic_start(res.setup, res.data, None)
+    fast = run_lm(res.setup, res.data, X0)
+    slow = run_lm(res.setup, res.data, X0, fast=False)
+    for s in (3, 17):
+        np.testing.assert_array_equal(fast["X"][s], slow["X"][s])
+        assert fast["nfev"][s] == slow["nfev"][s]
+    other = np.setdiff1d(np.arange(40), [3, 17])
+    assert np.any(fast["nfev"][other] != slow["nfev"][other])  # the others took the fast path
