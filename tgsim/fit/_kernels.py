@@ -8,7 +8,10 @@
   (:func:`tgsim.fit.lm.heuristic_start`), and :func:`integral_start`, starting values of
   the Gompertz and logistic laws by the integral method (linear least squares).
 
-Both work on the compact arrays of :class:`tgsim.fit.data.SeriesBatch` and take no Python
+* :func:`count_rows` and :func:`compact_rows` — validation and compaction of raw (subject,
+  obs) arrays for :func:`tgsim.fit.data.as_batch`.
+
+The first two work on the compact arrays of :class:`tgsim.fit.data.SeriesBatch` and take no Python
 objects, so they are called directly with NumPy arrays.
 """
 
@@ -20,7 +23,7 @@ import numpy as np
 from numba import njit, prange
 
 __all__ = ["covariance_rows", "result_rows", "series_features", "integral_start", "INTEGRAL_LAWS",
-           "CHUNK"]
+           "CHUNK", "count_rows", "compact_rows", "start_rows"]
 
 #: rows per parallel task
 CHUNK = 64
@@ -30,7 +33,7 @@ BOUND_TOL = 1e-9
 SINGULAR = 1e-12
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _cov_one(x, info, free, lo, hi, scale, NP, combined, fac, cw, c, atb, A, L, Ainv, idx,
              d):
     """Covariance of one row; returns False when the row needs the eigenvalue path."""
@@ -189,7 +192,7 @@ def series_features(T, Y, W, nu, t0, out):
             _features_one(T[s], Y[s], W[s], nu[s], t0[s], buf, out[s])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _features_one(T, Y, W, nu, t0, buf, out):
     """series_features for one row (buf: work space of the row length)."""
     k = 0
@@ -282,7 +285,21 @@ def integral_start(T, Y, W, nu, t0, law, out):
             _integral_one(T[s], Y[s], W[s], nu[s], t0[s], law, out[s])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", parallel=True)
+def start_rows(T, Y, W, nu, t0, law, feat, est):
+    """:func:`series_features` into feat and, when law >= 0, :func:`integral_start` into
+    est, in one pass over the rows."""
+    n, m = T.shape
+    nchunk = (n + CHUNK - 1) // CHUNK
+    for ch in prange(nchunk):
+        buf = np.empty(max(m, 1))
+        for s in range(ch * CHUNK, min(n, (ch + 1) * CHUNK)):
+            _features_one(T[s], Y[s], W[s], nu[s], t0[s], buf, feat[s])
+            if law >= 0:
+                _integral_one(T[s], Y[s], W[s], nu[s], t0[s], law, est[s])
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _integral_one(T, Y, W, nu, t0, law, out):
     out[0] = np.nan
     out[1] = np.nan
@@ -403,3 +420,104 @@ def result_rows(est, cov, free_q, log_type, tq, F, Y, nu, emodel, NP, se, lo, hi
                     wres[s, k] = r / (est[s, NP] * f)
                 else:
                     wres[s, k] = r / (est[s, NP] + est[s, NP + 1] * f)
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def count_rows(T, Y, check_negative, log_scale, nu, flags):
+    """First pass of :func:`tgsim.fit.data.as_batch` over raw (subject, obs) arrays.
+
+    T has one row per subject, or a single row shared by all. For each subject:
+    nu[s] usable points (time and value not NaN, and, when ``log_scale``, the value
+    > 0), and flags[s] = (first column with an infinite time or value, first column with
+    a negative value when ``check_negative`` (-1 where there is none), number of points
+    left out for the log scale, number of points with a time or a value).
+    """
+    n, m = Y.shape
+    shared = T.shape[0] == 1
+    nchunk = (n + CHUNK - 1) // CHUNK
+    for ch in prange(nchunk):
+        for s in range(ch * CHUNK, min(n, (ch + 1) * CHUNK)):
+            r = 0 if shared else s
+            k = 0
+            inf = -1
+            neg = -1
+            nlog = 0
+            some = 0
+            for o in range(m):
+                t = T[r, o]
+                y = Y[s, o]
+                if inf < 0 and (math.isinf(t) or math.isinf(y)):
+                    inf = o
+                if check_negative and neg < 0 and y < 0.0:
+                    neg = o
+                tn = math.isnan(t)
+                yn = math.isnan(y)
+                if not (tn and yn):
+                    some += 1
+                if tn or yn:
+                    continue
+                if log_scale and not y > 0.0:
+                    nlog += 1
+                    continue
+                k += 1
+            nu[s] = k
+            flags[s, 0] = inf
+            flags[s, 1] = neg
+            flags[s, 2] = nlog
+            flags[s, 3] = some
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def compact_rows(T, Y, C, log_scale, nu, Tc, Yc, Wc, OI, unsorted, alleq):
+    """Second pass of :func:`tgsim.fit.data.as_batch`: the usable points of each subject
+    (see :func:`count_rows`), moved to the front of its row in input order.
+
+    Padding after nu[s]: the last usable time (0 when none), value 0, kind 0, index -1.
+    Kinds: 1 measured, 2 left-censored (C true). unsorted[s] is the first compact column
+    i with T[i + 1] <= T[i] (-1 when the times increase strictly); alleq[s] is True when
+    the subject has two or more measured values, all identical.
+    """
+    n, m = Y.shape
+    width = Tc.shape[1]
+    shared = T.shape[0] == 1
+    nchunk = (n + CHUNK - 1) // CHUNK
+    for ch in prange(nchunk):
+        for s in range(ch * CHUNK, min(n, (ch + 1) * CHUNK)):
+            r = 0 if shared else s
+            k = 0
+            for o in range(m):
+                t = T[r, o]
+                y = Y[s, o]
+                if math.isnan(t) or math.isnan(y):
+                    continue
+                if (log_scale and not y > 0.0) or k >= width:
+                    continue
+                Tc[s, k] = t
+                Yc[s, k] = y
+                Wc[s, k] = 2.0 if C[s, o] else 1.0
+                OI[s, k] = o
+                k += 1
+            last = Tc[s, k - 1] if k > 0 else 0.0
+            for j in range(k, width):
+                Tc[s, j] = last
+                Yc[s, j] = 0.0
+                Wc[s, j] = 0.0
+                OI[s, j] = -1
+            first = -1
+            for j in range(k - 1):
+                if not Tc[s, j + 1] > Tc[s, j]:
+                    first = j
+                    break
+            unsorted[s] = first
+            nmeas = 0
+            same = True
+            ref = 0.0
+            for j in range(k):
+                if Wc[s, j] != 1.0:
+                    continue
+                if nmeas == 0:
+                    ref = Yc[s, j]
+                elif Yc[s, j] != ref:
+                    same = False
+                nmeas += 1
+            alleq[s] = same and nmeas >= 2

@@ -155,8 +155,7 @@ def make_result(mdl: Model, em: ErrorModel, setup: Setup, batch: SeriesBatch,
                 level: float = 0.95, dof_correction: bool = True,
                 options: dict[str, Any] | None = None) -> FitResult:
     """Assemble a :class:`FitResult` from kernel output for ``fitted_rows`` of ``batch``."""
-    from scipy.stats import norm
-    from scipy.stats import t as student
+    from scipy.special import ndtri, stdtrit
 
     n = batch.n
     NP, K = setup.NP, setup.K
@@ -183,7 +182,10 @@ def make_result(mdl: Model, em: ErrorModel, setup: Setup, batch: SeriesBatch,
     ok = status == 0
     est = np.full((n, q), np.nan)
     cov_w, cov, at_b = _covariances(setup, X, info, batch.nu, ok, dof_correction)
-    if ok.any():
+    if ok.all():
+        est[:, :NP] = setup.to_natural(X)
+        est[:, NP:] = setup.error_natural(X)
+    elif ok.any():
         est[ok, :NP] = setup.to_natural(X[ok])
         est[ok, NP:] = setup.error_natural(X[ok])
     # reported fixed values even for failed subjects
@@ -200,11 +202,12 @@ def make_result(mdl: Model, em: ErrorModel, setup: Setup, batch: SeriesBatch,
     k = setup.k_free
     d = batch.nu - (k - 1)
     if dof_correction:
-        # one quantile per distinct degrees of freedom (few), not one per subject
-        du, inv = np.unique(np.maximum(d, 1), return_inverse=True)
-        tq = np.where(d > 0, student.ppf(0.5 + level / 2, du)[inv.reshape(-1)], np.nan)
+        # one quantile per degrees of freedom up to the largest (few), not one per subject
+        dc = np.maximum(d, 1).astype(np.int64)
+        table = stdtrit(np.arange(1, int(dc.max(initial=1)) + 1), 0.5 + level / 2)
+        tq = np.where(d > 0, table[dc - 1], np.nan)
     else:
-        tq = np.full(n, norm.ppf(0.5 + level / 2))
+        tq = np.full(n, ndtri(0.5 + level / 2))
     log_type = np.concatenate([setup.scale == 1, np.ones(em.n_params, bool)])
     # standard errors, Wald intervals (wald_intervals, row by row) and residuals
     se, lo, hi = np.empty((n, q)), np.empty((n, q)), np.empty((n, q))
@@ -220,9 +223,13 @@ def make_result(mdl: Model, em: ErrorModel, setup: Setup, batch: SeriesBatch,
         at_bound[:, NP + 1] = at_b[:, NP]
     else:
         at_bound[:, NP] = at_b[:, NP]
-    codes, inv = np.unique(status, return_inverse=True)
-    table = np.array([STATUS_MESSAGES[int(c)] for c in codes], dtype=object)
-    messages = table[inv.reshape(-1)].tolist()
+    codes = np.flatnonzero(np.bincount(status.astype(np.int64)))
+    if codes.size <= 1:
+        messages = [STATUS_MESSAGES[int(codes[0])]] * n if n else []
+    else:
+        table = np.array([STATUS_MESSAGES.get(int(c), "") for c in range(codes[-1] + 1)],
+                         dtype=object)
+        messages = table[status].tolist()
     pnames = _param_names(mdl, em)
     for s in np.flatnonzero(status != 0):
         if reasons[s]:

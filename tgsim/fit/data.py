@@ -186,30 +186,30 @@ def _from_arrays(data: Any, censored: Any) -> tuple[np.ndarray, np.ndarray, np.n
             f"`data` as a sequence must be the pair (times, values); got {len(data)} items"
         )
     try:
-        T = np.array(data[0], dtype=np.float64)
-        Y = np.array(data[1], dtype=np.float64)
+        T = np.asarray(data[0], dtype=np.float64)
+        Y = np.asarray(data[1], dtype=np.float64)
     except (TypeError, ValueError):
         raise DataError("`data`: times and values must be arrays of numbers") from None
     if T.ndim == 1 and Y.ndim == 1:
         T, Y = T[None, :], Y[None, :]
-    elif T.ndim == 1 and Y.ndim == 2:
-        T = np.broadcast_to(T, Y.shape).copy()
-    if T.ndim != 2 or T.shape != Y.shape:
+    elif T.ndim == 1 and Y.ndim == 2 and T.shape[0] == Y.shape[1]:
+        T = T[None, :]  # one time row shared by every subject (not copied)
+    if T.ndim != 2 or T.shape[1:] != Y.shape[1:] or T.shape[0] not in (1, Y.shape[0]):
         raise DataError(
             f"`data`: times and values must have the same shape, 1-D (one series) or 2-D "
             f"(subject, obs); got times {np.shape(data[0])} and values {np.shape(data[1])}"
         )
     if censored is None:
-        C = np.zeros(T.shape, bool)
+        C = np.zeros(Y.shape, bool)
     else:
         C = np.array(censored, dtype=bool)
-        if C.ndim == 1 and T.shape[0] == 1:
+        if C.ndim == 1 and Y.shape[0] == 1:
             C = C[None, :]
-        if C.shape != T.shape:
+        if C.shape != Y.shape:
             raise DataError(
                 f"`censored` must have the shape of the values {Y.shape}; got {C.shape}"
             )
-    return np.arange(T.shape[0]), T, Y, C
+    return np.arange(Y.shape[0]), T, Y, C
 
 
 def as_batch(
@@ -280,31 +280,36 @@ def as_batch(
             f"mm, cm); growth laws describe volumes in mm^3. Pass unit={data_unit!r} to fit "
             "in that unit anyway (volume parameters such as initial_volume then carry it)"
         )
-    bad = np.isinf(T) | np.isinf(Y)
-    if bad.any():
-        s, o = np.argwhere(bad)[0]
-        raise DataError(f"`data`: subject '{labels[s]}', obs {o}: time or value is infinite")
-    if kind != "other":
-        neg = Y < 0
-        if neg.any():
-            s, o = np.argwhere(neg)[0]
-            raise DataError(
-                f"`data`: subject '{labels[s]}', obs {o}: sizes must be >= 0; "
-                f"got {float(Y[s, o])!r}"
-            )
-    Y = Y * factor
+    from ._kernels import compact_rows, count_rows
+
+    n, m = Y.shape
+    T = np.ascontiguousarray(T, dtype=np.float64)
+    raw = np.ascontiguousarray(Y, dtype=np.float64)
+    Y = raw
     out_unit = stored
     if kind == "length":
-        Y = SPHERE * Y**3
+        Y = SPHERE * (raw * factor) ** 3
         out_unit = "mm^3"
         conversion = "diameters d (mm) converted to sphere volumes pi d^3 / 6 (mm^3)"
     elif factor != 1.0:
+        Y = raw * factor
         conversion = f"values converted from {data_unit} to {stored} (x {factor:g})"
-
-    n, m = T.shape
-    usable = ~(np.isnan(T) | np.isnan(Y))
-    excluded_log = usable & (Y <= 0) if log_scale else np.zeros_like(usable)
-    n_log = int(excluded_log.sum())
+    nu = np.empty(n, dtype=np.int64)
+    flags = np.empty((n, 4), dtype=np.int64)
+    count_rows(T, Y, kind != "other", log_scale, nu, flags)
+    for col, what in ((0, "inf"), (1, "neg")):
+        rows = np.flatnonzero(flags[:, col] >= 0)
+        if rows.size:
+            s_, o = int(rows[0]), int(flags[rows[0], col])
+            if what == "inf":
+                raise DataError(
+                    f"`data`: subject '{labels[s_]}', obs {o}: time or value is infinite"
+                )
+            raise DataError(
+                f"`data`: subject '{labels[s_]}', obs {o}: sizes must be >= 0; "
+                f"got {float(raw[s_, o])!r}"
+            )
+    n_log = int(flags[:, 2].sum())
     if n_log:
         warnings.warn(
             f"{n_log} non-positive value(s) cannot enter a log-scale error model and were "
@@ -312,39 +317,24 @@ def as_batch(
             TgsimWarning,
             stacklevel=3,
         )
-    use = usable & ~excluded_log
-    nu = use.sum(axis=1).astype(np.int64)
     width = max(int(nu.max()) if n else 0, 1)
-    cols = np.arange(width)[None, :]
-    if m and use.all():  # every point usable: nothing to move (the common case)
-        pad = np.zeros((n, width), bool)
-        Tc, Yc = T.copy(), Y.copy()
-        Wc = np.where(C, 2.0, 1.0)
-        oi = np.broadcast_to(np.arange(m, dtype=np.int64), (n, m)).copy()
+    Tc, Yc, Wc = np.empty((n, width)), np.empty((n, width)), np.empty((n, width))
+    oi = np.empty((n, width), dtype=np.int64)
+    unsorted = np.empty(n, dtype=np.int64)
+    all_equal = np.empty(n, dtype=bool)
+    C = np.ascontiguousarray(C, dtype=bool)
+    if m:
+        compact_rows(T, Y, C, log_scale, nu, Tc, Yc, Wc, oi, unsorted, all_equal)
     else:
-        order = np.argsort(~use, axis=1, kind="stable")[:, :width]  # usable points first
-        if order.shape[1] < width:  # m == 0
-            order = np.zeros((n, width), dtype=np.int64)
-        pad = cols >= nu[:, None]
-        Tc = np.take_along_axis(np.nan_to_num(T), order, axis=1)
-        Yc = np.take_along_axis(np.nan_to_num(Y), order, axis=1)
-        Cc = np.take_along_axis(C, order, axis=1)
-        last = np.where(nu > 0, Tc[np.arange(n), np.maximum(nu - 1, 0)], 0.0)
-        Tc = np.where(pad, last[:, None], Tc)
-        Yc = np.where(pad, 0.0, Yc)
-        Wc = np.where(pad, 0.0, np.where(Cc, 2.0, 1.0))
-        oi = np.where(pad, -1, order).astype(np.int64)
-    if width > 1:
-        d = np.diff(Tc, axis=1)
-        bad = (d <= 0) & (cols[:, 1:] < nu[:, None])
-        if bad.any():
-            s, i = np.argwhere(bad)[0]
-            raise DataError(
-                f"`data`: times of subject '{labels[s]}' must be strictly increasing; got "
-                f"{Tc[s, i + 1]:g} after {Tc[s, i]:g} (obs {oi[s, i + 1]} and {oi[s, i]})"
-            )
-    excluded = (np.sum(~np.isnan(T) | ~np.isnan(Y), axis=1) - nu).astype(np.int64)
-    excluded = np.maximum(excluded, 0)
+        Tc[:], Yc[:], Wc[:], oi[:], unsorted[:], all_equal[:] = 0.0, 0.0, 0.0, -1, -1, False
+    rows = np.flatnonzero(unsorted >= 0)
+    if rows.size:
+        s_, i = int(rows[0]), int(unsorted[rows[0]])
+        raise DataError(
+            f"`data`: times of subject '{labels[s_]}' must be strictly increasing; got "
+            f"{Tc[s_, i + 1]:g} after {Tc[s_, i]:g} (obs {oi[s_, i + 1]} and {oi[s_, i]})"
+        )
+    excluded = np.maximum(flags[:, 3] - nu, 0)
     first = np.where(nu > 0, Tc[:, 0], np.nan)
     if t0 is None:
         t0a = np.where(nu > 0, first, 0.0)
@@ -372,5 +362,5 @@ def as_batch(
     return SeriesBatch(
         subjects=np.asarray(labels), T=Tc, Y=Yc, W=Wc, nu=nu, obs_index=oi, n_obs_input=m,
         excluded=excluded, t0=t0a.astype(np.float64), unit=out_unit, conversion=conversion,
-        all_equal=_all_equal(Yc, Wc, nu), source=source,
+        all_equal=all_equal, source=source,
     )

@@ -343,7 +343,7 @@ def heuristic_start(setup: Setup, batch: SeriesBatch,
     ``integral=False`` gives the generic start (tried when a fit from the integral start
     fails).
     """
-    from ._kernels import INTEGRAL_LAWS, integral_start, series_features
+    from ._kernels import INTEGRAL_LAWS, start_rows
 
     mdl = setup.model
     n = batch.n
@@ -353,8 +353,11 @@ def heuristic_start(setup: Setup, batch: SeriesBatch,
     rows = (np.ascontiguousarray(batch.T), np.ascontiguousarray(batch.Y),
             np.ascontiguousarray(batch.W), np.ascontiguousarray(batch.nu, dtype=np.int64),
             np.ascontiguousarray(batch.t0, dtype=np.float64))
+    law = INTEGRAL_LAWS.get(mdl.name)
+    law = law if law is not None and setup.untreated and integral else -1
     feat = np.empty((n, 6))
-    series_features(*rows, feat)
+    est = np.empty((n, 3))
+    start_rows(*rows, law, feat, est)  # series_features and, for law >= 0, integral_start
     slope, icpt, first_ly, vmax, vmed, lin = feat.T
     with np.errstate(all="ignore"):
         v0 = np.where(np.isfinite(vmax), np.where(slope > 0, np.exp(icpt), np.exp(first_ly)),
@@ -374,10 +377,7 @@ def heuristic_start(setup: Setup, batch: SeriesBatch,
         put("resistant_growth_rate", 0.7 * rate)
     put("carrying_capacity", 2.0 * vmax)
     put("linear_rate", lin)
-    law = INTEGRAL_LAWS.get(mdl.name)
-    if law is not None and setup.untreated and integral:
-        est = np.empty((n, 3))
-        integral_start(*rows, law, est)
+    if law >= 0:
         if mdl.name == "logistic":
             # used only where it describes growth towards a plateau above the data;
             # shrinking series keep the generic start
@@ -404,8 +404,9 @@ def heuristic_start(setup: Setup, batch: SeriesBatch,
     P = np.clip(P, lo_n, hi_n)
     X[:, : setup.NP] = setup.to_working(P)
     X[:, setup.NP] = 0.0  # log sigma: replaced by its conditional maximum in the kernel
-    X[:, setup.NP + 1] = math.log(max(float(np.nanmedian(vmed)) if np.isfinite(vmed).any()
-                                      else 1.0, 1e-12) * 0.05 / 0.1)
+    if setup.em.name == "combined":  # log(a/b): half the median size
+        X[:, setup.NP + 1] = math.log(max(float(np.nanmedian(vmed))
+                                          if np.isfinite(vmed).any() else 1.0, 1e-12) * 0.5)
     fx = ~np.isnan(setup.fixed)
     X[fx] = setup.fixed[fx]
     return X
@@ -442,9 +443,10 @@ def run_lm(
     where the fast path applies (untreated closed form, no prior, additive, proportional
     or log-normal error, no censored point); both reach the same optimum (tested).
 
-    Returns a dict with ``X`` (working estimates), ``P`` (growth parameters), ``E`` (error
-    parameters), ``info`` (Fisher information on the working scale), ``F`` (fitted
-    predictions), ``neg2ll``, ``iterations``, ``nfev`` and ``status`` (int8).
+    Returns a dict with ``X`` (working estimates; ``setup.to_natural`` and
+    ``setup.error_natural`` give the reported values), ``info`` (Fisher information on the
+    working scale), ``F`` (fitted predictions), ``neg2ll``, ``iterations``, ``nfev`` and
+    ``status`` (int8).
     """
     n = batch.n
     X = np.ascontiguousarray(X0, dtype=np.float64).copy()
@@ -475,7 +477,7 @@ def run_lm(
     if prior is not None:
         neg2ll = np.full(n, np.nan)  # the kernel's objective includes the prior here
     return {
-        "X": X, "P": setup.to_natural(X), "E": setup.error_natural(X), "info": INFO, "F": F,
+        "X": X, "info": INFO, "F": F,
         "objective": RES[:, 0].copy(), "neg2ll": neg2ll, "iterations": RES[:, 1].astype(np.int64),
         "nfev": RES[:, 2].astype(np.int64), "status": status.astype(np.int8),
     }
@@ -524,7 +526,7 @@ def precheck(setup: Setup, batch: SeriesBatch) -> tuple[np.ndarray, list[str]]:
     st = np.zeros(n, dtype=np.int8)
     why = [""] * n
     k = setup.k_free
-    n_meas = np.sum(batch.W == 1.0, axis=1)
+    n_meas = np.count_nonzero(batch.W == 1.0, axis=1)
     cases = [
         (batch.nu == 0, Status.BAD_DATA, lambda s: "no usable points"),
         (n_meas == 0, Status.BAD_DATA, lambda s: "every point is censored"),

@@ -367,9 +367,10 @@ def bootstrap(result: FitResult, *, n: int = 200, kind: str = "parametric",
             obs_index=data.obs_index, n_obs_input=data.n_obs_input, excluded=data.excluded,
             t0=data.t0, unit=data.unit, all_equal=np.zeros(rows.size, bool),
         )
-        out = run_lm(result.setup.rows(rows), boot, result.x[rows], **lm_kw)
+        sub = result.setup.rows(rows)
+        out = run_lm(sub, boot, result.x[rows], **lm_kw)
         good = out["status"] == 0
-        vals = np.concatenate([out["P"], out["E"]], axis=1)
+        vals = np.concatenate([sub.to_natural(out["X"]), sub.error_natural(out["X"])], axis=1)
         vals[~good] = np.nan
         est[ok] = vals.reshape(ok.size, B, q)
         nfail[ok] = (~good).reshape(ok.size, B).sum(axis=1)

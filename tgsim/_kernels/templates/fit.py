@@ -886,6 +886,27 @@ def _fit_fast_sigma(S, nt, x, lo, hi):
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
+def _fit_fast_solve(Sc, dvec, idx, m, lam, diag, A, L, v, step):
+    """Solve (Sc + lam diag) step = dvec on the components idx[:m]; False if the matrix is
+    not positive definite."""
+    for i in range(m):
+        for j in range(m):
+            A[idx[i], idx[j]] = Sc[idx[i], idx[j]]
+        A[idx[i], idx[i]] += lam * diag[idx[i]]
+    return _fit_chol(A, dvec, idx, m, step, L, v)
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _fit_decrement(dvec, idx, m, step):
+    """dvec' step (dvec = -g) for the step of _fit_fast_solve: the Newton decrement when
+    undamped."""
+    dec = 0.0
+    for i in range(m):
+        dec += dvec[idx[i]] * step[i]
+    return dec
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _fit_fast_rows(start, stop, T, Y, W, nu, t0, X, free, scale, lo, hi, emodel, max_iter, ftol,
                    xtol, INFO, F, RES, status, ly, p, q, g, J, fb, Sb, gb, Hb, xt, Sc, A, step,
                    dvec, diag, L, v, idx):
@@ -966,30 +987,32 @@ def _fit_fast_rows(start, stop, T, Y, W, nu, t0, X, free, scale, lo, hi, emodel,
                 if diag[a] <= 0.0:
                     diag[a] = 1e-12
                 dvec[a] = -grad[a]
-            for i in range(m):
-                for j in range(m):
-                    A[idx[i], idx[j]] = Sc[idx[i], idx[j]]
-                A[idx[i], idx[i]] += 1e-12 * diag[idx[i]]
+            # The convergence test is the undamped Newton decrement g'S^-1 g, and its
+            # damped value g'(S + lam D)^-1 g is a lower bound: the undamped system is
+            # factorized only when the damped decrement falls below ftol (at the last
+            # iteration) or a step is too small to go on.
             dec = np.inf
-            if _fit_chol(A, dvec, idx, m, step, L, v):
-                dec = 0.0
-                for i in range(m):
-                    dec -= grad[idx[i]] * step[i]
-                if dec < ftol:
-                    st = FT_SUCCESS
-                    break
+            exact = False
+            checked = False
+            conv = False
             accepted = False
             while not accepted:
-                for i in range(m):
-                    for j in range(m):
-                        A[idx[i], idx[j]] = Sc[idx[i], idx[j]]
-                    A[idx[i], idx[i]] += lam * diag[idx[i]]
-                if not _fit_chol(A, dvec, idx, m, step, L, v):
+                if not _fit_fast_solve(Sc, dvec, idx, m, lam, diag, A, L, v, step):
                     lam *= nu_
                     nu_ *= 2.0
                     if lam > 1e20:
                         break
                     continue
+                if not checked:
+                    checked = True
+                    if not _fit_decrement(dvec, idx, m, step) >= ftol:
+                        exact = True
+                        if _fit_fast_solve(Sc, dvec, idx, m, 1e-12, diag, A, L, v, step):
+                            dec = _fit_decrement(dvec, idx, m, step)
+                        if dec < ftol:
+                            conv = True
+                            break
+                        _fit_fast_solve(Sc, dvec, idx, m, lam, diag, A, L, v, step)
                 for a in range(K):
                     xt[a] = x[a]
                 for i in range(m):
@@ -1038,11 +1061,17 @@ def _fit_fast_rows(start, stop, T, Y, W, nu, t0, X, free, scale, lo, hi, emodel,
                     lam *= nu_
                     nu_ *= 2.0
                 if small:
+                    if not exact:
+                        if _fit_fast_solve(Sc, dvec, idx, m, 1e-12, diag, A, L, v, step):
+                            dec = _fit_decrement(dvec, idx, m, step)
                     accepted = True
                     done = True
                     st = FT_SUCCESS if dec < 1e-4 else FT_NOT_CONVERGED
                 elif lam > 1e20:
                     break
+            if conv:
+                st = FT_SUCCESS
+                break
             if not accepted:
                 st = FT_NOT_CONVERGED
                 break
