@@ -34,9 +34,13 @@ SINGULAR = 1e-12
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
-def _cov_one(x, info, free, lo, hi, scale, NP, combined, fac, cw, c, atb, A, L, Ainv, idx,
+def _cov_one(s, X, INFO, free, lo, hi, scale, NP, combined, FAC, CW, C, ATB, A, L, Ainv, idx,
              d):
-    """Covariance of one row; returns False when the row needs the eigenvalue path."""
+    """Covariance of row s; returns False when the row needs the eigenvalue path.
+
+    Rows are sliced here, in a function without reference counting, not by the caller.
+    """
+    x, info, cw, c, atb, fac = X[s], INFO[s], CW[s], C[s], ATB[s], FAC[s]
     K = x.shape[0]
     q = c.shape[0]
     m = 0
@@ -54,7 +58,7 @@ def _cov_one(x, info, free, lo, hi, scale, NP, combined, fac, cw, c, atb, A, L, 
             if not math.isfinite(v):
                 finite = False
     if finite and m > 0:
-        # Cholesky A = L L'
+        # Cholesky A = L L' (d holds 1 / L[i, i]: one division per row, not per entry)
         for i in range(m):
             for j in range(i + 1):
                 s = A[i, j]
@@ -64,20 +68,21 @@ def _cov_one(x, info, free, lo, hi, scale, NP, combined, fac, cw, c, atb, A, L, 
                     if not s > 0.0:
                         return False
                     L[i, i] = math.sqrt(s)
+                    d[i] = 1.0 / L[i, i]
                 else:
-                    L[i, j] = s / L[j, j]
+                    L[i, j] = s * d[j]
         # A^-1 = L^-T L^-1, column by column
         for col in range(m):
             for i in range(m):
                 s = 1.0 if i == col else 0.0
                 for k in range(i):
                     s -= L[i, k] * Ainv[k, col]
-                Ainv[i, col] = s / L[i, i]
+                Ainv[i, col] = s * d[i]
             for i in range(m - 1, -1, -1):
                 s = Ainv[i, col]
                 for k in range(i + 1, m):
                     s -= L[k, i] * Ainv[k, col]
-                Ainv[i, col] = s / L[i, i]
+                Ainv[i, col] = s * d[i]
         # lambda_min / lambda_max >= 1 / (tr A tr A^-1): certainly not singular above this
         tra = 0.0
         tri = 0.0
@@ -168,8 +173,8 @@ def covariance_rows(X, INFO, free, lo, hi, scale, NP, combined, fac, CW, C, ATB,
         idx = np.empty(K, dtype=np.int64)
         d = np.empty(K)
         for s in range(ch * CHUNK, min(n, (ch + 1) * CHUNK)):
-            fallback[s] = not _cov_one(X[s], INFO[s], free, lo, hi, scale, NP, combined,
-                                       fac[s], CW[s], C[s], ATB[s], A, L, Ainv, idx, d)
+            fallback[s] = not _cov_one(s, X, INFO, free, lo, hi, scale, NP, combined, fac, CW,
+                                       C, ATB, A, L, Ainv, idx, d)
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
@@ -189,12 +194,13 @@ def series_features(T, Y, W, nu, t0, out):
     for ch in prange(nchunk):
         buf = np.empty(max(m, 1))
         for s in range(ch * CHUNK, min(n, (ch + 1) * CHUNK)):
-            _features_one(T[s], Y[s], W[s], nu[s], t0[s], buf, out[s])
+            _features_one(s, T, Y, W, nu, t0, buf, out)
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
-def _features_one(T, Y, W, nu, t0, buf, out):
-    """series_features for one row (buf: work space of the row length)."""
+def _features_one(s, TT, YY, WW, NU, T0, buf, OUT):
+    """series_features for row s (buf: work space of the row length)."""
+    T, Y, W, nu, t0, out = TT[s], YY[s], WW[s], NU[s], T0[s], OUT[s]
     k = 0
     sx = sy = sxx = sxy = 0.0
     first = np.nan
@@ -282,7 +288,7 @@ def integral_start(T, Y, W, nu, t0, law, out):
     nchunk = (n + CHUNK - 1) // CHUNK
     for ch in prange(nchunk):
         for s in range(ch * CHUNK, min(n, (ch + 1) * CHUNK)):
-            _integral_one(T[s], Y[s], W[s], nu[s], t0[s], law, out[s])
+            _integral_one(s, T, Y, W, nu, t0, law, out)
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
@@ -294,13 +300,15 @@ def start_rows(T, Y, W, nu, t0, law, feat, est):
     for ch in prange(nchunk):
         buf = np.empty(max(m, 1))
         for s in range(ch * CHUNK, min(n, (ch + 1) * CHUNK)):
-            _features_one(T[s], Y[s], W[s], nu[s], t0[s], buf, feat[s])
+            _features_one(s, T, Y, W, nu, t0, buf, feat)
             if law >= 0:
-                _integral_one(T[s], Y[s], W[s], nu[s], t0[s], law, est[s])
+                _integral_one(s, T, Y, W, nu, t0, law, est)
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
-def _integral_one(T, Y, W, nu, t0, law, out):
+def _integral_one(s, TT, YY, WW, NU, T0, law, OUT):
+    """integral_start for row s."""
+    T, Y, W, nu, t0, out = TT[s], YY[s], WW[s], NU[s], T0[s], OUT[s]
     out[0] = np.nan
     out[1] = np.nan
     out[2] = np.nan

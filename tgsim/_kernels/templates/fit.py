@@ -841,7 +841,7 @@ def _fit_fast_eval(t, y, ly, nt, t0, x, scale, emodel, p, q, g, J, f, S):
     return math.isfinite(s2) and math.isfinite(S[NP + 3, 1])
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def _fit_fast_finalize(S, nt, x, emodel, cst, grad, H):
     """-2 log L, its gradient and Fisher matrix (as fit_assemble) at log sigma = x[NP],
     from the raw sums of _fit_fast_eval; cst is added to -2 log L (2 sum log y for the
@@ -874,7 +874,7 @@ def _fit_fast_finalize(S, nt, x, emodel, cst, grad, H):
     return phi if math.isfinite(phi) else np.inf
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def _fit_fast_sigma(S, nt, x, lo, hi):
     """Set log sigma to its conditional maximum (within its bounds); False if the
     residuals vanish."""
@@ -885,7 +885,7 @@ def _fit_fast_sigma(S, nt, x, lo, hi):
     return True
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def _fit_fast_solve(Sc, dvec, idx, m, lam, diag, A, L, v, step):
     """Solve (Sc + lam diag) step = dvec on the components idx[:m]; False if the matrix is
     not positive definite."""
@@ -896,7 +896,7 @@ def _fit_fast_solve(Sc, dvec, idx, m, lam, diag, A, L, v, step):
     return _fit_chol(A, dvec, idx, m, step, L, v)
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def _fit_decrement(dvec, idx, m, step):
     """dvec' step (dvec = -g) for the step of _fit_fast_solve: the Newton decrement when
     undamped."""
@@ -976,12 +976,12 @@ def _fit_fast_rows(start, stop, T, Y, W, nu, t0, X, free, scale, lo, hi, emodel,
             if m == 0:
                 st = FT_SUCCESS
                 break
-            hss = H[NP, NP]
+            ihss = 1.0 / H[NP, NP]
             for i in range(m):
                 a = idx[i]
                 for j in range(m):
                     b = idx[j]
-                    Sc[a, b] = H[a, b] - H[a, NP] * H[NP, b] / hss if prof else H[a, b]
+                    Sc[a, b] = H[a, b] - H[a, NP] * H[NP, b] * ihss if prof else H[a, b]
                 if Sc[a, a] > diag[a]:
                     diag[a] = Sc[a, a]
                 if diag[a] <= 0.0:
