@@ -8,6 +8,8 @@
   (:func:`tgsim.fit.lm.heuristic_start`), and :func:`integral_start`, starting values of
   the Gompertz and logistic laws by the integral method (linear least squares).
 
+* :func:`start_guess` — the starting rows of :func:`tgsim.fit.lm.heuristic_start` in one
+  pass (the features, the integral method and the per-parameter rules).
 * :func:`count_rows` and :func:`compact_rows` — validation and compaction of raw (subject,
   obs) arrays for :func:`tgsim.fit.data.as_batch`.
 
@@ -23,7 +25,7 @@ import numpy as np
 from numba import njit, prange
 
 __all__ = ["covariance_rows", "result_rows", "series_features", "integral_start", "INTEGRAL_LAWS",
-           "CHUNK", "count_rows", "compact_rows", "start_rows"]
+           "CHUNK", "count_rows", "compact_rows", "start_guess"]
 
 #: rows per parallel task
 CHUNK = 64
@@ -200,7 +202,12 @@ def series_features(T, Y, W, nu, t0, out):
 @njit(cache=True, error_model="numpy", _nrt=False)
 def _features_one(s, TT, YY, WW, NU, T0, buf, OUT):
     """series_features for row s (buf: work space of the row length)."""
-    T, Y, W, nu, t0, out = TT[s], YY[s], WW[s], NU[s], T0[s], OUT[s]
+    _features_one_into(TT[s], YY[s], WW[s], NU[s], T0[s], buf, OUT[s])
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _features_one_into(T, Y, W, nu, t0, buf, out):
+    """series_features of one series (T, Y, W its rows, nu its usable points)."""
     k = 0
     sx = sy = sxx = sxy = 0.0
     first = np.nan
@@ -291,24 +298,106 @@ def integral_start(T, Y, W, nu, t0, law, out):
             _integral_one(s, T, Y, W, nu, t0, law, out)
 
 
+#: start rules of :func:`start_guess`, per growth parameter
+RULE_DEFAULT, RULE_V0, RULE_RATE, RULE_CAPACITY, RULE_LINEAR, RULE_RESISTANT, RULE_POWER = range(7)
+
+
 @njit(cache=True, error_model="numpy", parallel=True)
-def start_rows(T, Y, W, nu, t0, law, feat, est):
-    """:func:`series_features` into feat and, when law >= 0, :func:`integral_start` into
-    est, in one pass over the rows."""
+def start_guess(T, Y, W, nu, t0, law, rules, aux, defaults, lo, hi, scale, X):
+    """Working-scale starting rows X (n, K) of :func:`tgsim.fit.lm.heuristic_start`.
+
+    Per subject, from :func:`series_features` (slope, intercept, first log value, max,
+    median, second-half slope), a data-driven guess for each growth parameter by its rule
+    (the card default where the guess is not finite and positive):
+
+    * RULE_V0: exp(intercept) when the slope is positive, else the first value;
+    * RULE_RATE: the slope clipped to [1e-3, 2] (a specific growth rate);
+    * RULE_CAPACITY: twice the largest value; RULE_LINEAR: the second-half slope;
+    * RULE_RESISTANT: 0.7 times RULE_RATE;
+    * RULE_POWER: (the rate, or 0.1, plus the value of column aux[1] when aux[1] >= 0)
+      times median^(1 - gamma), gamma the value of column aux[0] (power law, Bertalanffy).
+
+    With law >= 0 the integral-method estimates (:func:`integral_start`) then replace
+    columns aux[2], aux[3], aux[4] (V0, r, K) where finite; for the logistic law (1) only
+    where K is at least the largest value. Values are clipped to the natural bounds
+    [lo, hi] and taken to the working scale (log where scale is 1); X[:, NP:] is zero.
+    """
     n, m = T.shape
+    NP = rules.shape[0]
     nchunk = (n + CHUNK - 1) // CHUNK
     for ch in prange(nchunk):
         buf = np.empty(max(m, 1))
+        feat = np.empty((1, 6))
+        est = np.empty((1, 3))
+        P = np.empty(NP)
         for s in range(ch * CHUNK, min(n, (ch + 1) * CHUNK)):
-            _features_one(s, T, Y, W, nu, t0, buf, feat)
-            if law >= 0:
-                _integral_one(s, T, Y, W, nu, t0, law, est)
+            _start_one(s, T, Y, W, nu, t0, law, rules, aux, defaults, lo, hi, scale, X, buf,
+                       feat, est, P)
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _start_one(s, T, Y, W, nu, t0, law, rules, aux, defaults, lo, hi, scale, X, buf, feat,
+               est, P):
+    """start_guess for row s (feat (1, 6), est (1, 3), P (NP,): work space)."""
+    NP = rules.shape[0]
+    x = X[s]
+    _features_one_into(T[s], Y[s], W[s], nu[s], t0[s], buf, feat[0])
+    slope, icpt, first_ly, vmax, vmed, lin = (feat[0, 0], feat[0, 1], feat[0, 2], feat[0, 3],
+                                              feat[0, 4], feat[0, 5])
+    v0 = np.nan
+    if math.isfinite(vmax):
+        v0 = math.exp(icpt) if slope > 0.0 else math.exp(first_ly)
+    rate = np.nan
+    if math.isfinite(slope):
+        rate = min(max(slope, 1e-3), 2.0)
+    for j in range(NP):
+        P[j] = defaults[j]
+    for j in range(NP):
+        r = rules[j]
+        g = np.nan
+        if r == RULE_V0:
+            g = v0
+        elif r == RULE_RATE:
+            g = rate
+        elif r == RULE_CAPACITY:
+            g = 2.0 * vmax
+        elif r == RULE_LINEAR:
+            g = lin
+        elif r == RULE_RESISTANT:
+            g = 0.7 * rate
+        if math.isfinite(g) and g > 0.0:
+            P[j] = g
+    if law >= 0:
+        _integral_one_into(T[s], Y[s], W[s], nu[s], t0[s], law, est[0])
+        if law != 1 or est[0, 2] >= vmax:
+            for c in range(3):
+                g = est[0, c]
+                if math.isfinite(g) and g > 0.0:
+                    P[aux[2 + c]] = g
+    for j in range(NP):
+        if rules[j] == RULE_POWER:
+            gam = P[aux[0]]
+            loss = P[aux[1]] if aux[1] >= 0 else 0.0
+            base = rate if math.isfinite(rate) else 0.1
+            g = (base + loss) * vmed ** (1.0 - gam)
+            if math.isfinite(g) and g > 0.0:
+                P[j] = g
+    for j in range(NP):
+        v = min(max(P[j], lo[j]), hi[j])
+        x[j] = math.log(v) if scale[j] == 1 else v
+    for j in range(NP, x.shape[0]):
+        x[j] = 0.0
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
 def _integral_one(s, TT, YY, WW, NU, T0, law, OUT):
     """integral_start for row s."""
-    T, Y, W, nu, t0, out = TT[s], YY[s], WW[s], NU[s], T0[s], OUT[s]
+    _integral_one_into(TT[s], YY[s], WW[s], NU[s], T0[s], law, OUT[s])
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _integral_one_into(T, Y, W, nu, t0, law, out):
+    """integral_start of one series."""
     out[0] = np.nan
     out[1] = np.nan
     out[2] = np.nan

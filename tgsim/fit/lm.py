@@ -343,52 +343,46 @@ def heuristic_start(setup: Setup, batch: SeriesBatch,
     ``integral=False`` gives the generic start (tried when a fit from the integral start
     fails).
     """
-    from ._kernels import INTEGRAL_LAWS, start_rows
+    from . import _kernels as fk
 
     mdl = setup.model
     n = batch.n
+    NP = setup.NP
     names = mdl.parameter_names
-    P = np.tile(np.array([p.default for p in mdl.parameters]), (n, 1))
+    rules = np.zeros(NP, dtype=np.int64)
+
+    def rule(name: str, code: int) -> None:
+        if name in names:
+            rules[names.index(name)] = code
+
+    rule("initial_volume", fk.RULE_V0)
+    if mdl.name in ("exponential", "logistic", "exponential_linear", "two_population"):
+        rule("growth_rate", fk.RULE_RATE)
+    if mdl.name == "two_population":
+        rule("resistant_growth_rate", fk.RULE_RESISTANT)
+    rule("carrying_capacity", fk.RULE_CAPACITY)
+    rule("linear_rate", fk.RULE_LINEAR)
+    if "exponent" in names and "growth_rate" in names and mdl.name in ("power_law",
+                                                                         "von_bertalanffy"):
+        rule("growth_rate", fk.RULE_POWER)
+
+    def col(name: str) -> int:
+        return names.index(name) if name in names else -1
+
+    aux = np.array([col("exponent"), col("loss_rate"), col("initial_volume"),
+                    col("growth_rate"), col("carrying_capacity")], dtype=np.int64)
+    law = fk.INTEGRAL_LAWS.get(mdl.name)
+    law = law if law is not None and setup.untreated and integral else -1
+    lo_n = np.where(setup.scale == 1, np.exp(setup.lo[:NP]), setup.lo[:NP])
+    hi_n = np.where(setup.scale == 1, np.exp(setup.hi[:NP]), setup.hi[:NP])
     # the compact series as the compiled start kernels take them
     rows = (np.ascontiguousarray(batch.T), np.ascontiguousarray(batch.Y),
             np.ascontiguousarray(batch.W), np.ascontiguousarray(batch.nu, dtype=np.int64),
             np.ascontiguousarray(batch.t0, dtype=np.float64))
-    law = INTEGRAL_LAWS.get(mdl.name)
-    law = law if law is not None and setup.untreated and integral else -1
-    feat = np.empty((n, 6))
-    est = np.empty((n, 3))
-    start_rows(*rows, law, feat, est)  # series_features and, for law >= 0, integral_start
-    slope, icpt, first_ly, vmax, vmed, lin = feat.T
-    with np.errstate(all="ignore"):
-        v0 = np.where(np.isfinite(vmax), np.where(slope > 0, np.exp(icpt), np.exp(first_ly)),
-                      np.nan)
-    rate = np.clip(np.where(np.isfinite(slope), slope, np.nan), 1e-3, 2.0)
-
-    def put(name: str, values: np.ndarray) -> None:
-        if name in names:
-            j = names.index(name)
-            ok = np.isfinite(values) & (values > 0)
-            P[ok, j] = values[ok]
-
-    put("initial_volume", v0)
-    if mdl.name in ("exponential", "logistic", "exponential_linear", "two_population"):
-        put("growth_rate", rate)
-    if mdl.name == "two_population":
-        put("resistant_growth_rate", 0.7 * rate)
-    put("carrying_capacity", 2.0 * vmax)
-    put("linear_rate", lin)
-    if law >= 0:
-        if mdl.name == "logistic":
-            # used only where it describes growth towards a plateau above the data;
-            # shrinking series keep the generic start
-            est[~(est[:, 2] >= vmax)] = np.nan
-        for j, name in enumerate(("initial_volume", "growth_rate", "carrying_capacity")):
-            put(name, est[:, j])
-    if "exponent" in names and "growth_rate" in names and mdl.name in ("power_law",
-                                                                         "von_bertalanffy"):
-        gam = P[:, names.index("exponent")]
-        loss = P[:, names.index("loss_rate")] if "loss_rate" in names else 0.0
-        put("growth_rate", (np.nan_to_num(rate, nan=0.1) + loss) * vmed ** (1.0 - gam))
+    X = np.empty((n, setup.K))
+    defaults = np.array([p.default for p in mdl.parameters], dtype=np.float64)
+    fk.start_guess(*rows, law, rules, aux, defaults, lo_n, hi_n, setup.scale, X)
+    # log sigma stays 0: the kernel replaces it by its conditional maximum
     for key, val in (start or {}).items():
         try:
             par = mdl.parameter(key)
@@ -397,18 +391,18 @@ def heuristic_start(setup: Setup, batch: SeriesBatch,
         v = np.array(val, dtype=np.float64)
         if v.ndim > 1 or (v.ndim == 1 and v.shape[0] not in (1, n)):
             raise TgsimError(f"`start`: {par.name} must be a scalar or one value per subject")
-        P[:, names.index(par.name)] = np.broadcast_to(v.reshape(-1) if v.ndim else v, (n,))
-    X = np.zeros((n, setup.K))
-    lo_n = np.where(setup.scale == 1, np.exp(setup.lo[: setup.NP]), setup.lo[: setup.NP])
-    hi_n = np.where(setup.scale == 1, np.exp(setup.hi[: setup.NP]), setup.hi[: setup.NP])
-    P = np.clip(P, lo_n, hi_n)
-    X[:, : setup.NP] = setup.to_working(P)
-    X[:, setup.NP] = 0.0  # log sigma: replaced by its conditional maximum in the kernel
+        j = names.index(par.name)
+        v = np.clip(np.broadcast_to(v.reshape(-1) if v.ndim else v, (n,)), lo_n[j], hi_n[j])
+        X[:, j] = np.log(v) if setup.scale[j] == 1 else v
     if setup.em.name == "combined":  # log(a/b): half the median size
-        X[:, setup.NP + 1] = math.log(max(float(np.nanmedian(vmed))
-                                          if np.isfinite(vmed).any() else 1.0, 1e-12) * 0.5)
+        feat = np.empty((n, 6))
+        fk.series_features(*rows, feat)
+        vmed = feat[:, 4]
+        X[:, NP + 1] = math.log(max(float(np.nanmedian(vmed)) if np.isfinite(vmed).any()
+                                    else 1.0, 1e-12) * 0.5)
     fx = ~np.isnan(setup.fixed)
-    X[fx] = setup.fixed[fx]
+    if fx.any():
+        X[fx] = setup.fixed[fx]
     return X
 
 
