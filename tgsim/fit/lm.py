@@ -192,19 +192,9 @@ def _bounds(model: Model, bounds: Mapping[str, Any] | None) -> tuple[np.ndarray,
     return lo, hi
 
 
-_KERNELS: dict[tuple[str, str, float], ModuleType] = {}
-
-
 def _kernels(model: Model) -> ModuleType:
-    """The card's compiled kernel module, memoised per card (path, hash, template mtime)."""
-    from ..compile import _TEMPLATES
-
-    stamp = max((p.stat().st_mtime for p in _TEMPLATES.glob("*.py")), default=0.0)
-    key = (model.path, model.card_hash, stamp)
-    mod = _KERNELS.get(key)
-    if mod is None:
-        mod = _KERNELS[key] = kernels(model)
-    return mod
+    """The card's compiled kernel module (memoised per card by :func:`tgsim.compile.kernels`)."""
+    return kernels(model)
 
 
 def _closed_form_reason(model: Model, packed: PackedSchedule) -> str | None:

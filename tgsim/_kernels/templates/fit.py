@@ -888,7 +888,51 @@ def _fit_fast_sigma(S, nt, x, lo, hi):
 @njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def _fit_fast_solve(Sc, dvec, idx, m, lam, diag, A, L, v, step):
     """Solve (Sc + lam diag) step = dvec on the components idx[:m]; False if the matrix is
-    not positive definite."""
+    not positive definite. Two or three components (the usual cases) are solved by
+    explicit formulas: loops over so few entries cost more than the arithmetic."""
+    if m == 2:
+        a, b = idx[0], idx[1]
+        a00 = Sc[a, a] + lam * diag[a]
+        if not a00 > 0.0:
+            return False
+        i0 = 1.0 / math.sqrt(a00)
+        l10 = Sc[b, a] * i0
+        d1 = Sc[b, b] + lam * diag[b] - l10 * l10
+        if not d1 > 0.0:
+            return False
+        i1 = 1.0 / math.sqrt(d1)
+        v0 = dvec[a] * i0
+        v1 = (dvec[b] - l10 * v0) * i1
+        s1 = v1 * i1
+        step[1] = s1
+        step[0] = (v0 - l10 * s1) * i0
+        return True
+    if m == 3:
+        a, b, c = idx[0], idx[1], idx[2]
+        a00 = Sc[a, a] + lam * diag[a]
+        if not a00 > 0.0:
+            return False
+        i0 = 1.0 / math.sqrt(a00)
+        l10 = Sc[b, a] * i0
+        l20 = Sc[c, a] * i0
+        d1 = Sc[b, b] + lam * diag[b] - l10 * l10
+        if not d1 > 0.0:
+            return False
+        i1 = 1.0 / math.sqrt(d1)
+        l21 = (Sc[c, b] - l20 * l10) * i1
+        d2 = Sc[c, c] + lam * diag[c] - l20 * l20 - l21 * l21
+        if not d2 > 0.0:
+            return False
+        i2 = 1.0 / math.sqrt(d2)
+        v0 = dvec[a] * i0
+        v1 = (dvec[b] - l10 * v0) * i1
+        v2 = (dvec[c] - l20 * v0 - l21 * v1) * i2
+        s2 = v2 * i2
+        s1 = (v1 - l21 * s2) * i1
+        step[2] = s2
+        step[1] = s1
+        step[0] = (v0 - l10 * s1 - l20 * s2) * i0
+        return True
     for i in range(m):
         for j in range(m):
             A[idx[i], idx[j]] = Sc[idx[i], idx[j]]
@@ -909,7 +953,7 @@ def _fit_decrement(dvec, idx, m, step):
 @njit(cache=True, error_model="numpy", _nrt=False)
 def _fit_fast_rows(start, stop, T, Y, W, nu, t0, X, free, scale, lo, hi, emodel, max_iter, ftol,
                    xtol, INFO, F, RES, status, ly, p, q, g, J, fb, Sb, gb, Hb, xt, Sc, A, step,
-                   dvec, diag, L, v, idx):
+                   dvec, diag, L, v, idx, act, dx):
     """Fit rows start..stop-1 that have no censored point (status[s] = -1 for the others:
     left to fit_lm_one). Outputs as fit_lm_one; work arrays from fit_rows."""
     K = NP + 2
@@ -963,30 +1007,34 @@ def _fit_fast_rows(start, stop, T, Y, W, nu, t0, X, free, scale, lo, hi, emodel,
             grad = gb[cur]
             H = Hb[cur]
             # active set (sigma excluded when profiled), as in fit_lm_one
+            # (sigma, when free, is profiled: the steps are in the growth parameters)
             m = 0
-            for a in range(K):
-                if free[a] == 0 or (prof and a == NP):
+            for a in range(NP):
+                act[a] = 0
+                if free[a] == 0:
                     continue
                 if x[a] <= lo[a] and grad[a] > 0.0:
                     continue
                 if x[a] >= hi[a] and grad[a] < 0.0:
                     continue
+                act[a] = 1
                 idx[m] = a
                 m += 1
             if m == 0:
                 st = FT_SUCCESS
                 break
+            # loops over all NP components (a constant: unrolled), the inactive ones skipped
             ihss = 1.0 / H[NP, NP]
-            for i in range(m):
-                a = idx[i]
-                for j in range(m):
-                    b = idx[j]
+            for a in range(NP):
+                for b in range(NP):
                     Sc[a, b] = H[a, b] - H[a, NP] * H[NP, b] * ihss if prof else H[a, b]
-                if Sc[a, a] > diag[a]:
-                    diag[a] = Sc[a, a]
-                if diag[a] <= 0.0:
-                    diag[a] = 1e-12
-                dvec[a] = -grad[a]
+            for a in range(NP):
+                if act[a] != 0:
+                    if Sc[a, a] > diag[a]:
+                        diag[a] = Sc[a, a]
+                    if diag[a] <= 0.0:
+                        diag[a] = 1e-12
+                    dvec[a] = -grad[a]
             # The convergence test is the undamped Newton decrement g'S^-1 g, and its
             # damped value g'(S + lam D)^-1 g is a lower bound: the undamped system is
             # factorized only when the damped decrement falls below ftol (at the last
@@ -1026,14 +1074,16 @@ def _fit_fast_rows(start, stop, T, Y, W, nu, t0, X, free, scale, lo, hi, emodel,
                 pred = 0.0
                 snorm = 0.0
                 xnorm = 0.0
-                for i in range(m):
-                    a = idx[i]
-                    da_ = xt[a] - x[a]
-                    pred -= grad[a] * da_
-                    for j in range(m):
-                        b = idx[j]
-                        pred -= 0.5 * da_ * Sc[a, b] * (xt[b] - x[b])
-                    snorm += da_ * da_
+                for a in range(NP):
+                    dx[a] = xt[a] - x[a]
+                for a in range(NP):
+                    if act[a] == 0:
+                        continue
+                    pred -= grad[a] * dx[a]
+                    for b in range(NP):
+                        if act[b] != 0:
+                            pred -= 0.5 * dx[a] * Sc[a, b] * dx[b]
+                    snorm += dx[a] * dx[a]
                     xnorm += x[a] * x[a]
                 small = math.sqrt(snorm) <= xtol * (math.sqrt(xnorm) + xtol)
                 nfev += 1
@@ -1099,7 +1149,8 @@ def fit_fast_rows(start, stop, T, Y, W, nu, t0, X, free, scale, lo, hi, emodel, 
                    np.empty(NP), np.empty((NP, m)), np.empty((2, m)), np.empty((2, NP + 4, NP)),
                    np.empty((2, K)), np.zeros((2, K, K)), np.empty(K), np.zeros((K, K)),
                    np.zeros((K, K)), np.zeros(K), np.zeros(K), np.zeros(K), np.zeros((K, K)),
-                   np.zeros(K), np.zeros(K, dtype=np.int64))
+                   np.zeros(K), np.zeros(K, dtype=np.int64), np.zeros(K, dtype=np.int64),
+                   np.zeros(K))
 
 
 @njit(cache=True, error_model="numpy")
