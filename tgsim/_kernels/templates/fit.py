@@ -507,6 +507,31 @@ def _fit_chol(A, rhs, idx, m, out, L, v):
     return True
 
 
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
+def _fit_damping(rho, lam, nu):
+    """Nielsen's update of the damping (lam, nu) after a trial step with gain ratio rho
+    (accepted when rho > 1e-4)."""
+    if rho > 1e-4:
+        q = 2.0 * rho - 1.0
+        return lam * max(1.0 / 3.0, 1.0 - q * q * q), 2.0
+    return lam * nu, nu * 2.0
+
+
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
+def _fit_project(x, step, idx, m, lo, hi, xt):
+    """Trial point xt: x plus the step on the components idx[:m], projected on [lo, hi]."""
+    for a in range(x.shape[0]):
+        xt[a] = x[a]
+    for i in range(m):
+        a = idx[i]
+        val = x[a] + step[i]
+        if val < lo[a]:
+            val = lo[a]
+        elif val > hi[a]:
+            val = hi[a]
+        xt[a] = val
+
+
 @njit(cache=True, error_model="numpy", inline="always")
 def _fit_natural(x, scale, p):
     for j in range(NP):
@@ -691,16 +716,7 @@ def fit_lm_one(mode, t, y, w, nt, t0, x, free, scale, lo, hi, emodel, jt, jf, do
                 if lam > 1e20:
                     break
                 continue
-            for a in range(K):
-                xt[a] = x[a]
-            for i in range(m):
-                a = idx[i]
-                val = x[a] + step[i]
-                if val < lo[a]:
-                    val = lo[a]
-                elif val > hi[a]:
-                    val = hi[a]
-                xt[a] = val
+            _fit_project(x, step, idx, m, lo, hi, xt)
             # predicted reduction of the quadratic model for the projected step
             pred = 0.0
             snorm = 0.0
@@ -741,12 +757,7 @@ def fit_lm_one(mode, t, y, w, nt, t0, x, free, scale, lo, hi, emodel, jt, jf, do
                         jn[k, j] = jn2[k, j]
                         jx[k, j] = jx2[k, j]
                 phi = phi2
-                q = 2.0 * rho - 1.0
-                lam *= max(1.0 / 3.0, 1.0 - q * q * q)
-                nu = 2.0
-            else:
-                lam *= nu
-                nu *= 2.0
+            lam, nu = _fit_damping(rho, lam, nu)
             if small:
                 # the step is below the resolution of x: stop; a success only if the
                 # log-likelihood is within reach of its optimum
@@ -1061,16 +1072,7 @@ def _fit_fast_rows(start, stop, T, Y, W, nu, t0, X, free, scale, lo, hi, emodel,
                             conv = True
                             break
                         _fit_fast_solve(Sc, dvec, idx, m, lam, diag, A, L, v, step)
-                for a in range(K):
-                    xt[a] = x[a]
-                for i in range(m):
-                    a = idx[i]
-                    val = x[a] + step[i]
-                    if val < lo[a]:
-                        val = lo[a]
-                    elif val > hi[a]:
-                        val = hi[a]
-                    xt[a] = val
+                _fit_project(x, step, idx, m, lo, hi, xt)
                 pred = 0.0
                 snorm = 0.0
                 xnorm = 0.0
@@ -1104,12 +1106,7 @@ def _fit_fast_rows(start, stop, T, Y, W, nu, t0, X, free, scale, lo, hi, emodel,
                     grad = gb[cur]
                     H = Hb[cur]
                     phi = phi2
-                    qq = 2.0 * rho - 1.0
-                    lam *= max(1.0 / 3.0, 1.0 - qq * qq * qq)
-                    nu_ = 2.0
-                else:
-                    lam *= nu_
-                    nu_ *= 2.0
+                lam, nu_ = _fit_damping(rho, lam, nu_)
                 if small:
                     if not exact:
                         if _fit_fast_solve(Sc, dvec, idx, m, 1e-12, diag, A, L, v, step):
