@@ -24,7 +24,7 @@ Levenberg-Marquardt iteration on a Fisher-scoring model of :math:`-2\log L`:
   evaluation; the step solves the Schur complement of the Fisher matrix, the Fisher
   matrix of the profile likelihood), the Fisher matrix is built from raw sums over the
   points, and the small systems are solved by explicit formulas. It reaches the same
-  optimum as the general iteration (tested) in about 40 % of its time.
+  optimum as the general iteration (tested) in about a third of its time.
 * **Steps.** :math:`(H + \lambda\,\mathrm{diag}(H)) \delta = -\nabla(-2\log L)` with H the
   expected (Fisher) Hessian; Nielsen's damping update; a bound whose gradient points
   outward is held. Converged when the Newton decrement :math:`g^T H^{-1} g` falls below
