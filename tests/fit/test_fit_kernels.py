@@ -299,3 +299,74 @@ def test_fast_path_leaves_censored_rows_to_the_general_iteration():
         assert fast["nfev"][s] == slow["nfev"][s]
     other = np.setdiff1d(np.arange(40), [3, 17])
     assert np.any(fast["nfev"][other] != slow["nfev"][other])  # the others took the fast path
+
+
+def _numpy_start(setup, batch, integral=True):
+    """The data-driven start of heuristic_start in NumPy (its documented rules), from the
+    feature and integral-method kernels (themselves tested against NumPy above)."""
+    from tgsim.fit._kernels import INTEGRAL_LAWS, integral_start, series_features
+
+    mdl, n, NP = setup.model, batch.n, setup.NP
+    names = mdl.parameter_names
+    rows = (batch.T, batch.Y, batch.W, batch.nu.astype(np.int64), batch.t0)
+    feat = np.empty((n, 6))
+    series_features(*rows, feat)
+    slope, icpt, first_ly, vmax, vmed, lin = feat.T
+    P = np.tile([p.default for p in mdl.parameters], (n, 1)).astype(float)
+    with np.errstate(all="ignore"):
+        v0 = np.where(np.isfinite(vmax), np.where(slope > 0, np.exp(icpt), np.exp(first_ly)),
+                      np.nan)
+    rate = np.clip(slope, 1e-3, 2.0)
+
+    def put(name, values):
+        if name in names:
+            ok = np.isfinite(values) & (values > 0)
+            P[ok, names.index(name)] = values[ok]
+
+    put("initial_volume", v0)
+    if mdl.name in ("exponential", "logistic", "exponential_linear", "two_population"):
+        put("growth_rate", rate)
+    if mdl.name == "two_population":
+        put("resistant_growth_rate", 0.7 * rate)
+    put("carrying_capacity", 2.0 * vmax)
+    put("linear_rate", lin)
+    law = INTEGRAL_LAWS.get(mdl.name)
+    if law is not None and integral:
+        est = np.empty((n, 3))
+        integral_start(*rows, law, est)
+        if mdl.name == "logistic":
+            est[~(est[:, 2] >= vmax)] = np.nan
+        for j, name in enumerate(("initial_volume", "growth_rate", "carrying_capacity")):
+            put(name, est[:, j])
+    if mdl.name in ("power_law", "von_bertalanffy"):
+        gam = P[:, names.index("exponent")]
+        loss = P[:, names.index("loss_rate")] if "loss_rate" in names else 0.0
+        with np.errstate(all="ignore"):
+            put("growth_rate", (np.nan_to_num(rate, nan=0.1) + loss) * vmed ** (1.0 - gam))
+    lo = np.where(setup.scale == 1, np.exp(setup.lo[:NP]), setup.lo[:NP])
+    hi = np.where(setup.scale == 1, np.exp(setup.hi[:NP]), setup.hi[:NP])
+    return setup.to_working(np.clip(P, lo, hi))
+
+
+@pytest.mark.parametrize("law", ["exponential", "gompertz", "logistic", "power_law", "stein",
+                                 "von_bertalanffy", "exponential_linear", "two_population"])
+def test_start_kernel_matches_its_rules(law):
+    """The compiled start (start_guess) gives the rows of its NumPy definition on growing,
+    shrinking and gappy series, with and without the integral method."""
+    from tgsim.fit.data import as_batch
+    from tgsim.fit.lm import heuristic_start
+
+    rng = np.random.default_rng(4)
+    T = np.linspace(0.0, 30.0, 9)
+    Y = 40 * np.exp(0.08 * T)[None, :] * rng.lognormal(0, 0.3, (60, 1))
+    Y *= 1 + 0.1 * rng.standard_normal(Y.shape)
+    Y[5] = Y[5, ::-1]  # shrinking
+    Y[7, 2:5] = np.nan  # gaps
+    Y[9, 3:] = np.nan  # three points
+    batch = as_batch((T, Y))
+    setup = build_setup(model(law), batch.n, error_model("proportional"), t_range=(0.0, 30.0))
+    for integral in (True, False):
+        X = heuristic_start(setup, batch, None, integral=integral)
+        np.testing.assert_allclose(X[:, :setup.NP], _numpy_start(setup, batch, integral),
+                                   rtol=1e-12, atol=1e-12)
+        assert np.all(X[:, setup.NP] == 0.0)
