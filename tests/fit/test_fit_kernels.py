@@ -370,3 +370,44 @@ def test_start_kernel_matches_its_rules(law):
         np.testing.assert_allclose(X[:, :setup.NP], _numpy_start(setup, batch, integral),
                                    rtol=1e-12, atol=1e-12)
         assert np.all(X[:, setup.NP] == 0.0)
+
+
+@pytest.mark.parametrize("log_scale", [False, True])
+def test_compaction_matches_a_row_by_row_definition(log_scale):
+    """as_batch's compiled passes (count_rows, compact_rows) against a plain per-row
+    definition: usable points moved to the front in input order, padding after them,
+    censoring kinds, input positions, points left out, all-equal series."""
+    import contextlib
+
+    from tgsim.errors import TgsimWarning
+    from tgsim.fit.data import as_batch
+
+    rng = np.random.default_rng(8)
+    n, m = 40, 7
+    T = np.sort(rng.uniform(0, 50, (n, m)), axis=1)
+    Y = rng.lognormal(3, 1, (n, m))
+    Y[rng.random((n, m)) < 0.15] = np.nan
+    T[rng.random((n, m)) < 0.05] = np.nan
+    Y[rng.random((n, m)) < 0.1] = 0.0
+    Y[3] = 5.0  # all equal
+    Y[4] = np.nan  # empty
+    C = rng.random((n, m)) < 0.1
+    with pytest.warns(TgsimWarning) if log_scale else contextlib.nullcontext():
+        b = as_batch((T, Y), censored=C, log_scale=log_scale)
+    width = b.T.shape[1]
+    for s in range(n):
+        use = [o for o in range(m) if not (np.isnan(T[s, o]) or np.isnan(Y[s, o]))
+               and not (log_scale and Y[s, o] <= 0)]
+        k = len(use)
+        assert b.nu[s] == k
+        np.testing.assert_array_equal(b.T[s, :k], T[s, use])
+        np.testing.assert_array_equal(b.Y[s, :k], Y[s, use])
+        np.testing.assert_array_equal(b.W[s, :k], np.where(C[s, use], 2.0, 1.0))
+        np.testing.assert_array_equal(b.obs_index[s, :k], use)
+        assert np.all(b.W[s, k:] == 0) and np.all(b.obs_index[s, k:] == -1)
+        assert np.all(b.T[s, k:] == (T[s, use[-1]] if k else 0.0))
+        some = np.sum(~np.isnan(T[s]) | ~np.isnan(Y[s]))
+        assert b.excluded[s] == max(some - k, 0)
+        meas = [Y[s, o] for o in use if not C[s, o]]
+        assert b.all_equal[s] == (len(meas) >= 2 and len(set(meas)) == 1)
+    assert width == max(b.nu.max(), 1)
