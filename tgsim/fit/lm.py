@@ -409,9 +409,9 @@ def _empty_prior(setup: Setup) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _chunk(n: int, mode: int) -> int:
-    """Rows per parallel task of the fit kernel: 8 (ODE fits are slow and uneven), up to
-    64 for closed-form fits of large batches (each task allocates its work arrays once),
-    keeping at least 16 tasks per thread for the balance of the load."""
+    """Rows per parallel task of the fit kernel: 8 for ODE fits (slow and uneven); for
+    closed-form fits more (each task allocates its work arrays once), up to 64, as long
+    as every thread still gets 16 tasks (the balance of the load)."""
     if mode != 0:
         return 8
     return int(min(64, max(8, n // (16 * numba.get_num_threads()))))
