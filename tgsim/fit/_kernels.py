@@ -327,8 +327,8 @@ def start_guess(T, Y, W, nu, t0, law, rules, aux, defaults, lo, hi, scale, X):
     nchunk = (n + CHUNK - 1) // CHUNK
     for ch in prange(nchunk):
         buf = np.empty(max(m, 1))
-        feat = np.empty((1, 6))
-        est = np.empty((1, 3))
+        feat = np.empty(6)
+        est = np.empty(3)
         P = np.empty(NP)
         for s in range(ch * CHUNK, min(n, (ch + 1) * CHUNK)):
             _start_one(s, T, Y, W, nu, t0, law, rules, aux, defaults, lo, hi, scale, X, buf,
@@ -338,12 +338,11 @@ def start_guess(T, Y, W, nu, t0, law, rules, aux, defaults, lo, hi, scale, X):
 @njit(cache=True, error_model="numpy", _nrt=False)
 def _start_one(s, T, Y, W, nu, t0, law, rules, aux, defaults, lo, hi, scale, X, buf, feat,
                est, P):
-    """start_guess for row s (feat (1, 6), est (1, 3), P (NP,): work space)."""
+    """start_guess for row s (feat (6,), est (3,), P (NP,): work space)."""
     NP = rules.shape[0]
     x = X[s]
-    _features_one_into(T[s], Y[s], W[s], nu[s], t0[s], buf, feat[0])
-    slope, icpt, first_ly, vmax, vmed, lin = (feat[0, 0], feat[0, 1], feat[0, 2], feat[0, 3],
-                                              feat[0, 4], feat[0, 5])
+    _features_one_into(T[s], Y[s], W[s], nu[s], t0[s], buf, feat)
+    slope, icpt, first_ly, vmax, vmed, lin = feat[0], feat[1], feat[2], feat[3], feat[4], feat[5]
     v0 = np.nan
     if math.isfinite(vmax):
         v0 = math.exp(icpt) if slope > 0.0 else math.exp(first_ly)
@@ -368,10 +367,10 @@ def _start_one(s, T, Y, W, nu, t0, law, rules, aux, defaults, lo, hi, scale, X, 
         if math.isfinite(g) and g > 0.0:
             P[j] = g
     if law >= 0:
-        _integral_one_into(T[s], Y[s], W[s], nu[s], t0[s], law, est[0])
-        if law != 1 or est[0, 2] >= vmax:
+        _integral_one_into(T[s], Y[s], W[s], nu[s], t0[s], law, est)
+        if law != 1 or est[2] >= vmax:
             for c in range(3):
-                g = est[0, c]
+                g = est[c]
                 if math.isfinite(g) and g > 0.0:
                     P[aux[2 + c]] = g
     for j in range(NP):
@@ -519,6 +518,17 @@ def result_rows(est, cov, free_q, log_type, tq, F, Y, nu, emodel, NP, se, lo, hi
                     wres[s, k] = r / (est[s, NP] + est[s, NP + 1] * f)
 
 
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
+def _unusable(t, y, log_scale):
+    """Why a point is left out of a fit: 0 usable, 1 time or value NaN, 2 a value that is
+    not positive under a log-scale error model."""
+    if math.isnan(t) or math.isnan(y):
+        return 1
+    if log_scale and not y > 0.0:
+        return 2
+    return 0
+
+
 @njit(cache=True, error_model="numpy", parallel=True)
 def count_rows(T, Y, check_negative, log_scale, nu, flags):
     """First pass of :func:`tgsim.fit.data.as_batch` over raw (subject, obs) arrays.
@@ -547,16 +557,13 @@ def count_rows(T, Y, check_negative, log_scale, nu, flags):
                     inf = o
                 if check_negative and neg < 0 and y < 0.0:
                     neg = o
-                tn = math.isnan(t)
-                yn = math.isnan(y)
-                if not (tn and yn):
+                if not (math.isnan(t) and math.isnan(y)):
                     some += 1
-                if tn or yn:
-                    continue
-                if log_scale and not y > 0.0:
+                why = _unusable(t, y, log_scale)
+                if why == 2:
                     nlog += 1
-                    continue
-                k += 1
+                if why == 0:
+                    k += 1
             nu[s] = k
             flags[s, 0] = inf
             flags[s, 1] = neg
@@ -585,9 +592,7 @@ def compact_rows(T, Y, C, log_scale, nu, Tc, Yc, Wc, OI, unsorted, alleq):
             for o in range(m):
                 t = T[r, o]
                 y = Y[s, o]
-                if math.isnan(t) or math.isnan(y):
-                    continue
-                if (log_scale and not y > 0.0) or k >= width:
+                if _unusable(t, y, log_scale) != 0 or k >= width:
                     continue
                 Tc[s, k] = t
                 Yc[s, k] = y

@@ -199,11 +199,6 @@ def _bounds(model: Model, bounds: Mapping[str, Any] | None) -> tuple[np.ndarray,
     return lo, hi
 
 
-def _kernels(model: Model) -> ModuleType:
-    """The card's compiled kernel module (memoised per card by :func:`tgsim.compile.kernels`)."""
-    return kernels(model)
-
-
 def _closed_form_reason(model: Model, packed: PackedSchedule) -> str | None:
     """Why the card's closed form cannot be used with this schedule (see tgsim.simulation)."""
     from ..simulation import _closed_form_reason
@@ -320,7 +315,7 @@ def build_setup(
         raise TgsimError(f"solver='closed_form' is not available: {why}; use solver='ode'")
     mode = 0 if (model.has_closed_form and empty and solver != "ode") else 1
     return Setup(
-        model=model, kern=_kernels(model), mode=mode, em=em, free=free, scale=scale, lo=lo,
+        model=model, kern=kernels(model), mode=mode, em=em, free=free, scale=scale, lo=lo,
         hi=hi, packed=packed, nsw=1 if packed.has_swelling else 0, rtol=float(rtol),
         atol=float(atol), max_steps=int(max_steps), fixed=fixed_w, untreated=empty,
     )

@@ -800,8 +800,8 @@ def _fit_fast_eval(t, y, ly, nt, t0, x, scale, emodel, p, q, g, J, f, S):
 
     J (NP, m) receives df/dx (working scale) and then v = df/dx * c, with c = 1 (additive)
     or 1/f (proportional, log-normal). S rows: 0..NP-1 sum v v' (lower triangle), NP
-    sum v, NP+1 sum v u, NP+2 sum v u^2; S[NP+3] = (sum u^2, sum log f). u = y - f,
-    (y - f)/f or log y - log f (ly holds log y).
+    sum v, NP+1 sum v u, NP+2 sum v u^2; S[NP+3] = (sum u^2, sum log f) (S has at
+    least two columns). u = y - f, (y - f)/f or log y - log f (ly holds log y).
     """
     for j in range(NP):
         p[j] = math.exp(x[j]) if scale[j] == 1 else x[j]
@@ -1143,7 +1143,8 @@ def fit_fast_rows(start, stop, T, Y, W, nu, t0, X, free, scale, lo, hi, emodel, 
     m = max(T.shape[1], 1)
     _fit_fast_rows(start, stop, T, Y, W, nu, t0, X, free, scale, lo, hi, emodel, max_iter, ftol,
                    xtol, INFO, F, RES, status, np.empty(m), np.empty(NP), np.empty(NQV),
-                   np.empty(NP), np.empty((NP, m)), np.empty((2, m)), np.empty((2, NP + 4, NP)),
+                   np.empty(NP), np.empty((NP, m)), np.empty((2, m)),
+                   np.empty((2, NP + 4, max(NP, 2))),
                    np.empty((2, K)), np.zeros((2, K, K)), np.empty(K), np.zeros((K, K)),
                    np.zeros((K, K)), np.zeros(K), np.zeros(K), np.zeros(K), np.zeros((K, K)),
                    np.zeros(K), np.zeros(K, dtype=np.int64), np.zeros(K, dtype=np.int64),
