@@ -623,8 +623,8 @@ class Schedule:
                     -per_subject(x.alpha, f"{x.label}.alpha") * d
                     - per_subject(x.beta, f"{x.label}.beta") * d * d
                 )
-                for day in x.days:
-                    jumps.append((np.full(n, day), sf))
+                for day in x.days:  # negative: a cell kill, acting by each state's sensitivity
+                    jumps.append((np.full(n, day), -sf))
             elif isinstance(x, Chemotherapy):
                 amount = per_subject(x.dose, f"{x.label}.dose")
                 ke = math.log(2.0) / per_subject(x.half_life_days, f"{x.label}.half_life_days")

@@ -147,7 +147,9 @@ def emission_intensity(times: NDArray[np.float64], volume: NDArray[np.float64],
 
     packed = schedule.pack(n, min(t0, float(u[0])), float(u[-1]), warn=False)
     jt, jf = packed.jt, packed.jf
-    logjf = np.log(np.maximum(jf, 1e-300))
+    # a cell kill is stored as minus its surviving fraction (see the kernel header); the
+    # primary's volume is interpolated between samples with the factor on sensitive cells
+    logjf = np.log(np.maximum(np.abs(jf), 1e-300))
 
     # resection day, shed colonies, seeding factors
     resect = np.full(n, np.inf)

@@ -141,20 +141,20 @@ def fit_sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp
             a, lk, ns, infil = treatment_rates(t, tseg, gk, gh, gsum, ng, expo, acc)
         _fit_aug_rhs(z, p, jcols, nj, a, lk, ns, infil, clear, nsw, n, yp, d0, jy, jp, want,
                      k1)
-        if h <= 0.0:
-            s0 = 0.0
-            s1 = 0.0
-            for i in range(n):
-                s0 += z[i] * z[i]
-                s1 += k1[i] * k1[i]
-            s0 = math.sqrt(s0 / n)
-            s1 = math.sqrt(s1 / n)
-            if s0 > 1e-5 and s1 > 1e-5:
-                h = 0.01 * s0 / s1
-            else:
-                h = 1e-3
-            if h > 0.1 * (b - t):
-                h = 0.1 * (b - t)
+        # step-size control restarts at every event (see integrate_FORM)
+        s0 = 0.0
+        s1 = 0.0
+        for i in range(n):
+            s0 += z[i] * z[i]
+            s1 += k1[i] * k1[i]
+        s0 = math.sqrt(s0 / n)
+        s1 = math.sqrt(s1 / n)
+        if s0 > 1e-5 and s1 > 1e-5:
+            h = 0.01 * s0 / s1
+        else:
+            h = 1e-3
+        if h > 0.1 * (b - t):
+            h = 0.1 * (b - t)
         while t < b:
             steps += 1
             if steps > max_steps:
@@ -222,6 +222,11 @@ def fit_sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp
                 continue
             if err <= 1.0:
                 tnew = b if last else t + hs
+                for i in range(NS):
+                    if znew[i] < 0.0:
+                        return ST_NEGATIVE_STATE
+                    if not math.isfinite(znew[i]):
+                        return ST_NON_FINITE
                 while kk < nt and times[kk] <= tnew and times[kk] < b:
                     th = (times[kk] - t) / hs
                     th1 = 1.0 - th
@@ -237,11 +242,6 @@ def fit_sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp
                 for i in range(N):
                     z[i] = znew[i]
                     k1[i] = k7[i]
-                for i in range(NS):
-                    if z[i] < 0.0:
-                        return ST_NEGATIVE_STATE
-                    if not math.isfinite(z[i]):
-                        return ST_NON_FINITE
                 t = tnew
                 fac = 5.0 if err == 0.0 else min(5.0, max(0.2, 0.9 * err ** -0.2))
                 if not last or hs * fac < h:

@@ -22,7 +22,10 @@
 # in place and return an int status (see tgsim.errors.Status); they never raise.
 #
 # Treatment encoding, per subject (rows padded with +inf times and zero effects):
-#   jt[J], jf[J]      jump times and multiplicative factors (surgery, radiotherapy)
+#   jt[J], jf[J]      jump times and factors: jf >= 0 removes that fraction of every state
+#                     (surgery: factor 1 - resected fraction, whatever the sensitivity);
+#                     jf < 0 is a cell kill with surviving fraction |jf| for fully
+#                     sensitive cells, acting on state i as |jf| ** SENS[i] (radiotherapy)
 #   dose[D, 5]        bolus doses: time, amount, elimination rate (1/day), kill rate,
 #                     hypothesis (0 = log-kill, 1 = Norton-Simon)
 #   expo[E, 5]        exposures on [start, stop): start, stop, kill rate, resistance
@@ -161,20 +164,35 @@ def apply_treatment(y, dy, a, lk, ns, infil, clear, nsw):
         dy[NS] = infil * tot - clear * y[NS]
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def jump_factor(f, i):
+    """Factor of jump ``f`` on tumour state ``i``: a removal (f >= 0) acts on every state,
+    a cell kill (f < 0, surviving fraction |f|) on each state by its sensitivity."""
+    if f >= 0.0:
+        return f
+    s = SENS[i]
+    if s == 1.0:
+        return -f
+    if s == 0.0:
+        return 1.0
+    return (-f) ** s
+
+
 @njit(cache=True, error_model="numpy")
 def apply_jumps(y, jt, jf, ij, at, nblocks, stride):
     """Apply the jumps at time ``at`` (surgery, radiotherapy) and pass over earlier ones.
 
     Multiplies the tumour states ``y[stride * c + i]`` (``c < nblocks``, ``i < NS``: the
-    state and, in the fitting kernels, its sensitivity blocks) by each jump factor and
-    returns the index of the first jump after ``at``.
+    state and, in the fitting kernels, its sensitivity blocks) by each jump's factor on
+    that state (``jump_factor``) and returns the index of the first jump after ``at``.
     """
     nj = jt.shape[0]
     while ij < nj and jt[ij] <= at:
         if jt[ij] == at:
-            for c in range(nblocks):
-                for i in range(NS):
-                    y[stride * c + i] *= jf[ij]
+            for i in range(NS):
+                fi = jump_factor(jf[ij], i)
+                for c in range(nblocks):
+                    y[stride * c + i] *= fi
         ij += 1
     return ij
 
@@ -252,9 +270,8 @@ def jumps_log(u, jt, jf, ij, at):
     nj = jt.shape[0]
     while ij < nj and jt[ij] <= at:
         if jt[ij] == at:
-            lf = math.log(jf[ij])
             for i in range(NS):
-                u[i] += lf
+                u[i] += math.log(jump_factor(jf[ij], i))
         ij += 1
     return ij
 
@@ -270,8 +287,9 @@ def log_eligible(y, jf, nsw):
         if not (y[i] > 0.0):
             return False
     for j in range(jf.shape[0]):
-        if not (jf[j] > 0.0):
-            return False
+        for i in range(NS):
+            if not (jump_factor(jf[j], i) > 0.0):
+                return False
     return True
 
 
@@ -344,16 +362,18 @@ def integrate_FORM(times, t0, p, jt, jf, dose, expo, acc, clear, bp, nsw, rtol, 
         if treated:
             a, lk, ns, infil = treatment_rates(t, tseg, gk, gh, gsum, ng, expo, acc)
             treat_FORM(y, k1, a, lk, ns, infil, clear, nsw)
-        if h <= 0.0:
-            # first step: about a 1 % change (d0 / d1: the time scale of relative change)
-            d0 = 1.0 if LOG_FORM else _norm(y[:nso])
-            d1 = _norm(k1[:nso])
-            if d0 > 1e-5 and d1 > 1e-5:
-                h = 0.01 * d0 / d1
-            else:
-                h = 1e-3
-            if h > 0.1 * (b - t):
-                h = 0.1 * (b - t)
+        # first step of every segment: about a 1 % change (d0 / d1: the time scale of
+        # relative change). The step size is not carried over an event: a step grown
+        # on a quiet stretch and cut to the next breakpoint can pass the error test by
+        # accident (the embedded estimate crossing zero), so control restarts there.
+        d0 = 1.0 if LOG_FORM else _norm(y[:nso])
+        d1 = _norm(k1[:nso])
+        if d0 > 1e-5 and d1 > 1e-5:
+            h = 0.01 * d0 / d1
+        else:
+            h = 1e-3
+        if h > 0.1 * (b - t):
+            h = 0.1 * (b - t)
         while t < b:
             steps += 1
             if steps > max_steps:
@@ -415,6 +435,13 @@ def integrate_FORM(times, t0, p, jt, jf, dose, expo, acc, clear, bp, nsw, rtol, 
                 continue
             if err <= 1.0:
                 tnew = b if last else t + hs
+                # a failed state ends the subject before any output of this step is written:
+                # outputs after the last good time stay NaN
+                for i in range(NS):
+                    if not LOG_FORM and ynew[i] < 0.0:
+                        return ST_NEGATIVE_STATE
+                    if not math.isfinite(ynew[i]):
+                        return ST_NON_FINITE
                 # dense output for requested times inside (t, tnew]
                 if k < nout and times[k] <= tnew and times[k] < b:
                     for i in range(nso):
@@ -435,11 +462,6 @@ def integrate_FORM(times, t0, p, jt, jf, dose, expo, acc, clear, bp, nsw, rtol, 
                 for i in range(NT_FORM):
                     y[i] = ynew[i]
                     k1[i] = k7[i]
-                for i in range(NS):
-                    if not LOG_FORM and y[i] < 0.0:
-                        return ST_NEGATIVE_STATE
-                    if not math.isfinite(y[i]):
-                        return ST_NON_FINITE
                 t = tnew
                 fac = 5.0 if err == 0.0 else min(5.0, max(0.2, 0.9 * err ** -0.2))
                 if not last or hs * fac < h:
