@@ -1,16 +1,20 @@
 """Turn a model card into Numba kernels.
 
 For each card this module generates Python source — the card's initial state, growth
-term, closed form and the closed-form volume with its symbolic gradient — and appends the
-kernel templates (``tgsim/_kernels/templates/*.py``), so every card gets the same
-integrator compiled around its own right-hand side with no call overhead. Treatment
-effects are data (see the template header), so one compiled kernel serves every schedule.
+term, closed form and the closed-form volume with its symbolic gradient — and, per job
+(:data:`JOBS`: simulate, closed-form fit, ODE fit, metastasis), puts the job's kernel
+templates (``tgsim/_kernels/templates/*.py``) after it, so every card gets the same
+integrator compiled around its own right-hand side with no call overhead. Only the
+card's own expressions are generated as text; the templates are real modules (importable
+against :mod:`tgsim._kernels.stub`), whose placeholder imports are replaced by the text
+in front of them. Treatment effects are data (see ``templates/common.py``), so one
+compiled kernel serves every schedule.
 
-The generated source is written once to a cache folder under a name keyed by its SHA-256
-hash and imported from there, so Numba's ``cache=True`` finds its compiled machine code
-in later processes and nothing is compiled twice. The folder is ``$TGSIM_CACHE_DIR`` or
-``$XDG_CACHE_HOME/tgsim/kernels`` (``~/.cache/tgsim/kernels``), falling back to a temporary
-folder when neither is writable.
+Each job's source is written once to the kernel cache under a name keyed by its SHA-256
+hash (so a change to one job's template leaves the other jobs' kernels valid) and
+imported from there, so Numba's ``cache=True`` finds its compiled machine code in later
+processes, the CLI's and the API's alike. See :mod:`tgsim._kernels.cache` for the folder
+and why its contents are trusted.
 """
 
 from __future__ import annotations
@@ -19,17 +23,19 @@ import ast
 import hashlib
 import importlib.util
 import os
+import re
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
 
 from . import __version__, expr, logform
+from ._kernels.cache import announce, cache_dir, guard_module
 from .catalogue import Model
 
-__all__ = ["kernels", "generate_source", "cache_dir", "numpy_closed", "numpy_closed_source"]
+__all__ = ["kernels", "job_source", "generate_source", "cache_dir", "announce", "numpy_closed",
+           "numpy_closed_source", "JOBS"]
 
 _TEMPLATES = Path(__file__).resolve().parent / "_kernels" / "templates"
 #: decorator of every generated card function: inlined into the kernels, and NumPy float
@@ -38,33 +44,13 @@ _DECO = "@njit(cache=True, error_model='numpy', inline='always')"
 _LOCK = threading.Lock()
 _LOADED: dict[str, ModuleType] = {}
 #: card key (name, hash) -> loaded module: a cheap lookup before hashing the source
-_BY_CARD: dict[tuple[str, str], ModuleType] = {}
+_BY_CARD: dict[tuple[str, str, str], ModuleType] = {}
 _NP_LOADED: dict[tuple[str, str], tuple[Callable[..., None], Callable[..., tuple]]] = {}
 
 
 def _card_key(model: Model) -> tuple[str, str]:
     """What the generated code depends on: the card's name and content hash."""
     return model.name, model.card_hash
-
-
-def cache_dir() -> Path:
-    """Folder where generated kernel sources (and Numba's caches beside them) live."""
-    env = os.environ.get("TGSIM_CACHE_DIR")
-    if env:
-        base = Path(env)
-    else:
-        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        base = Path(xdg) / "tgsim" / "kernels"
-    try:
-        base.mkdir(parents=True, exist_ok=True)
-        probe = base / ".write-test"
-        probe.touch()
-        probe.unlink()
-        return base
-    except OSError:
-        fallback = Path(tempfile.gettempdir()) / "tgsim-kernels"
-        fallback.mkdir(parents=True, exist_ok=True)
-        return fallback
 
 
 def _rename_map(model: Model) -> dict[str, str]:
@@ -412,11 +398,52 @@ def numpy_closed(model: Model) -> tuple[Callable[..., None], Callable[..., tuple
         return _NP_LOADED[key]
 
 
-def _template_source() -> str:
-    """Every kernel template, in name order (integrator first, then the others)."""
-    files = sorted(_TEMPLATES.glob("*.py"), key=lambda p: (p.name != "integrate.py", p.name))
-    return "\n\n".join(f"# ---- template {p.name}\n" + _expand_forms(p.read_text())
-                       for p in files)
+#: each job's module: the card functions, then these templates (in order), then the job
+#: constants. A job module is hashed with exactly these sources, so a change to one job's
+#: template leaves the other jobs' compiled kernels valid.
+JOBS: dict[str, tuple[tuple[str, ...], dict[str, bool]]] = {
+    "simulate": (("common", "simulate"), {}),
+    "fit_closed": (("common", "fit"), {"FIT_ODE": False, "FIT_FAST": True}),
+    "fit_ode": (("common", "fit"), {"FIT_ODE": True, "FIT_FAST": False}),
+    "metastasis": (("common", "simulate", "metastasis"), {}),
+}
+#: what a job's compile is announced as (first use, on stderr)
+_JOB_LABEL = {"simulate": "simulation", "fit_closed": "closed-form fit", "fit_ode": "ODE fit",
+              "metastasis": "metastasis"}
+#: a template line importing the card stub or another template: replaced by the text
+#: that precedes it in the job module (these are the only placeholders)
+_PLACEHOLDER = re.compile(r"^from tgsim\._kernels\.(stub|templates\.\w+) import \*.*@\w+.*$",
+                          re.M)
+
+
+def status_source() -> str:
+    """``ST_<NAME> = <code>`` for every :class:`tgsim.errors.Status` (the kernels' codes)."""
+    from .errors import Status
+
+    return "\n".join(f"ST_{s.name} = {int(s.value)}" for s in Status) + "\n"
+
+
+def _template_text(name: str) -> str:
+    """A template with its placeholder imports removed and its per-form region expanded."""
+    text = (_TEMPLATES / f"{name}.py").read_text()
+    text = _PLACEHOLDER.sub("", text)
+    return _expand_forms(text)
+
+
+def job_source(model: Model, job: str) -> str:
+    """Full source of ``job``'s kernel module for ``model`` (see :data:`JOBS`)."""
+    if job not in JOBS:
+        raise ValueError(f"unknown kernel job {job!r}; expected one of {sorted(JOBS)}")
+    names, consts = JOBS[job]
+    parts = [generate_source(model), status_source(),
+             "".join(f"{k} = {v!r}\n" for k, v in consts.items())]
+    parts += [f"# ---- template {n}.py\n" + _template_text(n) for n in names]
+    source = "\n\n".join(parts)
+    leftover = [m for m in ("from tgsim._kernels.stub", "from tgsim._kernels.templates")
+                if m in source] + re.findall(r"\b\w+_FORM\b", source)
+    if leftover:  # pragma: no cover - a template edit left a placeholder unresolved
+        raise RuntimeError(f"unresolved template placeholder(s) {leftover} in job {job!r}")
+    return source
 
 
 _FORM_BEGIN = "# ---- begin per-form integrator"
@@ -434,17 +461,18 @@ def _expand_forms(text: str) -> str:
     return head + "".join(region.replace("FORM", form) for form in ("lin", "log")) + tail
 
 
-def kernels(model: Model) -> ModuleType:
-    """Return the compiled kernel module for ``model`` (generated and imported once).
+def kernels(model: Model, job: str = "simulate") -> ModuleType:
+    """Return the compiled kernel module of ``job`` for ``model`` (generated and imported
+    once; see :data:`JOBS`).
 
-    The module exposes ``solve_ode``, ``solve_closed``, ``integrate_one``, ``closed_one``,
-    ``card_volume``, ``card_volume_grad`` and the constants ``NS``, ``NP``, ``SENS``.
+    Numba compiles each function on its first call and caches the machine code beside the
+    module in :func:`cache_dir`, so a later process loads it instead of compiling.
     """
-    key = _card_key(model)
+    key = (*_card_key(model), job)
     hit = _BY_CARD.get(key)
-    if hit is not None:  # same card in this process: skip generating the source again
+    if hit is not None:  # same card and job in this process: skip generating the source
         return hit
-    source = generate_source(model) + _template_source()
+    source = job_source(model, job)
     import numba
 
     digest = hashlib.sha256((source + numba.__version__ + sys.version).encode()).hexdigest()[:20]
@@ -453,7 +481,7 @@ def kernels(model: Model) -> ModuleType:
             _BY_CARD[key] = _LOADED[digest]
             return _LOADED[digest]
         folder = cache_dir()
-        mod_name = f"tgsim_kernel_{model.name}_{digest}"
+        mod_name = f"tgsim_{job}_{model.name}_{digest}"
         path = folder / f"{mod_name}.py"
         if not path.exists() or path.read_text() != source:
             tmp = folder / f".{mod_name}.{os.getpid()}.tmp"
@@ -464,6 +492,8 @@ def kernels(model: Model) -> ModuleType:
         module = importlib.util.module_from_spec(spec)
         sys.modules[mod_name] = module
         spec.loader.exec_module(module)
+        guard_module(module)
+        module.__tgsim_label__ = f"{model.name} {_JOB_LABEL[job]}"
         _LOADED[digest] = module
         _BY_CARD[key] = module
         return module

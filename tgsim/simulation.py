@@ -17,16 +17,14 @@ import numpy as np
 
 from . import __version__
 from ._kernels.closed_numpy import exp_rows, solve_closed_numpy
+from ._kernels.rows import run_rows
 from .catalogue import Model
 from .catalogue import model as get_model
-from .compile import kernels, numpy_closed
+from .compile import announce, kernels, numpy_closed
 from .errors import STATUS_MESSAGES, Status, TgsimError, TgsimWarning, flag_attrs
 from .treatment import PackedSchedule, Schedule
 
 __all__ = ["simulate", "check_times", "parameter_matrix", "run_kernel"]
-
-#: cohorts up to this size run on the calling thread (no thread-pool wake-up)
-SERIAL_MAX = 16
 
 SOLVERS = (None, "auto", "ode", "closed_form")
 
@@ -180,50 +178,21 @@ def run_kernel(
         closed_np, init_np = numpy_closed(mdl)
         solve_closed_numpy(closed_np, init_np, times, float(t0), P, out, status)
         return out, status.astype(np.int8)
-    k = kernels(mdl)
-    serial = n <= SERIAL_MAX
+    k = kernels(mdl, "simulate")
     if solver == "closed_form":
         out = np.empty((n, times.size, ns))
-        (k.solve_closed_serial if serial else k.solve_closed)(
-            times,
-            float(t0),
-            P,
-            packed.jt,
-            packed.jf,
-            packed.expo,
-            packed.acc,
-            packed.bp,
-            out,
-            status,
-        )
+        announce(k, "sim_closed_rows")
+        run_rows(k.sim_closed_rows, n, times, float(t0), P, packed.jt, packed.jf, packed.expo,
+                 packed.acc, packed.bp, out, status)
     else:
         out = np.empty((n, times.size, ns + nsw))  # every output is written by the kernels
         logged = np.zeros(n, dtype=np.bool_)
-        if serial:
-            solve = k.solve_ode_serial
-        elif nsw == 0 and _untreated(packed):
-            solve = k.solve_ode_lanes  # groups of subjects share steps, in SIMD lanes
-        else:
-            solve = k.solve_ode
-        solve(
-            times,
-            float(t0),
-            P,
-            packed.jt,
-            packed.jf,
-            packed.dose,
-            packed.expo,
-            packed.acc,
-            packed.clear,
-            packed.bp,
-            nsw,
-            float(rtol),
-            float(atol),
-            int(max_steps),
-            out,
-            status,
-            logged,
-        )
+        # untreated cohorts: groups of subjects share steps, in SIMD lanes
+        name = "sim_lanes_rows" if nsw == 0 and _untreated(packed) else "sim_ode_rows"
+        announce(k, name)
+        run_rows(getattr(k, name), n, times, float(t0), P, packed.jt, packed.jf, packed.dose,
+                 packed.expo, packed.acc, packed.clear, packed.bp, nsw, float(rtol),
+                 float(atol), int(max_steps), out, status, logged)
         exp_rows(out, logged, ns, status)  # rows integrated in log-states hold logs
     return out, status.astype(np.int8)
 

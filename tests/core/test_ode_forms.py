@@ -18,9 +18,9 @@ from test_simulate import CARD_PARAMS  # same folder (rootdir-relative imports)
 
 import tgsim
 from tgsim import logform
+from tgsim._kernels.rows import SERIAL_MAX
 from tgsim.compile import _expand_forms, _symbols_to_names, kernels
 from tgsim.errors import TgsimWarning
-from tgsim.simulation import SERIAL_MAX
 
 #: cards whose log form needs no more transcendental calls than the original
 LOG_CARDS = {"exponential", "gompertz", "power_law", "von_bertalanffy"}
@@ -175,8 +175,8 @@ def test_jump_to_zero_uses_the_linear_form():
     out = np.full((n, t.size, 1), np.nan)
     status = np.zeros(n, np.int64)
     logged = np.zeros(n, np.bool_)
-    k.solve_ode_serial(t, 0.0, P, jt, jf, none3, none3, np.empty((n, 0, 3)), np.zeros(n),
-                       jt.copy(), 0, 1e-8, 1e-12, 100000, out, status, logged)
+    k.sim_ode_rows(0, n, t, 0.0, P, jt, jf, none3, none3, np.empty((n, 0, 3)), np.zeros(n),
+                    jt.copy(), 0, 1e-8, 1e-12, 100000, out, status, logged)
     assert (status == 0).all() and list(logged) == [False, True, True]
     vol = out[:, :, 0].copy()
     vol[1:] = np.exp(vol[1:])

@@ -331,7 +331,7 @@ def test_division_by_zero_in_a_card_is_a_status_not_an_exception(tmp_path):
 def test_serial_and_parallel_kernels_agree(solver):
     """Small cohorts run on the calling thread, large ones on the thread pool: the same
     subjects give bit-identical volumes either way (treated, so the kernels are used)."""
-    from tgsim.simulation import SERIAL_MAX
+    from tgsim._kernels.rows import SERIAL_MAX
 
     rng = np.random.default_rng(5)
     n = 3 * SERIAL_MAX

@@ -47,15 +47,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from functools import partial
 from types import ModuleType
 from typing import Any
 
-import numba
 import numpy as np
 
+from .._kernels.rows import run_rows
 from ..catalogue import Model
-from ..compile import kernels
+from ..compile import announce, kernels
 from ..errors import Status, TgsimError
 from ..treatment import PackedSchedule, Schedule
 from .data import SeriesBatch
@@ -65,8 +64,6 @@ __all__ = ["Setup", "build_setup", "run_lm", "predict", "heuristic_start", "ZERO
 
 #: a lower bound of 0 becomes ZERO_FLOOR * upper on the log scale
 ZERO_FLOOR = 1e-12
-#: batches up to this size run on the calling thread (no parallel launch)
-SERIAL_MAX = 16
 #: bounds of log sigma and log(a/b) on the working scale
 ERR_BOUNDS = (-40.0, 40.0)
 
@@ -315,7 +312,8 @@ def build_setup(
         raise TgsimError(f"solver='closed_form' is not available: {why}; use solver='ode'")
     mode = 0 if (model.has_closed_form and empty and solver != "ode") else 1
     return Setup(
-        model=model, kern=kernels(model), mode=mode, em=em, free=free, scale=scale, lo=lo,
+        model=model, kern=kernels(model, "fit_ode" if mode == 1 else "fit_closed"),
+        mode=mode, em=em, free=free, scale=scale, lo=lo,
         hi=hi, packed=packed, nsw=1 if packed.has_swelling else 0, rtol=float(rtol),
         atol=float(atol), max_steps=int(max_steps), fixed=fixed_w, untreated=empty,
     )
@@ -403,13 +401,12 @@ def _empty_prior(setup: Setup) -> tuple[np.ndarray, np.ndarray]:
     return np.zeros((0, NP)), np.zeros((0, NP, NP))
 
 
-def _chunk(n: int, mode: int) -> int:
-    """Rows per parallel task of the fit kernel: 8 for ODE fits (slow and uneven); for
-    closed-form fits more (each task allocates its work arrays once), up to 64, as long
-    as every thread still gets 16 tasks (the balance of the load)."""
+def _split(mode: int) -> dict[str, Any]:
+    """How run_rows splits a fit: closed-form fits are even work, a few ranges per thread
+    (each allocates its work arrays once); ODE fits are slow and uneven, 8 rows a range."""
     if mode != 0:
-        return 8
-    return int(min(64, max(8, n // (16 * numba.get_num_threads()))))
+        return {"per_thread": 16, "max_rows": 8}
+    return {"per_thread": 4}
 
 
 def run_lm(
@@ -444,20 +441,17 @@ def run_lm(
     PM, PQ = _empty_prior(setup) if prior is None else prior
     p = setup.packed
     if n:
-        # small batches skip the thread-pool launch (serial kernel over the same rows)
         kern = setup.kern
-        if n > SERIAL_MAX:
-            call = partial(kern.fit_batch, chunk=_chunk(n, setup.mode))
-        else:
-            call = partial(kern.fit_rows, 0, n)
-        call(
+        announce(kern, "fit_rows")
+        run_rows(
+            kern.fit_rows, n,
             setup.mode, np.ascontiguousarray(batch.T), np.ascontiguousarray(batch.Y),
             np.ascontiguousarray(batch.W), np.ascontiguousarray(batch.nu, dtype=np.int64),
             np.ascontiguousarray(batch.t0), X, setup.free, setup.scale, setup.lo, setup.hi,
             setup.em.code, p.jt, p.jf, p.dose, p.expo, p.acc, p.clear, p.bp, setup.nsw,
             np.ascontiguousarray(PM), np.ascontiguousarray(PQ), int(max_iter), float(ftol),
             float(xtol), setup.rtol, setup.atol, setup.max_steps, INFO, F, RES, status,
-            bool(fast),
+            bool(fast), **_split(setup.mode),
         )
     neg2ll = RES[:, 0].copy()
     if prior is not None:
@@ -493,7 +487,9 @@ def predict(
     p = setup.packed
     if n:
         kern = setup.kern
-        (kern.fit_predict if n > SERIAL_MAX else kern.fit_predict_serial)(
+        announce(kern, "fit_predict_rows")
+        run_rows(
+            kern.fit_predict_rows, n,
             setup.mode, T, np.ascontiguousarray(nu, dtype=np.int64),
             np.ascontiguousarray(t0, dtype=np.float64), P, jcols, p.jt, p.jf, p.dose, p.expo,
             p.acc, p.clear, p.bp, setup.nsw, setup.rtol, setup.atol, setup.max_steps, F, J,

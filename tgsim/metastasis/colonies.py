@@ -24,9 +24,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .._kernels.rows import run_rows
 from ..catalogue import Model, load_model
 from ..catalogue import model as get_model
-from ..compile import kernels
+from ..compile import announce, kernels
 from ..errors import TgsimError
 from ..simulation import parameter_matrix, run_kernel
 from ..treatment import (
@@ -193,14 +194,15 @@ def grow(growth: ColonyGrowth, packed: PackedSchedule, grid: NDArray[np.float64]
     extinction), the first grid time each exceeds ``v_det`` (inf if never) and the status
     of each integration.
     """
-    k = kernels(growth.model)
+    k = kernels(growth.model, "metastasis")
     m = births.size
     out = np.empty((m, out_idx.size))
     first = np.empty(m)
     status = np.zeros(m, dtype=np.int64)
     if m:
-        k.metastasis_grow_colonies(
-            np.ascontiguousarray(grid, dtype=np.float64),
+        announce(k, "metastasis_grow_colonies")
+        run_rows(
+            k.metastasis_grow_colonies, m, np.ascontiguousarray(grid, dtype=np.float64),
             np.ascontiguousarray(out_idx, dtype=np.int64),
             np.ascontiguousarray(births, dtype=np.float64),
             np.ascontiguousarray(owner, dtype=np.int64),

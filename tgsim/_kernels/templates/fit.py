@@ -1,15 +1,16 @@
-# ruff: noqa: F821
 # Kernel template for fitting: predictions with parameter Jacobians, and a batched
-# Levenberg-Marquardt / Fisher-scoring maximum-likelihood fitter (prange over subjects).
+# Levenberg-Marquardt / Fisher-scoring maximum-likelihood fitter (one row at a time).
 #
 # Uses the card globals NS, NP, NQV, SENS, card_init, card_rhs, card_volume,
 # card_volume_prep, card_volume_vg, card_rhs_jac, card_init_jac
 # and, from integrate.py, treatment_rates, apply_treatment, the ST_* codes and the
 # Dormand-Prince tableau (A.., C.., E.., D..). Every name defined here starts with fit_ /
-# _fit_ / FIT_ / FT_. Entry points: fit_batch (fit rows, prange; fit_rows on the calling
-# thread), fit_predict (predictions and Jacobians, prange; fit_predict_serial without
-# threads); fit_lm_one, fit_model_eval, fit_sens_one for single rows; fit_fast_rows, the
-# fast path of fit_rows for untreated closed-form fits.
+# _fit_ / FIT_. Entry points: fit_rows (fit a range of rows) and fit_predict_rows
+# (predictions and Jacobians), both releasing the GIL so that threads can run disjoint
+# row ranges (tgsim.compile.run_rows); fit_lm_one, fit_model_eval, fit_sens_one for single
+# rows; fit_fast_rows, the fast path of fit_rows for untreated closed-form fits.
+# Job constants (set by tgsim.compile for each fit module): FIT_ODE compiles the
+# sensitivity integrator (treated or ODE-card fits), FIT_FAST the closed-form fast path.
 #
 # Arrays only. Per subject s the observations are compacted to the front of its row:
 #   T[s, :nu[s]] times (days, strictly increasing, >= t0[s]); Y[s, :nu[s]] values;
@@ -32,12 +33,13 @@
 # decrement the reference counts of all its array arguments (atomic operations, which
 # took a third of the fitting time).
 
-FT_SUCCESS = 0
-FT_NON_FINITE = 3
-FT_NOT_CONVERGED = 5
-FT_NOT_IDENTIFIABLE = 6
-FT_BAD_DATA = 7
-FT_MAX_ITERATIONS = 8
+import math
+
+import numpy as np
+from numba import njit
+
+from tgsim._kernels.templates.common import *  # noqa: F403  @common
+
 FIT_LOG2PI = 1.8378770664093453
 
 
@@ -141,7 +143,7 @@ def fit_sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp
             a, lk, ns, infil = treatment_rates(t, tseg, gk, gh, gsum, ng, expo, acc)
         _fit_aug_rhs(z, p, jcols, nj, a, lk, ns, infil, clear, nsw, n, yp, d0, jy, jp, want,
                      k1)
-        # step-size control restarts at every event (see integrate_FORM)
+        # step-size control restarts at every event (see the simulation integrator)
         s0 = 0.0
         s1 = 0.0
         for i in range(n):
@@ -282,9 +284,10 @@ def fit_model_eval(mode, times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, c
 
     g is a work array of length NP + NQV.
     """
-    if mode == 1:
-        return fit_sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp,
-                        nsw, rtol, atol, max_steps, fout, jout)
+    if FIT_ODE:  # a job constant: the closed-form fit module compiles no integrator
+        if mode == 1:
+            return fit_sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear,
+                                bp, nsw, rtol, atol, max_steps, fout, jout)
     return _fit_closed_eval(times, nt, t0, p, jcols, nj, fout, jout, g)
 
 
@@ -318,25 +321,14 @@ def _fit_closed_eval(times, nt, t0, p, jcols, nj, fout, jout, g):
     return ST_SUCCESS
 
 
-@njit(cache=True, error_model="numpy", parallel=True)
-def fit_predict(mode, T, nu, t0, P, jcols, jt, jf, dose, expo, acc, clear, bp, nsw, rtol,
-                  atol, max_steps, F, J, status):
-    """Predictions F[s, :nu[s]] and Jacobians J[s, :nu[s], jcols] for every subject."""
-    nj = jcols.shape[0]
-    for s in prange(P.shape[0]):
-        g = np.empty(NP + NQV)
-        status[s] = fit_model_eval(mode, T[s], nu[s], t0[s], P[s], jcols, nj, jt[s], jf[s],
-                               dose[s], expo[s], acc[s], clear[s], bp[s], nsw, rtol, atol,
-                               max_steps, F[s], J[s], g)
-
-
-@njit(cache=True, error_model="numpy")
-def fit_predict_serial(mode, T, nu, t0, P, jcols, jt, jf, dose, expo, acc, clear, bp, nsw,
-                       rtol, atol, max_steps, F, J, status):
-    """fit_predict on the calling thread (a few subjects: no thread-pool wake-up)."""
+@njit(cache=True, error_model="numpy", nogil=True)
+def fit_predict_rows(start, stop, mode, T, nu, t0, P, jcols, jt, jf, dose, expo, acc, clear,
+                     bp, nsw, rtol, atol, max_steps, F, J, status):
+    """Predictions F[s, :nu[s]] and Jacobians J[s, :nu[s], jcols] for rows start..stop-1
+    (the GIL released: threads run disjoint row ranges)."""
     nj = jcols.shape[0]
     g = np.empty(NP + NQV)
-    for s in range(P.shape[0]):
+    for s in range(start, stop):
         status[s] = fit_model_eval(mode, T[s], nu[s], t0[s], P[s], jcols, nj, jt[s], jf[s],
                                    dose[s], expo[s], acc[s], clear[s], bp[s], nsw, rtol, atol,
                                    max_steps, F[s], J[s], g)
@@ -661,10 +653,10 @@ def fit_lm_one(mode, t, y, w, nt, t0, x, free, scale, lo, hi, emodel, jt, jf, do
                              use_prior, grad, H, da, db)
     if not math.isfinite(phi):
         res[2] = nfev
-        return FT_NON_FINITE
+        return ST_NON_FINITE
     lam = 1e-3
     nu = 2.0
-    status = FT_MAX_ITERATIONS
+    status = ST_MAX_ITERATIONS
     it = 0
     done = False
     dec = np.inf
@@ -682,7 +674,7 @@ def fit_lm_one(mode, t, y, w, nt, t0, x, free, scale, lo, hi, emodel, jt, jf, do
             idx[m] = a
             m += 1
         if m == 0:
-            status = FT_SUCCESS
+            status = ST_SUCCESS
             break
         for i in range(m):
             a = idx[i]
@@ -702,7 +694,7 @@ def fit_lm_one(mode, t, y, w, nt, t0, x, free, scale, lo, hi, emodel, jt, jf, do
             for i in range(m):
                 dec -= grad[idx[i]] * step[i]
             if dec < ftol:
-                status = FT_SUCCESS
+                status = ST_SUCCESS
                 break
         accepted = False
         while not accepted:
@@ -763,11 +755,11 @@ def fit_lm_one(mode, t, y, w, nt, t0, x, free, scale, lo, hi, emodel, jt, jf, do
                 # log-likelihood is within reach of its optimum
                 accepted = True
                 done = True
-                status = FT_SUCCESS if dec < 1e-4 else FT_NOT_CONVERGED
+                status = ST_SUCCESS if dec < 1e-4 else ST_NOT_CONVERGED
             elif lam > 1e20:
                 break
         if not accepted:
-            status = FT_NOT_CONVERGED
+            status = ST_NOT_CONVERGED
             break
     for a in range(K):
         for b in range(K):
@@ -1004,12 +996,12 @@ def _fit_fast_rows(start, stop, T, Y, W, nu, t0, X, free, scale, lo, hi, emodel,
                 _fit_fast_sigma(Sb[0], nt, x, lo, hi)
             phi = _fit_fast_finalize(Sb[0], nt, x, emodel, cst, gb[0], Hb[0])
         if not math.isfinite(phi):
-            status[s] = FT_NON_FINITE
+            status[s] = ST_NON_FINITE
             continue
         nfev = 1
         lam = 1e-3
         nu_ = 2.0
-        st = FT_MAX_ITERATIONS
+        st = ST_MAX_ITERATIONS
         it = 0
         done = False
         dec = np.inf
@@ -1032,7 +1024,7 @@ def _fit_fast_rows(start, stop, T, Y, W, nu, t0, X, free, scale, lo, hi, emodel,
                 idx[m] = a
                 m += 1
             if m == 0:
-                st = FT_SUCCESS
+                st = ST_SUCCESS
                 break
             # loops over all NP components (a constant: unrolled), the inactive ones skipped
             ihss = 1.0 / H[NP, NP]
@@ -1113,14 +1105,14 @@ def _fit_fast_rows(start, stop, T, Y, W, nu, t0, X, free, scale, lo, hi, emodel,
                             dec = _fit_decrement(dvec, idx, m, step)
                     accepted = True
                     done = True
-                    st = FT_SUCCESS if dec < 1e-4 else FT_NOT_CONVERGED
+                    st = ST_SUCCESS if dec < 1e-4 else ST_NOT_CONVERGED
                 elif lam > 1e20:
                     break
             if conv:
-                st = FT_SUCCESS
+                st = ST_SUCCESS
                 break
             if not accepted:
-                st = FT_NOT_CONVERGED
+                st = ST_NOT_CONVERGED
                 break
         H = Hb[cur]
         for a in range(K):
@@ -1151,7 +1143,7 @@ def fit_fast_rows(start, stop, T, Y, W, nu, t0, X, free, scale, lo, hi, emodel, 
                    np.zeros(K))
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", nogil=True)
 def fit_rows(start, stop, mode, T, Y, W, nu, t0, X, free, scale, lo, hi, emodel, jt, jf, dose,
              expo, acc, clear, bp, nsw, PM, PQ, max_iter, ftol, xtol, rtol, atol, max_steps,
              INFO, F, RES, status, fast):
@@ -1159,7 +1151,7 @@ def fit_rows(start, stop, mode, T, Y, W, nu, t0, X, free, scale, lo, hi, emodel,
     form, no prior, one-sd error model, no censored point), fit_lm_one for the rest."""
     use_prior = PM.shape[0] > 0
     todo = stop - start
-    if fast and mode == 0 and not use_prior and emodel != 2:
+    if FIT_FAST and fast and mode == 0 and not use_prior and emodel != 2:
         fit_fast_rows(start, stop, T, Y, W, nu, t0, X, free, scale, lo, hi, emodel, max_iter,
                       ftol, xtol, INFO, F, RES, status)
         todo = 0
@@ -1180,23 +1172,3 @@ def fit_rows(start, stop, mode, T, Y, W, nu, t0, X, free, scale, lo, hi, emodel,
                            emodel, jt[s], jf[s], dose[s], expo[s], acc[s], clear[s], bp[s], nsw,
                            pm, pq, use_prior, max_iter, ftol, xtol, rtol, atol, max_steps,
                            INFO[s], F[s], RES[s], wk)
-
-
-@njit(cache=True, error_model="numpy", parallel=True)
-def fit_batch(mode, T, Y, W, nu, t0, X, free, scale, lo, hi, emodel, jt, jf, dose, expo, acc,
-              clear, bp, nsw, PM, PQ, max_iter, ftol, xtol, rtol, atol, max_steps, INFO, F,
-              RES, status, fast, chunk):
-    """Fit every row (prange over chunks of ``chunk`` rows): X[s] start in, estimate out.
-
-    PM (n or 0, NP) and PQ (n or 0, NP, NP) give an optional Gaussian prior per row on the
-    working scale. F[s, :nu[s]] receives the fitted predictions, INFO[s] the Fisher
-    information, RES[s] = (phi, iterations, model evaluations). fast: use the fast path
-    where it applies. Each chunk allocates one set of work arrays.
-    """
-    n = X.shape[0]
-    chunk = max(chunk, 1)
-    nchunk = (n + chunk - 1) // chunk
-    for c in prange(nchunk):
-        fit_rows(c * chunk, min(n, (c + 1) * chunk), mode, T, Y, W, nu, t0, X, free, scale,
-                 lo, hi, emodel, jt, jf, dose, expo, acc, clear, bp, nsw, PM, PQ, max_iter,
-                 ftol, xtol, rtol, atol, max_steps, INFO, F, RES, status, fast)

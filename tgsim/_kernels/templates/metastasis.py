@@ -1,4 +1,3 @@
-# ruff: noqa: F821
 # Kernel template for tgsim.metastasis: growth of metastatic colonies born at given times.
 #
 # A colony is the card's tumour started from the initial state that the parameter row
@@ -10,10 +9,18 @@
 # eradicated from then on (size 0). ``v_ext = 0`` disables extinction.
 
 
-@njit(cache=True, error_model="numpy", parallel=True)
-def metastasis_grow_colonies(grid, out_idx, births, owner, P, dose, expo, acc, bp, v_ext,
-                             v_det, rtol, atol, max_steps, out, first_det, status):
-    """Sizes of colonies born at ``births[m]`` (days), one per prange iteration.
+import math
+
+import numpy as np
+from numba import njit
+
+from tgsim._kernels.templates.simulate import *  # noqa: F403  @simulate
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def metastasis_grow_colonies(start, stop, grid, out_idx, births, owner, P, dose, expo, acc, bp,
+                             v_ext, v_det, rtol, atol, max_steps, out, first_det, status):
+    """Sizes of colonies start..stop-1, born at ``births[m]`` (days); GIL released.
 
     grid      (G,)   increasing evaluation times (days); the colony is integrated through
                      every grid time after its birth (finer grid = finer extinction and
@@ -29,7 +36,7 @@ def metastasis_grow_colonies(grid, out_idx, births, owner, P, dose, expo, acc, b
     """
     ng = grid.shape[0]
     nk = out_idx.shape[0]
-    for m in prange(births.shape[0]):
+    for m in range(start, stop):
         o = owner[m]
         tb = births[m]
         buf = np.empty((ng, NS))

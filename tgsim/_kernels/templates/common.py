@@ -1,0 +1,213 @@
+# Kernel template shared by every job (simulate, fit, metastasis): the Dormand-Prince
+# tableau, treatment rates and jumps. A job module is the card's generated functions,
+# then this file, then the job's own template (see tgsim.compile and README.md here).
+#
+# The card part defines NS (number of tumour states), NP (number of parameters), SENS
+# (kill sensitivity per state) and the njit functions
+#   card_init(p, y)                         initial tumour states from parameters
+#   card_rhs(y, p, dy)                      untreated growth term g(y)
+#   card_closed(t, y0, p, kill, accel, y)   closed form from y0 after time t (if any)
+#   card_volume(t, p)                       untreated closed-form volume
+#   card_volume_prep(p, q), card_volume_vg(t, p, q, g)  its parameter-only terms (NQV of
+#                                           them), then volume and gradient at t
+#   card_prep(p, q), card_rhs_log(u, p, q, du)  the growth term in log-states u = log y
+#                                           (du_i = g_i / y_i; q: parameter-only terms, NQ
+#                                           of them); LOGSPACE says whether it is cheaper
+#   card_rhs_lanes_lin(Y, P, Q, DY), card_rhs_lanes_log(...)  both forms for LANES
+#                                           subjects at once, arrays indexed [slot, lane]
+#
+# The region between the "per-form integrator" markers is compiled twice: its suffix becomes
+# "lin" (stepping the states) and "log" (stepping their logs), see tgsim.compile.
+#
+# Arrays only: every argument is a contiguous float64 array or a scalar; kernels write
+# in place and return an int status (see tgsim.errors.Status); they never raise.
+#
+# Treatment encoding, per subject (rows padded with +inf times and zero effects):
+#   jt[J], jf[J]      jump times and factors: jf >= 0 removes that fraction of every state
+#                     (surgery: factor 1 - resected fraction, whatever the sensitivity);
+#                     jf < 0 is a cell kill with surviving fraction |jf| for fully
+#                     sensitive cells, acting on state i as |jf| ** SENS[i] (radiotherapy)
+#   dose[D, 5]        bolus doses: time, amount, elimination rate (1/day), kill rate,
+#                     hypothesis (0 = log-kill, 1 = Norton-Simon)
+#   expo[E, 5]        exposures on [start, stop): start, stop, kill rate, resistance
+#                     rate, infiltration rate (swelling source)
+#   acc[A, 3]         accelerations: onset, factor, ramp duration
+#   clear             swelling clearance rate (1/day)
+#   bp[B]             sorted breakpoints (every event time); integration never steps over one
+#
+# Piecewise switches (a dose given, an exposure on, an onset passed) are decided at the
+# start of the current segment ``tseg``, so the end-point evaluation of a step that lands
+# on a breakpoint still belongs to the interval it closes (half-open [start, stop)).
+
+import math
+
+from numba import njit
+
+from tgsim._kernels.stub import *  # noqa: F403  @card (the card functions, ST_* codes)
+
+NT = NS + 1  # state slots: tumour states plus the swelling compartment
+ST_NOT_LOG = -1  # internal: the subject cannot be integrated in log-states
+
+# Dormand-Prince 5(4) tableau (Dormand & Prince 1980; Hairer, Norsett & Wanner, vol. I)
+A21 = 1.0 / 5.0
+A31 = 3.0 / 40.0
+A32 = 9.0 / 40.0
+A41 = 44.0 / 45.0
+A42 = -56.0 / 15.0
+A43 = 32.0 / 9.0
+A51 = 19372.0 / 6561.0
+A52 = -25360.0 / 2187.0
+A53 = 64448.0 / 6561.0
+A54 = -212.0 / 729.0
+A61 = 9017.0 / 3168.0
+A62 = -355.0 / 33.0
+A63 = 46732.0 / 5247.0
+A64 = 49.0 / 176.0
+A65 = -5103.0 / 18656.0
+A71 = 35.0 / 384.0
+A73 = 500.0 / 1113.0
+A74 = 125.0 / 192.0
+A75 = -2187.0 / 6784.0
+A76 = 11.0 / 84.0
+C2 = 0.2
+C3 = 0.3
+C4 = 0.8
+C5 = 8.0 / 9.0
+E1 = 71.0 / 57600.0
+E3 = -71.0 / 16695.0
+E4 = 71.0 / 1920.0
+E5 = -17253.0 / 339200.0
+E6 = 22.0 / 525.0
+E7 = -1.0 / 40.0
+# dense output (Hairer's CONTD5 coefficients)
+D1 = -12715105075.0 / 11282082432.0
+D3 = 87487479700.0 / 32700410799.0
+D4 = -10690763975.0 / 1880347072.0
+D5 = 701980252875.0 / 199316789632.0
+D6 = -1453857185.0 / 822651844.0
+D7 = 69997945.0 / 29380423.0
+
+
+@njit(cache=True, error_model="numpy")
+def dose_groups(dose, tseg, gk, gh, gsum):
+    """Bolus doses given by ``tseg``, summed per (elimination rate, hypothesis).
+
+    A dose of amount A given at t_i acts as A exp(-k (t - t_i)); the doses of one group
+    together act as gsum[g] exp(-gk[g] (t - tseg)) on the segment that starts at tseg, so
+    a stage needs one exp per group instead of one per dose. gh[g] is 1 for Norton-Simon,
+    0 for log-kill. Returns the number of groups.
+    """
+    ng = 0
+    for i in range(dose.shape[0]):
+        ti = dose[i, 0]
+        if ti <= tseg:
+            k = dose[i, 2]
+            h = 1.0 if dose[i, 4] > 0.5 else 0.0
+            g = 0
+            while g < ng and not (gk[g] == k and gh[g] == h):
+                g += 1
+            if g == ng:
+                gk[g] = k
+                gh[g] = h
+                gsum[g] = 0.0
+                ng += 1
+            gsum[g] += dose[i, 3] * dose[i, 1] * math.exp(-k * (tseg - ti))
+    return ng
+
+
+@njit(cache=True, error_model="numpy")
+def treatment_rates(t, tseg, gk, gh, gsum, ng, expo, acc):
+    """Growth multiplier, log-kill hazard, Norton-Simon fraction and infiltration at t
+    (doses as grouped by dose_groups at the segment start tseg)."""
+    a = 1.0
+    for i in range(acc.shape[0]):
+        onset = acc[i, 0]
+        if onset <= tseg:
+            ramp = acc[i, 2]
+            if ramp > 0.0:
+                frac = (t - onset) / ramp
+                if frac > 1.0:
+                    frac = 1.0
+                elif frac < 0.0:
+                    frac = 0.0
+                a *= 1.0 + (acc[i, 1] - 1.0) * frac
+            else:
+                a *= acc[i, 1]
+    lk = 0.0
+    ns = 0.0
+    for g in range(ng):
+        c = gsum[g] * math.exp(-gk[g] * (t - tseg))
+        if gh[g] > 0.5:
+            ns += c
+        else:
+            lk += c
+    infil = 0.0
+    for i in range(expo.shape[0]):
+        if expo[i, 0] <= tseg and tseg < expo[i, 1]:
+            lk += expo[i, 2] * math.exp(-expo[i, 3] * (t - expo[i, 0]))
+            infil += expo[i, 4]
+    return a, lk, ns, infil
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def apply_treatment(y, dy, a, lk, ns, infil, clear, nsw):
+    """Turn the growth term in ``dy`` into the treated right-hand side, in place."""
+    tot = 0.0
+    for i in range(NS):
+        s = SENS[i]
+        dy[i] = a * (1.0 - ns * s) * dy[i] - lk * s * y[i]
+        tot += y[i]
+    if nsw > 0:
+        dy[NS] = infil * tot - clear * y[NS]
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def jump_factor(f, i):
+    """Factor of jump ``f`` on tumour state ``i``: a removal (f >= 0) acts on every state,
+    a cell kill (f < 0, surviving fraction |f|) on each state by its sensitivity."""
+    if f >= 0.0:
+        return f
+    s = SENS[i]
+    if s == 1.0:
+        return -f
+    if s == 0.0:
+        return 1.0
+    return (-f) ** s
+
+
+@njit(cache=True, error_model="numpy")
+def apply_jumps(y, jt, jf, ij, at, nblocks, stride):
+    """Apply the jumps at time ``at`` (surgery, radiotherapy) and pass over earlier ones.
+
+    Multiplies the tumour states ``y[stride * c + i]`` (``c < nblocks``, ``i < NS``: the
+    state and, in the fitting kernels, its sensitivity blocks) by each jump's factor on
+    that state (``jump_factor``) and returns the index of the first jump after ``at``.
+    """
+    nj = jt.shape[0]
+    while ij < nj and jt[ij] <= at:
+        if jt[ij] == at:
+            for i in range(NS):
+                fi = jump_factor(jf[ij], i)
+                for c in range(nblocks):
+                    y[stride * c + i] *= fi
+        ij += 1
+    return ij
+
+
+@njit(cache=True, error_model="numpy")
+def segment_end(bp, ib, t, tend):
+    """The next breakpoint after ``t`` (or ``tend``), and its index in ``bp``."""
+    nb = bp.shape[0]
+    while ib < nb and bp[ib] <= t:
+        ib += 1
+    if ib < nb and bp[ib] < tend:
+        return ib, bp[ib]
+    return ib, tend
+
+
+@njit(cache=True, error_model="numpy")
+def _norm(y):
+    acc = 0.0
+    for i in range(y.shape[0]):
+        acc += y[i] * y[i]
+    return math.sqrt(acc / y.shape[0])
