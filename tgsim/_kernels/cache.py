@@ -31,8 +31,21 @@ from ..errors import TgsimError
 
 __all__ = ["KernelCacheError", "cache_dir", "check_trusted", "announce", "guard_module"]
 
-_ANNOUNCED: set[tuple[str, str]] = set()
+_ANNOUNCED: set[str] = set()
 _LOCK = threading.Lock()
+#: set by :func:`quiet` (``tgsim compile`` reports its own progress)
+_QUIET = False
+
+
+@contextlib.contextmanager
+def quiet() -> Any:
+    """No compile announcements inside this block."""
+    global _QUIET
+    old, _QUIET = _QUIET, True
+    try:
+        yield
+    finally:
+        _QUIET = old
 
 
 class KernelCacheError(TgsimError):
@@ -131,16 +144,16 @@ def _is_cached(disp: Any) -> bool:
 
 
 def announce(module: ModuleType, *names: str) -> None:
-    """Say on stderr, once per process, that the kernels ``names`` of ``module`` are about
-    to be compiled (their first use: nothing in memory or on disk)."""
-    disps = [getattr(module, n) for n in names]
-    if all(_is_cached(d) for d in disps):
+    """Say on stderr, once per module and process, that kernels of ``module`` are about to
+    be compiled: the entry points ``names`` are neither compiled nor cached on disk."""
+    if _QUIET or module.__name__ in _ANNOUNCED:
         return
-    key = (module.__name__, ",".join(names))
+    if all(_is_cached(getattr(module, n)) for n in names):
+        return
     with _LOCK:
-        if key in _ANNOUNCED:
+        if module.__name__ in _ANNOUNCED:
             return
-        _ANNOUNCED.add(key)
+        _ANNOUNCED.add(module.__name__)
     label = getattr(module, "__tgsim_label__", module.__name__)
     print(f"tgsim: compiling {label} kernels (first use; cached afterwards, "
           "`tgsim compile` warms the cache ahead)...", file=sys.stderr, flush=True)

@@ -22,7 +22,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
+
+from .._kernels.rows import run_rows
 
 __all__ = ["covariance_rows", "result_rows", "series_features", "integral_start", "INTEGRAL_LAWS",
            "CHUNK", "count_rows", "compact_rows", "start_guess"]
@@ -156,8 +158,22 @@ def _cov_one(s, X, INFO, free, lo, hi, scale, NP, combined, FAC, CW, C, ATB, A, 
     return True
 
 
-@njit(cache=True, error_model="numpy", parallel=True)
-def covariance_rows(X, INFO, free, lo, hi, scale, NP, combined, fac, CW, C, ATB, fallback):
+@njit(cache=True, error_model="numpy", nogil=True)
+def _covariance_rows_range(start, stop, X, INFO, free, lo, hi, scale, NP, combined, fac, CW, C, ATB,
+                           fallback):
+    """covariance_rows for rows start..stop-1 (GIL released; see covariance_rows)."""
+    n, K = X.shape
+    A = np.empty((K, K))
+    L = np.zeros((K, K))
+    Ainv = np.empty((K, K))
+    idx = np.empty(K, dtype=np.int64)
+    d = np.empty(K)
+    for s in range(start, stop):
+        fallback[s] = not _cov_one(s, X, INFO, free, lo, hi, scale, NP, combined, fac, CW,
+                                   C, ATB, A, L, Ainv, idx, d)
+
+
+def covariance_rows(X, INFO, free, lo, hi, scale, NP, combined, fac, CW, C, ATB, fallback) -> None:
     """Working (CW, n x K x K) and reported (C, n x q x q) covariances of fitted rows.
 
     INFO[s] is the Fisher information on the working scale, fac[s] the degrees-of-freedom
@@ -166,21 +182,20 @@ def covariance_rows(X, INFO, free, lo, hi, scale, NP, combined, fac, CW, C, ATB,
     positive definite, or whose eigenvalue ratio may fall below 1e-12, get fallback[s] =
     True and are left for :func:`tgsim.fit.covariance.working_covariance`.
     """
-    n, K = X.shape
-    nchunk = (n + CHUNK - 1) // CHUNK
-    for ch in prange(nchunk):
-        A = np.empty((K, K))
-        L = np.zeros((K, K))
-        Ainv = np.empty((K, K))
-        idx = np.empty(K, dtype=np.int64)
-        d = np.empty(K)
-        for s in range(ch * CHUNK, min(n, (ch + 1) * CHUNK)):
-            fallback[s] = not _cov_one(s, X, INFO, free, lo, hi, scale, NP, combined, fac, CW,
-                                       C, ATB, A, L, Ainv, idx, d)
+    run_rows(_covariance_rows_range, X.shape[0], X, INFO, free, lo, hi, scale, NP, combined, fac,
+             CW, C, ATB, fallback)
 
 
-@njit(cache=True, error_model="numpy", parallel=True)
-def series_features(T, Y, W, nu, t0, out):
+@njit(cache=True, error_model="numpy", nogil=True)
+def _series_features_range(start, stop, T, Y, W, nu, t0, out):
+    """series_features for rows start..stop-1 (GIL released; see series_features)."""
+    n, m = T.shape
+    buf = np.empty(max(m, 1))
+    for s in range(start, stop):
+        _features_one(s, T, Y, W, nu, t0, buf, out)
+
+
+def series_features(T, Y, W, nu, t0, out) -> None:
     """Summaries of each subject's measured, positive points for starting values.
 
     out[s] = (slope, intercept, first log value, max, median, second-half slope):
@@ -191,12 +206,7 @@ def series_features(T, Y, W, nu, t0, out):
     the measured point of rank nm // 2 + 1 and the last one (NaN with fewer than three
     measured points). Only points with W == 1 and column < nu[s] count as measured.
     """
-    n, m = T.shape
-    nchunk = (n + CHUNK - 1) // CHUNK
-    for ch in prange(nchunk):
-        buf = np.empty(max(m, 1))
-        for s in range(ch * CHUNK, min(n, (ch + 1) * CHUNK)):
-            _features_one(s, T, Y, W, nu, t0, buf, out)
+    run_rows(_series_features_range, T.shape[0], T, Y, W, nu, t0, out)
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
@@ -277,8 +287,15 @@ def _features_one_into(T, Y, W, nu, t0, buf, out):
 INTEGRAL_LAWS = {"gompertz": 0, "logistic": 1}
 
 
-@njit(cache=True, error_model="numpy", parallel=True)
-def integral_start(T, Y, W, nu, t0, law, out):
+@njit(cache=True, error_model="numpy", nogil=True)
+def _integral_start_range(start, stop, T, Y, W, nu, t0, law, out):
+    """integral_start for rows start..stop-1 (GIL released; see integral_start)."""
+    n, m = T.shape
+    for s in range(start, stop):
+        _integral_one(s, T, Y, W, nu, t0, law, out)
+
+
+def integral_start(T, Y, W, nu, t0, law, out) -> None:
     """Starting values (V0, r, K) by the integral method, NaN where it does not apply.
 
     In u = log V the Gompertz law is du/dt = r log K - r u and the logistic law is
@@ -291,19 +308,28 @@ def integral_start(T, Y, W, nu, t0, law, out):
     Needs four positive measured points; NaN when the fit gives no growth-then-saturation
     (r or K not positive and finite).
     """
-    n, m = T.shape
-    nchunk = (n + CHUNK - 1) // CHUNK
-    for ch in prange(nchunk):
-        for s in range(ch * CHUNK, min(n, (ch + 1) * CHUNK)):
-            _integral_one(s, T, Y, W, nu, t0, law, out)
+    run_rows(_integral_start_range, T.shape[0], T, Y, W, nu, t0, law, out)
 
 
 #: start rules of :func:`start_guess`, per growth parameter
 RULE_DEFAULT, RULE_V0, RULE_RATE, RULE_CAPACITY, RULE_LINEAR, RULE_RESISTANT, RULE_POWER = range(7)
 
 
-@njit(cache=True, error_model="numpy", parallel=True)
-def start_guess(T, Y, W, nu, t0, law, rules, aux, defaults, lo, hi, scale, X):
+@njit(cache=True, error_model="numpy", nogil=True)
+def _start_guess_range(start, stop, T, Y, W, nu, t0, law, rules, aux, defaults, lo, hi, scale, X):
+    """start_guess for rows start..stop-1 (GIL released; see start_guess)."""
+    n, m = T.shape
+    NP = rules.shape[0]
+    buf = np.empty(max(m, 1))
+    feat = np.empty(6)
+    est = np.empty(3)
+    P = np.empty(NP)
+    for s in range(start, stop):
+        _start_one(s, T, Y, W, nu, t0, law, rules, aux, defaults, lo, hi, scale, X, buf,
+                   feat, est, P)
+
+
+def start_guess(T, Y, W, nu, t0, law, rules, aux, defaults, lo, hi, scale, X) -> None:
     """Working-scale starting rows X (n, K) of :func:`tgsim.fit.lm.heuristic_start`.
 
     Per subject, from :func:`series_features` (slope, intercept, first log value, max,
@@ -322,17 +348,8 @@ def start_guess(T, Y, W, nu, t0, law, rules, aux, defaults, lo, hi, scale, X):
     where K is at least the largest value. Values are clipped to the natural bounds
     [lo, hi] and taken to the working scale (log where scale is 1); X[:, NP:] is zero.
     """
-    n, m = T.shape
-    NP = rules.shape[0]
-    nchunk = (n + CHUNK - 1) // CHUNK
-    for ch in prange(nchunk):
-        buf = np.empty(max(m, 1))
-        feat = np.empty(6)
-        est = np.empty(3)
-        P = np.empty(NP)
-        for s in range(ch * CHUNK, min(n, (ch + 1) * CHUNK)):
-            _start_one(s, T, Y, W, nu, t0, law, rules, aux, defaults, lo, hi, scale, X, buf,
-                       feat, est, P)
+    run_rows(_start_guess_range, T.shape[0], T, Y, W, nu, t0, law, rules, aux, defaults, lo, hi,
+             scale, X)
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
@@ -464,9 +481,53 @@ def _integral_one_into(T, Y, W, nu, t0, law, out):
         out[2] = K
 
 
-@njit(cache=True, error_model="numpy", parallel=True)
+@njit(cache=True, error_model="numpy", nogil=True)
+def _result_rows_range(start, stop, est, cov, free_q, log_type, tq, F, Y, nu, emodel, NP, se, lo,
+                       hi, resid, wres):
+    """result_rows for rows start..stop-1 (GIL released; see result_rows)."""
+    n, q = est.shape
+    m = F.shape[1]
+    for s in range(start, stop):
+        t = tq[s]
+        for j in range(q):
+            v = cov[s, j, j]
+            e = est[s, j]
+            if not free_q[j]:
+                se[s, j] = np.nan
+                lo[s, j] = np.nan
+                hi[s, j] = np.nan
+                continue
+            sd = math.sqrt(v) if v > 0.0 else (0.0 if v <= 0.0 else np.nan)
+            se[s, j] = sd
+            if log_type[j] and e > 0.0:
+                rel = sd / abs(e)
+                lo[s, j] = e * math.exp(-t * rel)
+                hi[s, j] = e * math.exp(t * rel)
+            else:
+                lo[s, j] = e - t * sd
+                hi[s, j] = e + t * sd
+        for k in range(m):
+            f = F[s, k]
+            if k >= nu[s] or math.isnan(f):
+                F[s, k] = np.nan
+                resid[s, k] = np.nan
+                wres[s, k] = np.nan
+                continue
+            y = Y[s, k]
+            r = y - f
+            resid[s, k] = r
+            if emodel == 3:
+                wres[s, k] = (math.log(y) - math.log(f)) / est[s, NP]
+            elif emodel == 0:
+                wres[s, k] = r / est[s, NP]
+            elif emodel == 1:
+                wres[s, k] = r / (est[s, NP] * f)
+            else:
+                wres[s, k] = r / (est[s, NP] + est[s, NP + 1] * f)
+
+
 def result_rows(est, cov, free_q, log_type, tq, F, Y, nu, emodel, NP, se, lo, hi, resid,
-                wres):
+                wres) -> None:
     """Standard errors, Wald intervals and residuals of every subject (one pass per row).
 
     se = sqrt(max(diag(cov), 0)) (NaN where the variance is NaN or the parameter is not
@@ -475,47 +536,8 @@ def result_rows(est, cov, free_q, log_type, tq, F, Y, nu, emodel, NP, se, lo, hi
     f over sigma for the log-normal model), NaN past nu[s] and where f is NaN (F is set
     to NaN there too). Error models as in the fitting kernel (emodel 0-3).
     """
-    n, q = est.shape
-    m = F.shape[1]
-    nchunk = (n + CHUNK - 1) // CHUNK
-    for ch in prange(nchunk):
-        for s in range(ch * CHUNK, min(n, (ch + 1) * CHUNK)):
-            t = tq[s]
-            for j in range(q):
-                v = cov[s, j, j]
-                e = est[s, j]
-                if not free_q[j]:
-                    se[s, j] = np.nan
-                    lo[s, j] = np.nan
-                    hi[s, j] = np.nan
-                    continue
-                sd = math.sqrt(v) if v > 0.0 else (0.0 if v <= 0.0 else np.nan)
-                se[s, j] = sd
-                if log_type[j] and e > 0.0:
-                    rel = sd / abs(e)
-                    lo[s, j] = e * math.exp(-t * rel)
-                    hi[s, j] = e * math.exp(t * rel)
-                else:
-                    lo[s, j] = e - t * sd
-                    hi[s, j] = e + t * sd
-            for k in range(m):
-                f = F[s, k]
-                if k >= nu[s] or math.isnan(f):
-                    F[s, k] = np.nan
-                    resid[s, k] = np.nan
-                    wres[s, k] = np.nan
-                    continue
-                y = Y[s, k]
-                r = y - f
-                resid[s, k] = r
-                if emodel == 3:
-                    wres[s, k] = (math.log(y) - math.log(f)) / est[s, NP]
-                elif emodel == 0:
-                    wres[s, k] = r / est[s, NP]
-                elif emodel == 1:
-                    wres[s, k] = r / (est[s, NP] * f)
-                else:
-                    wres[s, k] = r / (est[s, NP] + est[s, NP + 1] * f)
+    run_rows(_result_rows_range, est.shape[0], est, cov, free_q, log_type, tq, F, Y, nu, emodel, NP,
+             se, lo, hi, resid, wres)
 
 
 @njit(cache=True, error_model="numpy", _nrt=False, inline="always")
@@ -529,8 +551,40 @@ def _unusable(t, y, log_scale):
     return 0
 
 
-@njit(cache=True, error_model="numpy", parallel=True)
-def count_rows(T, Y, check_negative, log_scale, nu, flags):
+@njit(cache=True, error_model="numpy", nogil=True)
+def _count_rows_range(start, stop, T, Y, check_negative, log_scale, nu, flags):
+    """count_rows for rows start..stop-1 (GIL released; see count_rows)."""
+    n, m = Y.shape
+    shared = T.shape[0] == 1
+    for s in range(start, stop):
+        r = 0 if shared else s
+        k = 0
+        inf = -1
+        neg = -1
+        nlog = 0
+        some = 0
+        for o in range(m):
+            t = T[r, o]
+            y = Y[s, o]
+            if inf < 0 and (math.isinf(t) or math.isinf(y)):
+                inf = o
+            if check_negative and neg < 0 and y < 0.0:
+                neg = o
+            if not (math.isnan(t) and math.isnan(y)):
+                some += 1
+            why = _unusable(t, y, log_scale)
+            if why == 2:
+                nlog += 1
+            if why == 0:
+                k += 1
+        nu[s] = k
+        flags[s, 0] = inf
+        flags[s, 1] = neg
+        flags[s, 2] = nlog
+        flags[s, 3] = some
+
+
+def count_rows(T, Y, check_negative, log_scale, nu, flags) -> None:
     """First pass of :func:`tgsim.fit.data.as_batch` over raw (subject, obs) arrays.
 
     T has one row per subject, or a single row shared by all. For each subject:
@@ -539,40 +593,55 @@ def count_rows(T, Y, check_negative, log_scale, nu, flags):
     a negative value when ``check_negative`` (-1 where there is none), number of points
     left out for the log scale, number of points with a time or a value).
     """
+    run_rows(_count_rows_range, Y.shape[0], T, Y, check_negative, log_scale, nu, flags)
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def _compact_rows_range(start, stop, T, Y, C, log_scale, nu, Tc, Yc, Wc, OI, unsorted, alleq):
+    """compact_rows for rows start..stop-1 (GIL released; see compact_rows)."""
     n, m = Y.shape
+    width = Tc.shape[1]
     shared = T.shape[0] == 1
-    nchunk = (n + CHUNK - 1) // CHUNK
-    for ch in prange(nchunk):
-        for s in range(ch * CHUNK, min(n, (ch + 1) * CHUNK)):
-            r = 0 if shared else s
-            k = 0
-            inf = -1
-            neg = -1
-            nlog = 0
-            some = 0
-            for o in range(m):
-                t = T[r, o]
-                y = Y[s, o]
-                if inf < 0 and (math.isinf(t) or math.isinf(y)):
-                    inf = o
-                if check_negative and neg < 0 and y < 0.0:
-                    neg = o
-                if not (math.isnan(t) and math.isnan(y)):
-                    some += 1
-                why = _unusable(t, y, log_scale)
-                if why == 2:
-                    nlog += 1
-                if why == 0:
-                    k += 1
-            nu[s] = k
-            flags[s, 0] = inf
-            flags[s, 1] = neg
-            flags[s, 2] = nlog
-            flags[s, 3] = some
+    for s in range(start, stop):
+        r = 0 if shared else s
+        k = 0
+        for o in range(m):
+            t = T[r, o]
+            y = Y[s, o]
+            if _unusable(t, y, log_scale) != 0 or k >= width:
+                continue
+            Tc[s, k] = t
+            Yc[s, k] = y
+            Wc[s, k] = 2.0 if C[s, o] else 1.0
+            OI[s, k] = o
+            k += 1
+        last = Tc[s, k - 1] if k > 0 else 0.0
+        for j in range(k, width):
+            Tc[s, j] = last
+            Yc[s, j] = 0.0
+            Wc[s, j] = 0.0
+            OI[s, j] = -1
+        first = -1
+        for j in range(k - 1):
+            if not Tc[s, j + 1] > Tc[s, j]:
+                first = j
+                break
+        unsorted[s] = first
+        nmeas = 0
+        same = True
+        ref = 0.0
+        for j in range(k):
+            if Wc[s, j] != 1.0:
+                continue
+            if nmeas == 0:
+                ref = Yc[s, j]
+            elif Yc[s, j] != ref:
+                same = False
+            nmeas += 1
+        alleq[s] = same and nmeas >= 2
 
 
-@njit(cache=True, error_model="numpy", parallel=True)
-def compact_rows(T, Y, C, log_scale, nu, Tc, Yc, Wc, OI, unsorted, alleq):
+def compact_rows(T, Y, C, log_scale, nu, Tc, Yc, Wc, OI, unsorted, alleq) -> None:
     """Second pass of :func:`tgsim.fit.data.as_batch`: the usable points of each subject
     (see :func:`count_rows`), moved to the front of its row in input order.
 
@@ -581,45 +650,5 @@ def compact_rows(T, Y, C, log_scale, nu, Tc, Yc, Wc, OI, unsorted, alleq):
     i with T[i + 1] <= T[i] (-1 when the times increase strictly); alleq[s] is True when
     the subject has two or more measured values, all identical.
     """
-    n, m = Y.shape
-    width = Tc.shape[1]
-    shared = T.shape[0] == 1
-    nchunk = (n + CHUNK - 1) // CHUNK
-    for ch in prange(nchunk):
-        for s in range(ch * CHUNK, min(n, (ch + 1) * CHUNK)):
-            r = 0 if shared else s
-            k = 0
-            for o in range(m):
-                t = T[r, o]
-                y = Y[s, o]
-                if _unusable(t, y, log_scale) != 0 or k >= width:
-                    continue
-                Tc[s, k] = t
-                Yc[s, k] = y
-                Wc[s, k] = 2.0 if C[s, o] else 1.0
-                OI[s, k] = o
-                k += 1
-            last = Tc[s, k - 1] if k > 0 else 0.0
-            for j in range(k, width):
-                Tc[s, j] = last
-                Yc[s, j] = 0.0
-                Wc[s, j] = 0.0
-                OI[s, j] = -1
-            first = -1
-            for j in range(k - 1):
-                if not Tc[s, j + 1] > Tc[s, j]:
-                    first = j
-                    break
-            unsorted[s] = first
-            nmeas = 0
-            same = True
-            ref = 0.0
-            for j in range(k):
-                if Wc[s, j] != 1.0:
-                    continue
-                if nmeas == 0:
-                    ref = Yc[s, j]
-                elif Yc[s, j] != ref:
-                    same = False
-                nmeas += 1
-            alleq[s] = same and nmeas >= 2
+    run_rows(_compact_rows_range, Y.shape[0], T, Y, C, log_scale, nu, Tc, Yc, Wc, OI, unsorted,
+             alleq)
