@@ -135,6 +135,7 @@ def test_table_columns():
         "new_lesions",
         "new_lesion_sum_mm",
         "response",
+        "reason",
     ]
     assert r.criteria == "iRECIST"
     assert r.table["change_from_baseline_pct"].iloc[1] == pytest.approx(25.0)

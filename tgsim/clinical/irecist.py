@@ -37,20 +37,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from ._common import at_least
 from .recist import (
     CONFIRM_DAYS,
-    PD_ABSOLUTE_MM,
     ResponseAssessment,
     TreatmentDay,
     _assess,
     _check_options,
-    _Components,
-    _Subject,
-    best_overall_response,
 )
 
 __all__ = ["IRECIST_RESPONSES", "irecist"]
@@ -65,77 +57,6 @@ IRECIST_RESPONSES: tuple[str, ...] = (
     "iCPD",
     "iNE",
 )
-
-_TO_I = {
-    "CR": "iCR",
-    "PR": "iPR",
-    "SD": "iSD",
-    "non-CR/non-PD": "non-iCR/non-iUPD",
-    "NE": "iNE",
-    "PD": "iCPD",
-    "UPD": "iUPD",
-}
-_FROM_I = {v: k for k, v in _TO_I.items()}
-
-
-def _irecist_responses(
-    s: _Subject, c: _Components, confirm_days: float
-) -> tuple[list[str], dict[str, Any]]:
-    out: list[str] = [""]
-    ref: dict[str, Any] | None = None
-    confirmed = False
-    for i in range(1, s.days.size):
-        r = c.recist[i]
-        if confirmed:
-            out.append("iCPD")
-            continue
-        if ref is None:
-            if r == "PD":
-                ref = {
-                    "day": float(s.days[i]),
-                    "target": c.target[i] == "PD",
-                    "non_target": c.non_target[i] == "PD",
-                    "new": bool(c.new_count[i] > 0),
-                    "sum": float(c.sum_mm[i]),
-                    "new_sum": float(c.new_sum[i]),
-                    "new_count": int(c.new_count[i]),
-                }
-                out.append("iUPD")
-            else:
-                out.append(_TO_I[r])
-            continue
-        # an iUPD is pending
-        if at_least(s.days[i] - ref["day"], confirm_days) and _further_increase(ref, c, i):
-            confirmed = True
-            out.append("iCPD")
-        elif r in ("CR", "PR", "SD", "non-CR/non-PD"):
-            ref = None  # reset
-            out.append(_TO_I[r])
-        else:
-            out.append("iUPD")
-    return out, {"new_lesion_sum_mm": c.new_sum}
-
-
-def _further_increase(ref: dict[str, Any], c: _Components, i: int) -> bool:
-    # target lesions
-    if ref["target"] and not np.isnan(ref["sum"]):
-        if c.complete[i] and at_least(c.sum_mm[i] - ref["sum"], PD_ABSOLUTE_MM):
-            return True
-    elif c.target[i] == "PD":
-        return True
-    # non-target lesions: unequivocal progression again
-    if c.non_target[i] == "PD":
-        return True
-    # new lesions
-    if ref["new"]:
-        if at_least(c.new_sum[i] - ref["new_sum"], PD_ABSOLUTE_MM):
-            return True
-        if c.new_count[i] > ref["new_count"]:
-            return True
-    elif c.new_count[i] > 0:
-        return True
-    return False
-
 
 def irecist(
     data: Any,
@@ -179,27 +100,18 @@ def irecist(
     for use in trials testing immunotherapeutics. *Lancet Oncol* 2017;18(3):e143-e152.
     """
     _check_options(confirm_days, min_sd_days)
-    subjects, responses, table = _assess(
-        data, treatment_day, lambda s, c: _irecist_responses(s, c, confirm_days)
+    table, best = _assess(
+        data,
+        treatment_day,
+        confirm=confirm,
+        confirm_days=confirm_days,
+        min_sd_days=min_sd_days,
+        irecist=True,
     )
-    best_rows = []
-    for s, resp in zip(subjects, responses, strict=True):
-        plain = [_FROM_I[r] for r in resp[1:]]
-        label, day = best_overall_response(
-            s.days[1:],
-            plain,
-            s.baseline_day,
-            confirm=confirm,
-            confirm_days=confirm_days,
-            min_sd_days=min_sd_days,
-        )
-        best_rows.append(
-            {"subject": s.subject, "best_response": _TO_I[label], "best_response_day": day}
-        )
     return ResponseAssessment(
         "iRECIST",
         table,
-        pd.DataFrame(best_rows, columns=["subject", "best_response", "best_response_day"]),
+        best,
         {
             "treatment_day": treatment_day,
             "confirm": confirm,
