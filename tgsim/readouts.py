@@ -167,10 +167,6 @@ def _at_least(value, bound):
     return np.asarray(value) >= np.asarray(bound) - REL_TOL * np.maximum(np.abs(bound), 1.0)
 
 
-def _at_most(value, bound):
-    return np.asarray(value) <= np.asarray(bound) + REL_TOL * np.maximum(np.abs(bound), 1.0)
-
-
 # --------------------------------------------------------------------- settings
 @dataclass(frozen=True)
 class Observation:
