@@ -294,6 +294,8 @@ def irecist_codes(
 
 def _first(mask: NDArray[np.bool_]) -> NDArray[np.int64]:
     """Index of the first True per row; -1 where none."""
+    if mask.shape[1] == 0:
+        return np.full(mask.shape[0], -1, dtype=np.int64)
     return np.where(mask.any(axis=1), np.argmax(mask, axis=1), -1)
 
 
