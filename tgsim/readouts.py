@@ -31,7 +31,8 @@ Each read-out is computed for up to three *readings* of the same subjects, along
 
 Response criteria (one target lesion)
 -------------------------------------
-RECIST 1.1 (Eisenhauer et al. 2009), as in :func:`tgsim.clinical.recist`, specialised to
+RECIST 1.1 (Eisenhauer et al. 2009), by the rule table :mod:`tgsim.clinical.rules` that
+:func:`tgsim.clinical.recist` uses too, specialised to
 one non-nodal target lesion of diameter :math:`d`: the baseline is the last scan on or
 before ``treatment_day``; it must be measurable (:math:`d_0 \ge 10` mm, else the subject
 is not evaluable, ``NE``, and ``measurable`` is False). At each later scan, with nadir
@@ -56,6 +57,12 @@ still meets PD criteria against the nadir it stays iUPD; if it falls back below 
 bar resets (iSD/iPR/iCR) and a new iUPD must again meet RECIST PD. The iBOR is the best
 response up to iCPD (iUPD does not end the assessment): iCR > iPR > iSD, then iCPD when
 progression was confirmed, else iUPD when it never was.
+
+An iUPD whose sum was incomplete is never confirmed through the 5 mm rule.
+:func:`recist_timepoints` and :func:`irecist_timepoints` also take several target lesions
+per subject, nodes among them (a node back to >= 10 mm after a CR is PD). A subject whose
+lesion is not measurable at baseline is NE and left out of the rates, so a cohort has no
+non-target-only disease.
 
 These vectorised rules are cross-checked against :func:`tgsim.clinical.recist`,
 :func:`tgsim.clinical.irecist` and :func:`tgsim.clinical.hyperprogression` in the test

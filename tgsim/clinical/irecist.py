@@ -12,16 +12,23 @@ new lesions; new lesions are recorded but never added to the target sum). Then
   4-8 weeks) later, progression is confirmed, **iCPD**, when there is further increase:
 
   - target lesions: the sum increased by >= 5 mm over the iUPD sum (if targets caused
-    iUPD), or targets now meet RECIST PD (if they did not);
+    iUPD), or targets now meet RECIST PD (if they did not). An incomplete target sum
+    confirms nothing through the 5 mm rule: when a target was missing at the iUPD scan
+    the sum there is only a lower bound (and the later sum must be complete too);
   - non-target lesions: unequivocal progression (status ``progression``) again;
   - new lesions: their sum of diameters increased by >= 5 mm, or there are more new
     lesions than at iUPD (or any new lesion if none caused iUPD).
 
   An assessment later than 8 weeks is still used (the guideline asks for the next one).
-* Progression is **reset** when a later assessment meets iSD, iPR or iCR (RECIST SD, PR
-  or CR against baseline and nadir; a new lesion still present keeps it iUPD). The next
+* Progression is **reset** when a later assessment meets iSD, iPR, iCR or
+  non-iCR/non-iUPD (RECIST SD, PR, CR or non-CR/non-PD against baseline and nadir; a new
+  lesion still present keeps it iUPD; an iNE keeps the iUPD pending). The next
   progression is then again iUPD, measured against the nadir.
 * Otherwise the status stays iUPD. After iCPD every later assessment is iCPD.
+
+Non-target-only disease is iCR, non-iCR/non-iUPD, iUPD/iCPD or iNE, never iSD. The rules
+are applied by :mod:`tgsim.clinical.rules` (shared with :mod:`tgsim.readouts`); the
+conventions are listed in :mod:`tgsim.clinical.recist` and the README.
 
 The split of new lesions into "new target" (>= 10 mm, at most 5) and "new non-target"
 is simplified: the new-lesion sum adds every measured new lesion, and the count counts

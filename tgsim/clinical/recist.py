@@ -14,19 +14,46 @@ Diameters in **mm**, days in **days**. The rules encoded (Eisenhauer et al. 2009
   never added to it.
 * Target response: **CR** all non-node targets gone (0 mm) and every target node < 10 mm;
   **PR** >= 30 % decrease from the baseline sum; **PD** >= 20 % increase over the nadir
-  (smallest previous sum, baseline included) *and* >= 5 mm absolute increase, or a
-  target lesion reappearing after a CR; **SD** otherwise; **NE** when a target lesion was
-  not assessed, unless the measured ones already give PD. Percentages are compared with a
-  relative tolerance of 1e-9, so exactly -30 % is PR and exactly +20 % is PD.
+  (smallest previous complete sum, baseline included) *and* >= 5 mm absolute increase, or,
+  after a target CR, a target back (a non-nodal target > 0 mm, a node >= 10 mm short
+  axis); **SD** otherwise; **NE** when a target lesion was not assessed, unless the
+  measured ones already give PD.
 * Non-target response: **CR** all absent (nodes < 10 mm); **PD** unequivocal progression
-  (status ``progression``); **NE** one not assessed; otherwise non-CR/non-PD.
+  (status ``progression``), or a non-target lesion present again after an overall CR;
+  **NE** one not assessed; otherwise non-CR/non-PD.
 * A **new lesion** is PD.
 * Overall response per Table 1 of Eisenhauer 2009; a subject without a measurable target
   lesion is assessed on non-target lesions alone (Table 2: CR, non-CR/non-PD, PD, NE).
 * **Best overall response** (BOR): the best response until the first PD. With
   ``confirm=True`` CR and PR must be confirmed by a later assessment at least
-  ``confirm_days`` (4 weeks) later; an unconfirmed CR/PR counts as SD. SD counts only when
-  reached at least ``min_sd_days`` after baseline (protocol-defined; default 0).
+  ``confirm_days`` (4 weeks) later; an unconfirmed CR/PR counts as SD, or as
+  non-CR/non-PD for non-target-only disease (never SD: Table 2). SD and non-CR/non-PD
+  count only when reached at least ``min_sd_days`` after baseline (protocol-defined;
+  default 0).
+
+The rules are applied by :mod:`tgsim.clinical.rules`, which the cohort read-outs of
+:mod:`tgsim.readouts` share.
+
+Conventions
+-----------
+Where the paper leaves a choice (the README's "Conventions" list says the same):
+
+1. Thresholds use a relative tolerance of 1e-9: exactly -30 % is PR, exactly +20 % and
+   +5 mm is PD.
+2. A missing target gives NE unless the measured targets alone give PD.
+3. Node short axes stay in the sum when normal, so two normal nodes can still give
+   sum-based PD (15 + 15 -> 4 + 4 -> 8 + 8 mm).
+4. Disease back after a CR is PD (footnote to Table 3): a target after a *target* CR (the
+   footnote's letter says an overall CR; the lesion measured gone is the one back), a
+   non-target lesion after an overall CR.
+5. Non-target lesions progress only through ``status=progression`` or point 4; a
+   non-measurable baseline target is followed as a non-target lesion, absent at 0 mm (a
+   node < 10 mm).
+6. Non-target-only disease has no SD (Table 2): an unconfirmed CR is non-CR/non-PD.
+7. Confirmation needs every assessment up to one at least ``confirm_days`` later to be
+   CR (CR or PR) or NE; a CR then a PR >= 4 weeks later is a confirmed PR (Table 3 makes
+   it SD because its PR means disease came back, which is PD here by point 4).
+8. ``min_sd_days`` applies to non-CR/non-PD as to SD.
 
 References
 ----------
