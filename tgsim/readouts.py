@@ -372,9 +372,12 @@ _TO_IRECIST = np.array([I_CR, I_PR, I_SD, I_NE, I_CPD, I_NE, I_UPD, I_CPD, _NONE
 
 
 def _components(diameters_mm: np.ndarray, is_node: np.ndarray | None
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Target sum, completeness and normality per scan, and all-NaN-free zeros."""
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, None]:
+    """Target sum, completeness and normality per scan (and no new lesions: None)."""
     d = np.asarray(diameters_mm, dtype=np.float64)
+    if d.ndim == 2 and is_node is None:  # one non-nodal lesion: the cohort's fast path
+        gone = np.isnan(d)
+        return np.where(gone, 0.0, d), ~gone, (d == 0) | gone, None
     if d.ndim == 2:
         d = d[:, :, None]
     if d.ndim != 3:
@@ -390,15 +393,15 @@ def _components(diameters_mm: np.ndarray, is_node: np.ndarray | None
     measured = ~np.isnan(d)
     with np.errstate(invalid="ignore"):
         normal = (np.where(node, d < rules.NODE_NORMAL_MM, d == 0) | ~measured).all(axis=2)
-    return np.nansum(d, axis=2), measured.all(axis=2), normal, np.zeros((n, m), dtype=np.int64)
+    return np.nansum(d, axis=2), measured.all(axis=2), normal, None
 
 
 def _timepoints(diameters_mm: np.ndarray, is_node: np.ndarray | None
                 ) -> tuple[rules.Timepoints, np.ndarray, np.ndarray, np.ndarray]:
-    total, complete, normal, zeros = _components(diameters_mm, is_node)
-    n = total.shape[0]
-    tp = rules.recist_codes(total, complete, normal, np.full(total.shape, rules.NT_NONE), zeros,
-                            has_targets=np.ones(n, dtype=bool))
+    total, complete, normal, _ = _components(diameters_mm, is_node)
+    tp = rules.recist_codes(total, complete, normal, None, None,
+                            has_targets=np.ones(total.shape[0], dtype=bool))
+    zeros = np.zeros(total.shape, dtype=np.int64)
     return tp, total, complete, zeros
 
 

@@ -123,12 +123,27 @@ def _overall(t: NDArray, nt: NDArray, new: NDArray) -> NDArray[np.int8]:
     return out.astype(np.int8)
 
 
+def _non_target(st: NDArray, had_cr: NDArray[np.bool_]) -> NDArray:
+    """Non-target component: a lesion present again after an overall CR is PD."""
+    return np.select(
+        [
+            st == NT_PROGRESSION,
+            st == NT_UNKNOWN,
+            st == NT_ABSENT,
+            (st == NT_PRESENT) & had_cr,
+            st == NT_PRESENT,
+        ],
+        [PD, NE, CR, PD, NN],
+        default=NONE,
+    )
+
+
 def recist_codes(
     target_sum: ArrayLike,
     target_complete: ArrayLike,
     target_normal: ArrayLike,
-    nt_state: ArrayLike,
-    new_count: ArrayLike,
+    nt_state: ArrayLike | None,
+    new_count: ArrayLike | None,
     *,
     has_targets: ArrayLike,
     valid: ArrayLike | None = None,
@@ -139,6 +154,7 @@ def recist_codes(
     ----------
     target_sum, target_complete, target_normal, nt_state, new_count
         Components, each ``(n_subjects, n_assessments)``; column 0 is the baseline.
+        ``nt_state=None``: no non-target lesions; ``new_count=None``: no new lesions.
     has_targets
         ``(n_subjects,)``: the subject has at least one measurable target lesion.
     valid
@@ -161,10 +177,10 @@ def recist_codes(
     s = np.asarray(target_sum, dtype=np.float64)
     complete = np.asarray(target_complete, dtype=bool)
     normal = np.asarray(target_normal, dtype=bool)
-    nts = np.asarray(nt_state)
-    new = np.asarray(new_count) > 0
-    has_t = np.asarray(has_targets, dtype=bool)
     n, m = s.shape
+    nts = None if nt_state is None else np.broadcast_to(np.asarray(nt_state), (n, m))
+    new = np.zeros((n, m), dtype=bool) if new_count is None else np.asarray(new_count) > 0
+    has_t = np.asarray(has_targets, dtype=bool)
     ok_rows = np.ones((n, m), dtype=bool) if valid is None else np.asarray(valid, dtype=bool)
     tgt = np.full((n, m), NONE, dtype=np.int8)
     ntc = np.full((n, m), NONE, dtype=np.int8)
@@ -181,18 +197,10 @@ def recist_codes(
             pr = at_most(x, (1.0 - PR_DECREASE) * base)
         t = np.select([pd_t, ~ok, nrm, pr], [PD, NE, CR, PR], default=SD)
         t = np.where(has_t & v, t, NONE)
-        st = nts[:, j]
-        nt = np.select(
-            [
-                st == NT_PROGRESSION,
-                st == NT_UNKNOWN,
-                st == NT_ABSENT,
-                (st == NT_PRESENT) & had_cr,
-                st == NT_PRESENT,
-            ],
-            [PD, NE, CR, PD, NN],
-            default=NONE,
-        )
+        if nts is None:  # no non-target lesions anywhere
+            nt = np.full(n, NONE, dtype=np.int8)
+        else:
+            nt = _non_target(nts[:, j], had_cr)
         nt = np.where(v, nt, NONE)
         o = np.where(v, _overall(t, nt, new[:, j]), NONE)
         tgt[:, j], ntc[:, j], over[:, j] = t, nt, o
@@ -276,17 +284,19 @@ def irecist_codes(
         further = by_target | (tp.non_target[:, j] == PD) | by_new
         confirm = v & upd & ~done & late & further
         start = v & ~upd & ~done & (rj == PD)
-        reset = v & upd & ~done & ~confirm & np.isin(rj, (CR, PR, SD, NN))
+        reset = v & upd & ~done & ~confirm & (rj >= CR) & (rj <= NN)
         stay = v & upd & ~done & ~confirm & ~reset
-        code = np.where(start | stay, UPD, rj)
-        code = np.where(confirm | (done & v), CPD, code)
+        code = rj.copy()
+        code[start | stay] = UPD
+        code[confirm | (done & v)] = CPD
         out[:, j] = code
-        ref_day = np.where(start, t_days[:, j], ref_day)
-        ref_t = np.where(start, tp.target[:, j] == PD, ref_t)
-        ref_new = np.where(start, cnt[:, j] > 0, ref_new)
-        ref_sum = np.where(start, np.where(complete[:, j], s[:, j], np.nan), ref_sum)
-        ref_nsum = np.where(start, nsum[:, j], ref_nsum)
-        ref_cnt = np.where(start, cnt[:, j], ref_cnt)
+        if start.any():
+            ref_day[start] = t_days[start, j]
+            ref_t[start] = tp.target[start, j] == PD
+            ref_new[start] = cnt[start, j] > 0
+            ref_sum[start] = np.where(complete[start, j], s[start, j], np.nan)
+            ref_nsum[start] = nsum[start, j]
+            ref_cnt[start] = cnt[start, j]
         upd = (upd | start) & ~reset
         done |= confirm
     return out
