@@ -15,7 +15,8 @@ new lesions; new lesions are recorded but never added to the target sum). Then
     iUPD), or targets now meet RECIST PD (if they did not). An incomplete target sum
     confirms nothing through the 5 mm rule: when a target was missing at the iUPD scan
     the sum there is only a lower bound (and the later sum must be complete too);
-  - non-target lesions: unequivocal progression (status ``progression``) again;
+  - non-target lesions: non-target PD again (status ``progression``, or a lesion back
+    after an overall iCR);
   - new lesions: their sum of diameters increased by >= 5 mm, or there are more new
     lesions than at iUPD (or any new lesion if none caused iUPD).
 
@@ -65,6 +66,7 @@ IRECIST_RESPONSES: tuple[str, ...] = (
     "iNE",
 )
 
+
 def irecist(
     data: Any,
     *,
@@ -92,7 +94,8 @@ def irecist(
     confirm_days
         Minimum interval in days for confirming iUPD (and iCR/iPR); 28 (4 weeks).
     min_sd_days
-        Minimum time after baseline for iSD to count as best response.
+        Minimum time after baseline for iSD (and non-iCR/non-iUPD) to count as best
+        response.
 
     Returns
     -------
