@@ -31,7 +31,8 @@ Each read-out is computed for up to three *readings* of the same subjects, along
 
 Response criteria (one target lesion)
 -------------------------------------
-RECIST 1.1 (Eisenhauer et al. 2009), as in :func:`tgsim.clinical.recist`, specialised to
+RECIST 1.1 (Eisenhauer et al. 2009), by the rule table :mod:`tgsim.clinical.rules` that
+:func:`tgsim.clinical.recist` uses too, specialised to
 one non-nodal target lesion of diameter :math:`d`: the baseline is the last scan on or
 before ``treatment_day``; it must be measurable (:math:`d_0 \ge 10` mm, else the subject
 is not evaluable, ``NE``, and ``measurable`` is False). At each later scan, with nadir
@@ -56,6 +57,12 @@ still meets PD criteria against the nadir it stays iUPD; if it falls back below 
 bar resets (iSD/iPR/iCR) and a new iUPD must again meet RECIST PD. The iBOR is the best
 response up to iCPD (iUPD does not end the assessment): iCR > iPR > iSD, then iCPD when
 progression was confirmed, else iUPD when it never was.
+
+An iUPD whose sum was incomplete is never confirmed through the 5 mm rule.
+:func:`recist_timepoints` and :func:`irecist_timepoints` also take several target lesions
+per subject, nodes among them (a node back to >= 10 mm after a CR is PD). A subject whose
+lesion is not measurable at baseline is NE and left out of the rates, so a cohort has no
+non-target-only disease.
 
 These vectorised rules are cross-checked against :func:`tgsim.clinical.recist`,
 :func:`tgsim.clinical.irecist` and :func:`tgsim.clinical.hyperprogression` in the test
@@ -118,6 +125,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .clinical import rules
 from .errors import TgsimError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -164,10 +172,6 @@ READINGS: tuple[str, ...] = ("measured", "error_free", "tumour")
 
 def _at_least(value, bound):
     return np.asarray(value) >= np.asarray(bound) - REL_TOL * np.maximum(np.abs(bound), 1.0)
-
-
-def _at_most(value, bound):
-    return np.asarray(value) <= np.asarray(bound) + REL_TOL * np.maximum(np.abs(bound), 1.0)
 
 
 # --------------------------------------------------------------------- settings
@@ -357,91 +361,93 @@ class Readouts:
 
 
 # ------------------------------------------------------------- time-point rules
-def _pd_now(d: np.ndarray, nadir: np.ndarray, had_cr: np.ndarray) -> np.ndarray:
+# The rules themselves live in tgsim.clinical.rules, shared with tgsim.clinical.recist and
+# tgsim.clinical.irecist; these functions turn diameters into the rule components and the
+# shared codes into the int8 codes stored in a cohort Dataset.
+
+#: shared rule code -> RECIST_CODES / IRECIST_CODES index (NONE, the last entry, -> -1)
+_TO_RECIST = np.array([CR, PR, SD, NE, PD, NE, PD, PD, _NONE], dtype=np.int8)
+_TO_IRECIST = np.array([I_CR, I_PR, I_SD, I_NE, I_CPD, I_NE, I_UPD, I_CPD, _NONE],
+                       dtype=np.int8)
+
+
+def _components(diameters_mm: np.ndarray, is_node: np.ndarray | None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, None]:
+    """Target sum, completeness and normality per scan (and no new lesions: None)."""
+    d = np.asarray(diameters_mm, dtype=np.float64)
+    if d.ndim == 2 and is_node is None:  # one non-nodal lesion: the cohort's fast path
+        gone = np.isnan(d)
+        return np.where(gone, 0.0, d), ~gone, (d == 0) | gone, None
+    if d.ndim == 2:
+        d = d[:, :, None]
+    if d.ndim != 3:
+        raise TgsimError("`diameters_mm` must have shape (n_subjects, n_scans) or "
+                         f"(n_subjects, n_scans, n_lesions); got shape {d.shape}")
+    n, m, k = d.shape
+    node = np.zeros((n, k), dtype=bool) if is_node is None else np.asarray(is_node, dtype=bool)
+    try:
+        node = np.broadcast_to(node, (n, k))[:, None, :]
+    except ValueError:
+        raise TgsimError(f"`is_node` must have shape ({k},) or ({n}, {k}) for {k} lesion(s); "
+                         f"got shape {np.shape(is_node)}") from None
+    measured = ~np.isnan(d)
     with np.errstate(invalid="ignore"):
-        rel = np.where(nadir > 0, _at_least(d, (1.0 + PD_INCREASE) * nadir), d > 0)
-        absolute = _at_least(d - nadir, PD_ABSOLUTE_MM)
-        return (rel & absolute) | (had_cr & (d > 0))
+        normal = (np.where(node, d < rules.NODE_NORMAL_MM, d == 0) | ~measured).all(axis=2)
+    return np.nansum(d, axis=2), measured.all(axis=2), normal, None
 
 
-def recist_timepoints(diameters_mm: np.ndarray) -> np.ndarray:
-    """RECIST 1.1 time-point responses for one target lesion per subject.
+def _timepoints(diameters_mm: np.ndarray, is_node: np.ndarray | None
+                ) -> tuple[rules.Timepoints, np.ndarray, np.ndarray, np.ndarray]:
+    total, complete, normal, _ = _components(diameters_mm, is_node)
+    tp = rules.recist_codes(total, complete, normal, None, None,
+                            has_targets=np.ones(total.shape[0], dtype=bool))
+    zeros = np.zeros(total.shape, dtype=np.int64)
+    return tp, total, complete, zeros
+
+
+def recist_timepoints(diameters_mm: np.ndarray, is_node: np.ndarray | None = None
+                      ) -> np.ndarray:
+    """RECIST 1.1 time-point responses of target lesions, per subject.
 
     Parameters
     ----------
-    diameters_mm : ndarray, shape (n_subjects, n_scans)
+    diameters_mm : ndarray, shape (n_subjects, n_scans) or (n_subjects, n_scans, n_lesions)
         Column 0 is the baseline, later columns the assessments (mm; 0 = not seen,
-        NaN = not measured).
+        NaN = not measured). A 2-D array is one target lesion per subject; every lesion is
+        taken as a measurable target (no non-target or new lesions).
+    is_node : ndarray of bool, shape (n_lesions,) or (n_subjects, n_lesions), optional
+        Which lesions are lymph nodes (measured by short axis; normal below 10 mm).
 
     Returns
     -------
     ndarray of int8, shape (n_subjects, n_scans - 1)
-        Codes into :data:`RECIST_CODES` (CR, PR, SD, PD, NE).
+        Codes into :data:`RECIST_CODES` (CR, PR, SD, PD, NE), by the rules of
+        :mod:`tgsim.clinical.rules` (the same as :func:`tgsim.clinical.recist`).
     """
-    d = np.asarray(diameters_mm, dtype=np.float64)
-    n, m = d.shape
-    out = np.full((n, max(m - 1, 0)), NE, dtype=np.int8)
-    base = d[:, 0]
-    nadir = base.copy()
-    had_cr = np.zeros(n, dtype=bool)
-    for j in range(1, m):
-        x = d[:, j]
-        ok = ~np.isnan(x)
-        pd_ = _pd_now(x, nadir, had_cr) & ok
-        with np.errstate(invalid="ignore"):
-            cr = ok & ~pd_ & (x == 0)
-            pr = ok & ~pd_ & ~cr & _at_most(x, (1.0 - PR_DECREASE) * base)
-        code = np.where(pd_, PD, np.where(cr, CR, np.where(pr, PR, np.where(ok, SD, NE))))
-        out[:, j - 1] = code
-        nadir = np.where(ok, np.fmin(nadir, x), nadir)
-        had_cr |= cr
-    return out
+    tp, *_ = _timepoints(diameters_mm, is_node)
+    return _TO_RECIST[tp.overall[:, 1:]]
 
 
 def irecist_timepoints(diameters_mm: np.ndarray, days: np.ndarray | None = None, *,
-                       confirm_days: float = CONFIRM_DAYS) -> np.ndarray:
-    """iRECIST time-point responses for one target lesion per subject.
+                       confirm_days: float = CONFIRM_DAYS,
+                       is_node: np.ndarray | None = None) -> np.ndarray:
+    """iRECIST time-point responses of target lesions, per subject.
 
     Same layout as :func:`recist_timepoints`, with ``days`` the scan days (column 0 the
     baseline; default: ``confirm_days`` apart); codes into :data:`IRECIST_CODES`, and
     -1 for scans after confirmed progression (iCPD ends the assessment). An iUPD is
-    confirmed at a scan at least ``confirm_days`` after it.
+    confirmed at a scan at least ``confirm_days`` after it by the rules of
+    :func:`tgsim.clinical.rules.irecist_codes` (the same as :func:`tgsim.clinical.irecist`).
     """
-    d = np.asarray(diameters_mm, dtype=np.float64)
-    n, m = d.shape
+    tp, total, complete, zeros = _timepoints(diameters_mm, is_node)
+    m = total.shape[1]
     t = (np.arange(m, dtype=np.float64) * confirm_days if days is None
          else np.asarray(days, dtype=np.float64))
-    ref_day = np.full(n, np.nan)
-    out = np.full((n, max(m - 1, 0)), I_NE, dtype=np.int8)
-    base = d[:, 0]
-    nadir = base.copy()
-    had_cr = np.zeros(n, dtype=bool)
-    upd = np.zeros(n, dtype=bool)
-    done = np.zeros(n, dtype=bool)
-    ref = np.full(n, np.nan)
-    for j in range(1, m):
-        x = d[:, j]
-        ok = ~np.isnan(x) & ~done
-        pd_ = _pd_now(x, nadir, had_cr) & ok
-        with np.errstate(invalid="ignore"):
-            confirm = (ok & upd & _at_least(x - ref, PD_ABSOLUTE_MM)
-                       & _at_least(t[j] - ref_day, confirm_days))
-            cr = ok & ~pd_ & (x == 0)
-            pr = ok & ~pd_ & ~cr & _at_most(x, (1.0 - PR_DECREASE) * base)
-        new_upd = ok & ~upd & pd_
-        stay_upd = ok & upd & ~confirm & pd_
-        code = np.where(cr, I_CR, np.where(pr, I_PR, np.where(ok, I_SD, I_NE)))
-        code = np.where(new_upd | stay_upd, I_UPD, code)
-        code = np.where(confirm, I_CPD, code)
-        code = np.where(done, _NONE, code)
-        out[:, j - 1] = code
-        ref = np.where(new_upd, x, ref)
-        ref_day = np.where(new_upd, t[j], ref_day)
-        upd = (upd | new_upd) & ~(ok & ~pd_)  # falls back below PD criteria: bar resets
-        done |= confirm
-        nadir = np.where(ok, np.fmin(nadir, x), nadir)
-        had_cr |= cr
-    return out
+    codes = rules.irecist_codes(t, tp, total, complete, zeros, np.zeros(total.shape),
+                                confirm_days=confirm_days)[:, 1:]
+    cpd = codes == rules.CPD
+    after = (np.cumsum(cpd, axis=1) - cpd) > 0
+    return np.where(after, _NONE, _TO_IRECIST[codes]).astype(np.int8)
 
 
 def best_response(codes: np.ndarray, days_after_baseline: np.ndarray, *, irecist: bool = False,
@@ -454,55 +460,25 @@ def best_response(codes: np.ndarray, days_after_baseline: np.ndarray, *, irecist
     iUPD if it never was, else NE). With ``confirm`` a CR
     (PR) needs a CR (CR or PR) at least ``confirm_days`` later with nothing but CR (CR,
     PR) or NE in between; an unconfirmed response counts as SD. SD needs
-    ``days_after_baseline >= min_sd_days``.
+    ``days_after_baseline >= min_sd_days``. The rules are those of
+    :func:`tgsim.clinical.rules.best_codes`.
 
     Parameters
     ----------
     codes : ndarray (n_subjects, n_assessments)
     days_after_baseline : ndarray (n_assessments,)
     """
-    c = np.asarray(codes)
-    n, m = c.shape
-    t = np.asarray(days_after_baseline, dtype=np.float64)
+    c = np.asarray(codes, dtype=np.int64)
     if irecist:
-        cr_, pr_, sd_, last, ne_ = I_CR, I_PR, I_SD, I_CPD, I_NE
+        shared = np.array([rules.CR, rules.PR, rules.SD, rules.UPD, rules.CPD, rules.NE,
+                           rules.NONE])
+        back = _TO_IRECIST
     else:
-        cr_, pr_, sd_, last, ne_ = CR, PR, SD, PD, NE
-    # valid: up to and including the first terminal code
-    terminal = c == last
-    before = np.cumsum(terminal, axis=1) - terminal
-    valid = (before == 0) & (c != _NONE)
-    out = np.full(n, ne_, dtype=np.int8)
-    is_ = {k: (c == k) & valid for k in (cr_, pr_, sd_, last)}
-    if confirm:
-        got_cr = _confirmed(c, valid, t, {cr_}, {cr_}, {cr_, ne_}, confirm_days)
-        got_pr = _confirmed(c, valid, t, {cr_, pr_}, {cr_, pr_}, {cr_, pr_, ne_}, confirm_days)
-    else:
-        got_cr = is_[cr_].any(axis=1)
-        got_pr = is_[pr_].any(axis=1)
-    sd_ok = _at_least(t, min_sd_days)[None, :]
-    got_sd = (((c == cr_) | (c == pr_) | (c == sd_)) & valid & sd_ok).any(axis=1)
-    out = np.where(got_cr, cr_, np.where(got_pr, pr_, np.where(got_sd, sd_, out)))
-    rest = ~(got_cr | got_pr | got_sd)
-    out = np.where(rest & is_[last].any(axis=1), last, out)
-    if irecist:  # an iUPD that was never confirmed
-        got_upd = ((c == I_UPD) & valid).any(axis=1) & ~is_[last].any(axis=1)
-        out = np.where(rest & got_upd, I_UPD, out)
-    return out.astype(np.int8)
-
-
-def _confirmed(c, valid, t, start, end, between, confirm_days) -> np.ndarray:
-    n, m = c.shape
-    got = np.zeros(n, dtype=bool)
-    st = np.isin(c, list(start)) & valid
-    en = np.isin(c, list(end)) & valid
-    bw = np.isin(c, list(between)) & valid
-    for i in range(m):
-        alive = st[:, i].copy()
-        for j in range(i + 1, m):
-            got |= alive & en[:, j] & _at_least(t[j] - t[i], confirm_days)
-            alive &= bw[:, j]
-    return got
+        shared = np.array([rules.CR, rules.PR, rules.SD, rules.PD, rules.NE, rules.NONE])
+        back = _TO_RECIST
+    best, _ = rules.best_codes(shared[c], days_after_baseline, confirm=confirm,
+                               confirm_days=confirm_days, min_sd_days=min_sd_days)
+    return back[best].astype(np.int8)
 
 
 # ------------------------------------------------------------------ per chunk

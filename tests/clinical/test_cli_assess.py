@@ -49,6 +49,7 @@ def test_recist_rows(lesions, tmp_path, capsys):
         "change_from_baseline_pct",
         "change_from_nadir_pct",
         "response",
+        "reason",
     ]
     assert t.loc[t.subject == "P1", "response"].tolist()[1:] == ["PD", "PD"]
     assert t.loc[t.subject == "P2", "response"].tolist()[1:] == ["PR", "PR"]
@@ -121,3 +122,65 @@ def test_bad_file_names_line(tmp_path):
     p.write_text("subject,day,lesion,diameter_mm\nP1,0,a,-1\n")
     with pytest.raises(DataError, match="line 2, column `diameter_mm`"):
         run(str(p))
+
+
+def test_percentages_are_rounded_to_a_tenth(tmp_path):
+    # 25 -> 18 is -28.000000000000004 % in floating point; 30 -> 20.02 is -33.2666... %
+    p = tmp_path / "l.csv"
+    p.write_text(
+        "subject,day,lesion,diameter_mm\nA,0,L1,25\nA,56,L1,18\nB,0,L1,30\nB,56,L1,20.02\n"
+    )
+    out = tmp_path / "out.csv"
+    run(str(p), "-o", str(out))
+    text = out.read_text()
+    assert "-28.000000000000004" not in text
+    t = pd.read_csv(out).set_index("subject")
+    assert t.loc["A", "change_from_baseline_pct"].tolist()[1] == -28.0
+    assert t.loc["B", "change_from_baseline_pct"].tolist()[1] == -33.3
+    assert t.loc["B", "change_from_nadir_pct"].tolist()[1] == -33.3
+
+
+def test_boundary_category_is_decided_before_rounding(tmp_path):
+    # 100 -> 70.04 is -29.96 %: shown as -30.0 but SD, not PR (Eisenhauer 2009 s4.3.1)
+    p = tmp_path / "l.csv"
+    p.write_text("subject,day,lesion,diameter_mm\nA,0,L1,100\nA,56,L1,70.04\n")
+    out = tmp_path / "out.csv"
+    run(str(p), "-o", str(out))
+    t = pd.read_csv(out)
+    assert t["change_from_baseline_pct"].tolist()[1] == -30.0
+    assert t["response"].tolist()[1] == "SD"
+
+
+REASONS_CSV = """subject,day,lesion,diameter_mm,kind,is_node
+N,0,N1,20,target,true
+N,56,N1,8,target,true
+N,112,N1,11,target,true
+S,0,L1,26,target,false
+S,56,L1,27,target,false
+S,112,L1,32,target,false
+S,112,X1,7,new,false
+G,0,L1,26,target,false
+G,56,L1,32,target,false
+"""
+
+
+def test_reason_column(tmp_path):
+    p = tmp_path / "l.csv"
+    p.write_text(REASONS_CSV)
+    out = tmp_path / "out.csv"
+    run(str(p), "-o", str(out))
+    t = pd.read_csv(out, keep_default_na=False)
+    reason = {(s, d): r for s, d, r in zip(t.subject, t.day, t.reason, strict=True)}
+    assert reason[("N", 112.0)] == "node N1 11 mm after CR"
+    assert reason[("N", 56.0)] == "all target lesions gone"
+    # 26 -> 32: +23.1 % over the nadir (26) and +6 mm
+    assert reason[("G", 56.0)] == "sum +23.1 % over nadir and +6.0 mm"
+    # 27 -> 32 is +23.1 % over the nadir 26 and +6 mm, and a new lesion
+    assert reason[("S", 112.0)] == "sum +23.1 % over nadir and +6.0 mm; new lesion"
+    assert reason[("S", 56.0)] == "sum +3.8 % from baseline, +3.8 % over nadir"
+    assert reason[("N", 0.0)] == ""
+    run(str(p), "--criteria", "irecist", "-o", str(out))
+    t = pd.read_csv(out, keep_default_na=False)
+    assert t.loc[(t.subject == "N") & (t.day == 112.0), "reason"].item() == (
+        "unconfirmed: node N1 11 mm after CR"
+    )

@@ -135,6 +135,64 @@ def test_table_columns():
         "new_lesions",
         "new_lesion_sum_mm",
         "response",
+        "reason",
     ]
     assert r.criteria == "iRECIST"
     assert r.table["change_from_baseline_pct"].iloc[1] == pytest.approx(25.0)
+
+
+# ------------------------------------------------------------------ issue cases
+
+
+def test_node_back_after_icr_is_iupd_and_confirms():
+    # Eisenhauer 2009, footnote to Table 3 (after a CR any disease seen again is PD; a
+    # node is disease at >= 10 mm) carried into iRECIST (Seymour 2017: RECIST 1.1 PD is
+    # iUPD). 20 -> 8 (iCR) -> 11 (iUPD) -> 16 (+5 mm over the iUPD sum: iCPD).
+    nodes = [row("P1", d, "N1", x, is_node=True) for d, x in
+             [(0, 20.0), (56, 8.0), (112, 11.0), (168, 16.0)]]
+    r = irecist(table(nodes))
+    assert responses(r) == ["iCR", "iUPD", "iCPD"]
+    # iUPD caused by a new lesion, confirmed by the node's return: a category newly
+    # meeting RECIST PD confirms (Seymour 2017, Table 2)
+    rows = [row("P1", d, "N1", x, is_node=True) for d, x in
+            [(0, 20.0), (56, 8.0), (112, 8.0), (168, 11.0)]]
+    rows.append(row("P1", 112, "X1", 6.0, kind="new"))
+    rows.append(row("P1", 168, "X1", 6.0, kind="new"))
+    r = irecist(table(rows))
+    assert responses(r) == ["iCR", "iUPD", "iCPD"]
+
+
+def test_missing_target_at_iupd_does_not_confirm_by_5mm():
+    # Seymour 2017, Table 2: target-driven iUPD is confirmed by a sum >= 5 mm over the
+    # iUPD sum. At iUPD T2 was not assessed: the sum there was at least 125 mm, so 120 mm
+    # later is no further increase, even though it is +20 % over the nadir.
+    rows = [
+        *series("P1", [0, 56, 112], [50.0, 125.0, 95.0], lesion="T1"),
+        *series("P1", [0, 112], [50.0, 25.0], lesion="T2"),
+    ]
+    r = irecist(table(rows))
+    assert responses(r) == ["iUPD", "iUPD"]
+    assert r.best.loc[0, "best_response"] == "iUPD"
+    assert "incomplete" in r.table["reason"].tolist()[2]
+    # RECIST 1.1 itself calls both PD
+    assert responses(recist(table(rows))) == ["PD", "PD"]
+    # other categories still confirm: a new lesion at the next assessment
+    rows.append(row("P1", 112, "X1", 12.0, kind="new"))
+    assert responses(irecist(table(rows))) == ["iUPD", "iCPD"]
+    # a complete iUPD sum is confirmed by the 5 mm rule as usual
+    full = [
+        *series("P1", [0, 56, 112], [50.0, 95.0, 95.0], lesion="T1"),
+        *series("P1", [0, 56, 112], [50.0, 30.0, 35.0], lesion="T2"),
+    ]
+    assert responses(irecist(table(full))) == ["iUPD", "iCPD"]
+
+
+def test_non_target_only_best_is_never_isd():
+    # Seymour 2017: non-target-only disease is iCR or non-iCR/non-iUPD, never iSD
+    rows = [
+        row("P1", 0, "NT1", None, kind="non-target", status="present"),
+        row("P1", 70, "NT1", None, kind="non-target", status="absent"),
+    ]
+    r = irecist(table(rows), confirm=True)
+    assert responses(r) == ["iCR"]
+    assert r.best.loc[0, "best_response"] == "non-iCR/non-iUPD"

@@ -364,3 +364,83 @@ def test_no_warning_for_clean_input():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         recist(table(series("P1", [0, 56], [50.0, 35.0])))
+
+
+# ------------------------------------------------ issue cases: the Table 3 footnote etc.
+
+
+def _node(subject, days, sizes, lesion="N1"):
+    return [row(subject, d, lesion, x, is_node=True) for d, x in zip(days, sizes, strict=True)]
+
+
+def test_node_back_to_10mm_after_cr_is_pd():
+    # Eisenhauer 2009, footnote to Table 3: after a CR "any disease seen at a subsequent
+    # time point ... makes the disease PD"; a node is disease again at >= 10 mm short axis
+    # (s4.3.1: a node < 10 mm is normal). 20 -> 8 (CR) -> 11 (+3 mm only: not sum PD).
+    r = assess(_node("P1", [0, 56, 112], [20.0, 8.0, 11.0]))
+    assert responses(r) == ["CR", "PD"]
+    assert r.table["target_response"].tolist()[1:] == ["CR", "PD"]
+    assert r.best.loc[0, "best_response"] == "CR"
+    # with confirmation the CR is unconfirmed: SD (Table 3: CR then PD is SD when the
+    # minimum SD duration is met), never a "confirmed PR"
+    assert recist(table(_node("P1", [0, 56, 112], [20.0, 8.0, 11.0])), confirm=True).best.loc[
+        0, "best_response"
+    ] == "SD"
+    # a node still under 10 mm stays CR; exactly 10 mm is no longer normal
+    assert responses(assess(_node("P1", [0, 56, 112], [20.0, 8.0, 9.9]))) == ["CR", "CR"]
+    assert responses(assess(_node("P1", [0, 56, 112], [20.0, 8.0, 10.0]))) == ["CR", "PD"]
+
+
+def test_node_after_cr_without_the_cr_is_not_pd():
+    # the footnote applies only after a CR: 20 -> 12 (PR, node not normal) -> 14 is
+    # +16.7 % and +2 mm over the nadir (not PD) and still -30 % from baseline: PR
+    assert responses(assess(_node("P1", [0, 56, 112], [20.0, 12.0, 14.0]))) == ["PR", "PR"]
+
+
+def test_non_target_only_best_response_is_never_sd():
+    # Eisenhauer 2009 Table 2 (non-target disease only) has CR, non-CR/non-PD, PD and NE:
+    # an unconfirmed CR is non-CR/non-PD, not SD.
+    rows = [
+        row("P1", 0, "NT1", None, kind="non-target", status="present"),
+        row("P1", 70, "NT1", None, kind="non-target", status="absent"),
+    ]
+    r = recist(table(rows), confirm=True)
+    assert responses(r) == ["CR"]
+    assert r.best.loc[0, "best_response"] == "non-CR/non-PD"
+    assert recist(table(rows)).best.loc[0, "best_response"] == "CR"
+    # min_sd_days applies to non-CR/non-PD as it does to SD
+    r = recist(table(rows), confirm=True, min_sd_days=84)
+    assert r.best.loc[0, "best_response"] == "NE"
+
+
+def test_non_measurable_only_target_best_response_is_non_cr_non_pd():
+    # Eisenhauer 2009 s3.1.3: a baseline lesion under 10 mm is non-measurable and is
+    # followed as non-target disease (Table 2): 8 -> 0 mm unconfirmed is non-CR/non-PD.
+    with pytest.warns(TgsimWarning, match="not measurable"):
+        r = recist(table(series("P1", [0, 70], [8.0, 0.0])), confirm=True)
+    assert responses(r) == ["CR"]
+    assert r.best.loc[0, "best_response"] == "non-CR/non-PD"
+
+
+def test_non_target_back_after_cr_is_pd():
+    # Eisenhauer 2009, footnote to Table 3: after an overall CR a non-target lesion seen
+    # again is PD (disease must have reappeared), without `status=progression`.
+    rows = [
+        row("P1", 0, "NT1", None, kind="non-target", status="present"),
+        row("P1", 56, "NT1", None, kind="non-target", status="absent"),
+        row("P1", 112, "NT1", None, kind="non-target", status="present"),
+    ]
+    r = recist(table(rows))
+    assert responses(r) == ["CR", "PD"]
+    assert r.table["reason"].tolist()[2] == "non-target lesion back after CR"
+    # without a CR before, a present non-target lesion is non-CR/non-PD (Table 2)
+    rows[1]["status"] = "present"
+    assert responses(recist(table(rows))) == ["non-CR/non-PD", "non-CR/non-PD"]
+    # with targets in PR (not an overall CR), the non-target's return is not PD (Table 1)
+    rows = [
+        *series("P1", [0, 56, 112], [50.0, 30.0, 30.0]),
+        row("P1", 0, "NT1", None, kind="non-target", status="present"),
+        row("P1", 56, "NT1", None, kind="non-target", status="absent"),
+        row("P1", 112, "NT1", None, kind="non-target", status="present"),
+    ]
+    assert responses(recist(table(rows))) == ["PR", "PR"]

@@ -181,3 +181,62 @@ def test_observation_validation():
         Observation(treatment_day=-10.0).scan_days(np.arange(0.0, 100.0))
     with pytest.raises(tgsim.TgsimError, match="unknown hyperprogression definition"):
         Readouts(hyperprogression=("champiat",))
+
+
+# --------------------------------------- mirrors of the tgsim.clinical issue cases
+
+
+def test_mirror_node_back_after_cr_is_pd():
+    # Eisenhauer 2009, footnote to Table 3: a node target back to >= 10 mm after a CR is
+    # PD (tests/clinical/test_recist.py::test_node_back_to_10mm_after_cr_is_pd)
+    d = np.array([[20.0, 8.0, 11.0], [20.0, 8.0, 9.9], [20.0, 12.0, 14.0]])
+    codes = recist_timepoints(d, is_node=np.array([True]))
+    assert [_labels(c, RECIST_CODES) for c in codes] == [["CR", "PD"], ["CR", "CR"],
+                                                         ["PR", "PR"]]
+    t = np.array([56.0, 112.0])
+    assert RECIST_CODES[best_response(codes, t)[0]] == "CR"
+    assert RECIST_CODES[best_response(codes, t, confirm=True)[0]] == "SD"
+    icodes = irecist_timepoints(np.array([[20.0, 8.0, 11.0, 16.0]]), np.array([0, 56, 112, 168.0]),
+                                is_node=[True])
+    assert _labels(icodes[0], IRECIST_CODES) == ["iCR", "iUPD", "iCPD"]
+    # a non-nodal lesion of the same sizes is never normal at 8 mm
+    assert _labels(recist_timepoints(d[:1])[0], RECIST_CODES) == ["PR", "PR"]
+
+
+def test_mirror_missing_target_at_iupd_does_not_confirm():
+    # Seymour 2017, Table 2 (tests/clinical/test_irecist.py::
+    # test_missing_target_at_iupd_does_not_confirm_by_5mm): targets 50 + 50; T2 missing
+    # at the iUPD scan (T1 125 mm); later 95 + 25 = 120 mm stays iUPD
+    d = np.array([[[50.0, 50.0], [125.0, np.nan], [95.0, 25.0]],
+                  [[50.0, 50.0], [95.0, 30.0], [95.0, 35.0]]])
+    days = np.array([0.0, 56.0, 112.0])
+    assert [_labels(c, RECIST_CODES) for c in recist_timepoints(d)] == [["PD", "PD"],
+                                                                        ["PD", "PD"]]
+    codes = irecist_timepoints(d, days)
+    assert [_labels(c, IRECIST_CODES) for c in codes] == [["iUPD", "iUPD"], ["iUPD", "iCPD"]]
+    got = [IRECIST_CODES[c] for c in best_response(codes, days[1:], irecist=True)]
+    assert got == ["iUPD", "iCPD"]
+
+
+def test_mirror_non_target_only_disease_is_not_evaluable_in_a_cohort():
+    # The cohort read-outs have no non-target lesions: a subject whose only lesion is not
+    # measurable at baseline (< 10 mm, Eisenhauer 2009 s3.1.3) is left out of the rates
+    # (NE, measurable False), so it can never be counted as SD
+    # (tests/clinical/test_recist.py::test_non_measurable_only_target_best_response_...).
+    obs = Observation(days=[0.0, 70.0])
+    out = readout_chunk(Readouts(irecist=True, confirm=True), obs, np.array(obs.days),
+                        np.array([[8.0, 0.0], [20.0, 0.0]]))
+    assert out["measurable"].tolist() == [False, True]
+    assert [RECIST_CODES[c] for c in out["recist_bor"]] == ["NE", "SD"]
+    assert IRECIST_CODES[out["irecist_bor"][0]] == "NE"
+
+
+def test_several_lesions_and_bad_shapes():
+    with pytest.raises(tgsim.TgsimError, match="is_node"):
+        recist_timepoints(np.zeros((2, 3, 2)), is_node=[True, False, True])
+    with pytest.raises(tgsim.TgsimError, match="diameters_mm"):
+        recist_timepoints(np.zeros(3))
+    # a lesion of 0 mm throughout changes nothing (padding a subject to more lesions)
+    d = np.array([[30.0, 20.0, 26.0, 0.0]])
+    padded = np.stack([d, np.zeros_like(d)], axis=2)
+    np.testing.assert_array_equal(recist_timepoints(d), recist_timepoints(padded))

@@ -27,6 +27,8 @@ TABLE_COLUMNS = [
     "change_from_nadir_pct",
     "response",
 ]
+#: percentages are written to 0.1 (the precision RECIST thresholds are read at)
+PCT_COLUMNS = ("change_from_baseline_pct", "change_from_nadir_pct")
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -40,8 +42,11 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
             "Read a tidy lesion CSV (columns subject, day, lesion, diameter_mm and optionally "
             "kind, status, organ, is_node; days and mm) and write one row per subject and "
             "assessment with subject, day, sum_mm, change_from_baseline_pct, "
-            "change_from_nadir_pct and response (RECIST: CR PR SD PD NE; iRECIST: iCR iPR "
-            "iSD iUPD iCPD iNE; empty on the baseline row). With --best, one row per subject "
+            "change_from_nadir_pct (to 0.1 %), response (RECIST: CR PR SD non-CR/non-PD PD "
+            "NE; iRECIST: iCR iPR iSD non-iCR/non-iUPD iUPD iCPD iNE; empty on the baseline "
+            "row) and reason (the rule that gave the response, e.g. 'new lesion', 'sum "
+            "+23.0 % over nadir and +6.0 mm', 'node N1 11 mm after CR'). The categories "
+            "are decided on unrounded values. With --best, one row per subject "
             "with its best overall "
             "response. Hyperprogression writes one row per subject (and definition) at the "
             "first evaluation after --treatment-day."
@@ -104,7 +109,15 @@ def _response_table(args: argparse.Namespace, data) -> pd.DataFrame:
     )
     if args.best:
         return result.best
-    return result.table[TABLE_COLUMNS]
+    return _round_pct(result.table[[*TABLE_COLUMNS, "reason"]].copy())
+
+
+def _round_pct(frame: pd.DataFrame) -> pd.DataFrame:
+    """Percent columns to 0.1 (the categories were decided on the unrounded values)."""
+    for col in PCT_COLUMNS:
+        if col in frame:
+            frame[col] = frame[col].astype(np.float64).round(1)
+    return frame
 
 
 def _threshold_table(args: argparse.Namespace, data) -> pd.DataFrame:
@@ -124,7 +137,7 @@ def _threshold_table(args: argparse.Namespace, data) -> pd.DataFrame:
     keys = list(zip(base["subject"], base["day"], strict=True))
     base["response"] = ["threshold growth" if k in flagged else "no threshold growth" for k in keys]
     base["lesions"] = [" ".join(flagged.get(k, [])) for k in keys]
-    return base
+    return _round_pct(base)
 
 
 def _hyperprogression_table(args: argparse.Namespace, data) -> tuple[pd.DataFrame, str]:
@@ -170,7 +183,7 @@ def _hyperprogression_table(args: argparse.Namespace, data) -> tuple[pd.DataFram
         lookup.get((s, d), np.nan) for s, d in zip(out["subject"], out["day"], strict=True)
     ]
     note = cohort.summary() if defs is None else ""
-    return out, note
+    return _round_pct(out), note
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,16 +12,24 @@ new lesions; new lesions are recorded but never added to the target sum). Then
   4-8 weeks) later, progression is confirmed, **iCPD**, when there is further increase:
 
   - target lesions: the sum increased by >= 5 mm over the iUPD sum (if targets caused
-    iUPD), or targets now meet RECIST PD (if they did not);
-  - non-target lesions: unequivocal progression (status ``progression``) again;
+    iUPD), or targets now meet RECIST PD (if they did not). An incomplete target sum
+    confirms nothing through the 5 mm rule: when a target was missing at the iUPD scan
+    the sum there is only a lower bound (and the later sum must be complete too);
+  - non-target lesions: non-target PD again (status ``progression``, or a lesion back
+    after an overall iCR);
   - new lesions: their sum of diameters increased by >= 5 mm, or there are more new
     lesions than at iUPD (or any new lesion if none caused iUPD).
 
   An assessment later than 8 weeks is still used (the guideline asks for the next one).
-* Progression is **reset** when a later assessment meets iSD, iPR or iCR (RECIST SD, PR
-  or CR against baseline and nadir; a new lesion still present keeps it iUPD). The next
+* Progression is **reset** when a later assessment meets iSD, iPR, iCR or
+  non-iCR/non-iUPD (RECIST SD, PR, CR or non-CR/non-PD against baseline and nadir; a new
+  lesion still present keeps it iUPD; an iNE keeps the iUPD pending). The next
   progression is then again iUPD, measured against the nadir.
 * Otherwise the status stays iUPD. After iCPD every later assessment is iCPD.
+
+Non-target-only disease is iCR, non-iCR/non-iUPD, iUPD/iCPD or iNE, never iSD. The rules
+are applied by :mod:`tgsim.clinical.rules` (shared with :mod:`tgsim.readouts`); the
+conventions are listed in :mod:`tgsim.clinical.recist` and the README.
 
 The split of new lesions into "new target" (>= 10 mm, at most 5) and "new non-target"
 is simplified: the new-lesion sum adds every measured new lesion, and the count counts
@@ -37,20 +45,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from ._common import at_least
 from .recist import (
     CONFIRM_DAYS,
-    PD_ABSOLUTE_MM,
     ResponseAssessment,
     TreatmentDay,
     _assess,
     _check_options,
-    _Components,
-    _Subject,
-    best_overall_response,
 )
 
 __all__ = ["IRECIST_RESPONSES", "irecist"]
@@ -65,76 +65,6 @@ IRECIST_RESPONSES: tuple[str, ...] = (
     "iCPD",
     "iNE",
 )
-
-_TO_I = {
-    "CR": "iCR",
-    "PR": "iPR",
-    "SD": "iSD",
-    "non-CR/non-PD": "non-iCR/non-iUPD",
-    "NE": "iNE",
-    "PD": "iCPD",
-    "UPD": "iUPD",
-}
-_FROM_I = {v: k for k, v in _TO_I.items()}
-
-
-def _irecist_responses(
-    s: _Subject, c: _Components, confirm_days: float
-) -> tuple[list[str], dict[str, Any]]:
-    out: list[str] = [""]
-    ref: dict[str, Any] | None = None
-    confirmed = False
-    for i in range(1, s.days.size):
-        r = c.recist[i]
-        if confirmed:
-            out.append("iCPD")
-            continue
-        if ref is None:
-            if r == "PD":
-                ref = {
-                    "day": float(s.days[i]),
-                    "target": c.target[i] == "PD",
-                    "non_target": c.non_target[i] == "PD",
-                    "new": bool(c.new_count[i] > 0),
-                    "sum": float(c.sum_mm[i]),
-                    "new_sum": float(c.new_sum[i]),
-                    "new_count": int(c.new_count[i]),
-                }
-                out.append("iUPD")
-            else:
-                out.append(_TO_I[r])
-            continue
-        # an iUPD is pending
-        if at_least(s.days[i] - ref["day"], confirm_days) and _further_increase(ref, c, i):
-            confirmed = True
-            out.append("iCPD")
-        elif r in ("CR", "PR", "SD", "non-CR/non-PD"):
-            ref = None  # reset
-            out.append(_TO_I[r])
-        else:
-            out.append("iUPD")
-    return out, {"new_lesion_sum_mm": c.new_sum}
-
-
-def _further_increase(ref: dict[str, Any], c: _Components, i: int) -> bool:
-    # target lesions
-    if ref["target"] and not np.isnan(ref["sum"]):
-        if c.complete[i] and at_least(c.sum_mm[i] - ref["sum"], PD_ABSOLUTE_MM):
-            return True
-    elif c.target[i] == "PD":
-        return True
-    # non-target lesions: unequivocal progression again
-    if c.non_target[i] == "PD":
-        return True
-    # new lesions
-    if ref["new"]:
-        if at_least(c.new_sum[i] - ref["new_sum"], PD_ABSOLUTE_MM):
-            return True
-        if c.new_count[i] > ref["new_count"]:
-            return True
-    elif c.new_count[i] > 0:
-        return True
-    return False
 
 
 def irecist(
@@ -164,7 +94,8 @@ def irecist(
     confirm_days
         Minimum interval in days for confirming iUPD (and iCR/iPR); 28 (4 weeks).
     min_sd_days
-        Minimum time after baseline for iSD to count as best response.
+        Minimum time after baseline for iSD (and non-iCR/non-iUPD) to count as best
+        response.
 
     Returns
     -------
@@ -179,27 +110,18 @@ def irecist(
     for use in trials testing immunotherapeutics. *Lancet Oncol* 2017;18(3):e143-e152.
     """
     _check_options(confirm_days, min_sd_days)
-    subjects, responses, table = _assess(
-        data, treatment_day, lambda s, c: _irecist_responses(s, c, confirm_days)
+    table, best = _assess(
+        data,
+        treatment_day,
+        confirm=confirm,
+        confirm_days=confirm_days,
+        min_sd_days=min_sd_days,
+        irecist=True,
     )
-    best_rows = []
-    for s, resp in zip(subjects, responses, strict=True):
-        plain = [_FROM_I[r] for r in resp[1:]]
-        label, day = best_overall_response(
-            s.days[1:],
-            plain,
-            s.baseline_day,
-            confirm=confirm,
-            confirm_days=confirm_days,
-            min_sd_days=min_sd_days,
-        )
-        best_rows.append(
-            {"subject": s.subject, "best_response": _TO_I[label], "best_response_day": day}
-        )
     return ResponseAssessment(
         "iRECIST",
         table,
-        pd.DataFrame(best_rows, columns=["subject", "best_response", "best_response_day"]),
+        best,
         {
             "treatment_day": treatment_day,
             "confirm": confirm,

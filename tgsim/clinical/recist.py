@@ -14,19 +14,46 @@ Diameters in **mm**, days in **days**. The rules encoded (Eisenhauer et al. 2009
   never added to it.
 * Target response: **CR** all non-node targets gone (0 mm) and every target node < 10 mm;
   **PR** >= 30 % decrease from the baseline sum; **PD** >= 20 % increase over the nadir
-  (smallest previous sum, baseline included) *and* >= 5 mm absolute increase, or a
-  target lesion reappearing after a CR; **SD** otherwise; **NE** when a target lesion was
-  not assessed, unless the measured ones already give PD. Percentages are compared with a
-  relative tolerance of 1e-9, so exactly -30 % is PR and exactly +20 % is PD.
+  (smallest previous complete sum, baseline included) *and* >= 5 mm absolute increase, or,
+  after a target CR, a target back (a non-nodal target > 0 mm, a node >= 10 mm short
+  axis); **SD** otherwise; **NE** when a target lesion was not assessed, unless the
+  measured ones already give PD.
 * Non-target response: **CR** all absent (nodes < 10 mm); **PD** unequivocal progression
-  (status ``progression``); **NE** one not assessed; otherwise non-CR/non-PD.
+  (status ``progression``), or a non-target lesion present again after an overall CR;
+  **NE** one not assessed; otherwise non-CR/non-PD.
 * A **new lesion** is PD.
 * Overall response per Table 1 of Eisenhauer 2009; a subject without a measurable target
   lesion is assessed on non-target lesions alone (Table 2: CR, non-CR/non-PD, PD, NE).
 * **Best overall response** (BOR): the best response until the first PD. With
   ``confirm=True`` CR and PR must be confirmed by a later assessment at least
-  ``confirm_days`` (4 weeks) later; an unconfirmed CR/PR counts as SD. SD counts only when
-  reached at least ``min_sd_days`` after baseline (protocol-defined; default 0).
+  ``confirm_days`` (4 weeks) later; an unconfirmed CR/PR counts as SD, or as
+  non-CR/non-PD for non-target-only disease (never SD: Table 2). SD and non-CR/non-PD
+  count only when reached at least ``min_sd_days`` after baseline (protocol-defined;
+  default 0).
+
+The rules are applied by :mod:`tgsim.clinical.rules`, which the cohort read-outs of
+:mod:`tgsim.readouts` share.
+
+Conventions
+-----------
+Where the paper leaves a choice (the README's "Conventions" list says the same):
+
+1. Thresholds use a relative tolerance of 1e-9: exactly -30 % is PR, exactly +20 % and
+   +5 mm is PD.
+2. A missing target gives NE unless the measured targets alone give PD.
+3. Node short axes stay in the sum when normal, so two normal nodes can still give
+   sum-based PD (15 + 15 -> 4 + 4 -> 8 + 8 mm).
+4. Disease back after a CR is PD (footnote to Table 3): a target after a *target* CR (the
+   footnote's letter says an overall CR; the lesion measured gone is the one back), a
+   non-target lesion after an overall CR.
+5. Non-target lesions progress only through ``status=progression`` or point 4; a
+   non-measurable baseline target is followed as a non-target lesion, absent at 0 mm (a
+   node < 10 mm).
+6. Non-target-only disease has no SD (Table 2): an unconfirmed CR is non-CR/non-PD.
+7. Confirmation needs every assessment up to one at least ``confirm_days`` later to be
+   CR (CR or PR) or NE; a CR then a PR >= 4 weeks later is a confirmed PR (Table 3 makes
+   it SD because its PR means disease came back, which is PD here by point 4).
+8. ``min_sd_days`` applies to non-CR/non-PD as to SD.
 
 References
 ----------
@@ -37,7 +64,7 @@ tumours: revised RECIST guideline (version 1.1). *Eur J Cancer* 2009;45(2):228-2
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,7 +72,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, TgsimWarning
-from ._common import at_least, at_most
+from . import rules
 from .lesiondata import NODE_NORMAL_MM, WHERE, as_lesion_table
 
 __all__ = [
@@ -360,13 +387,102 @@ def _prepare_one(subject: str, g: _Rows, treatment_day: TreatmentDay, notes: lis
 # -------------------------------------------------------------- time-point response
 
 
-def _is_pd(total: float, nadir: float) -> bool:
-    """>= 20 % over the nadir and >= 5 mm absolute (nadir 0: the 5 mm rule alone)."""
-    if nadir > 0:
-        rel = bool(at_least(total, (1.0 + PD_INCREASE) * nadir))
-    else:
-        rel = total > 0
-    return rel and bool(at_least(total - nadir, PD_ABSOLUTE_MM))
+def _nt_states(st: np.ndarray) -> np.ndarray:
+    """Non-target state codes of :mod:`~tgsim.clinical.rules` per assessment."""
+    if st.shape[1] == 0:
+        return np.full(st.shape[0], rules.NT_NONE, dtype=np.int8)
+    return np.select(
+        [
+            np.any(st == "progression", axis=1),
+            np.any(st == "", axis=1),
+            np.all(st == "absent", axis=1),
+        ],
+        [rules.NT_PROGRESSION, rules.NT_UNKNOWN, rules.NT_ABSENT],
+        default=rules.NT_PRESENT,
+    ).astype(np.int8)
+
+
+def _raw_components(s: _Subject) -> dict[str, np.ndarray]:
+    """The rule components of one subject, one value per assessment."""
+    d = s.target_d
+    measured = ~np.isnan(d)
+    node = s.target_node[None, :]
+    with np.errstate(invalid="ignore"):
+        normal_each = np.where(node, d < NODE_NORMAL_MM, d == 0) | ~measured
+    return {
+        "target_sum": np.nansum(d, axis=1) if d.shape[1] else np.zeros(d.shape[0]),
+        "target_complete": measured.all(axis=1) & (d.shape[1] > 0),
+        "target_normal": normal_each.all(axis=1),
+        "nt_state": _nt_states(s.nt_status),
+        "new_count": s.new_count,
+        "new_sum": s.new_sum,
+    }
+
+
+def _stack(rows: list[dict[str, np.ndarray]], fill: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Pad per-subject component rows to one ``(n_subjects, n_max)`` array each."""
+    m = max((len(r["days"]) for r in rows), default=1)
+    out: dict[str, np.ndarray] = {}
+    for key, value in fill.items():
+        arr = np.full((len(rows), m), value, dtype=np.asarray(value).dtype)
+        for i, r in enumerate(rows):
+            arr[i, : len(r[key])] = r[key]
+        out[key] = arr
+    return out
+
+
+_FILL = {
+    "days": np.nan,
+    "target_sum": 0.0,
+    "target_complete": False,
+    "target_normal": False,
+    "nt_state": np.int8(rules.NT_NONE),
+    "new_count": np.int64(0),
+    "new_sum": 0.0,
+    "valid": False,
+}
+
+
+@dataclass
+class _Judged:
+    """Codes of all subjects (padded to the longest), as from :mod:`~tgsim.clinical.rules`."""
+
+    comp: dict[str, np.ndarray]
+    tp: rules.Timepoints
+    icodes: np.ndarray | None
+
+
+def _judge(subjects: list[_Subject], *, irecist_days: float | None = None) -> _Judged:
+    """RECIST 1.1 (and, with ``irecist_days``, iRECIST) codes of every subject at once."""
+    rows = []
+    for s in subjects:
+        r = _raw_components(s)
+        r["days"] = s.days
+        r["valid"] = np.ones(s.days.size, dtype=bool)
+        rows.append(r)
+    comp = _stack(rows, _FILL)
+    has_t = np.array([len(s.target_ids) > 0 for s in subjects], dtype=bool)
+    tp = rules.recist_codes(
+        comp["target_sum"],
+        comp["target_complete"],
+        comp["target_normal"],
+        comp["nt_state"],
+        comp["new_count"],
+        has_targets=has_t,
+        valid=comp["valid"],
+    )
+    icodes = None
+    if irecist_days is not None:
+        icodes = rules.irecist_codes(
+            comp["days"],
+            tp,
+            comp["target_sum"],
+            comp["target_complete"],
+            comp["new_count"],
+            comp["new_sum"],
+            confirm_days=irecist_days,
+        )
+    return _Judged(comp, tp, icodes)
 
 
 @dataclass
@@ -380,92 +496,40 @@ class _Components:
     new_count: np.ndarray
     new_sum: np.ndarray
     recist: list[str]
+    nadir_mm: np.ndarray  # the nadir before each assessment (mm)
 
 
-def _components(s: _Subject) -> _Components:
+def _label(code: int, none: str) -> str:
+    return none if code == rules.NONE else rules.CODE_LABELS[code]
+
+
+def _components(s: _Subject, j: _Judged, k: int) -> _Components:
+    """Table columns of subject ``s``, row ``k`` of the judged codes."""
     n = s.days.size
     has_targets = len(s.target_ids) > 0
-    sums = np.full(n, np.nan)
-    complete = np.zeros(n, dtype=bool)
-    pct_base = np.full(n, np.nan)
-    pct_nadir = np.full(n, np.nan)
-    target: list[str] = []
-    non_target: list[str] = []
-    overall: list[str] = []
-    base = float(np.sum(s.target_d[0])) if has_targets else np.nan
-    nadir = base
-    had_cr = False
-    for i in range(n):
-        d = s.target_d[i]
-        ok = bool(has_targets and not np.isnan(d).any())
-        total = float(np.nansum(d)) if has_targets else np.nan
-        complete[i] = ok
-        if ok:
-            sums[i] = total
-            with np.errstate(divide="ignore", invalid="ignore"):
-                pct_base[i] = 100.0 * (total / base - 1.0)
-                pct_nadir[i] = 100.0 * (np.float64(total) / nadir - 1.0) if i else 0.0
-        # target component
-        if not has_targets:
-            t = "none"
-        elif i == 0:
-            t = ""
-        else:
-            node = s.target_node
-            measured = ~np.isnan(d)
-            reappeared = had_cr and bool(np.any(d[measured & ~node] > 0))
-            pd_now = _is_pd(total, nadir) or reappeared
-            if not ok:
-                t = "PD" if pd_now else "NE"
-            elif pd_now:
-                t = "PD"
-            elif np.all(d[~node] == 0) and np.all(d[node] < NODE_NORMAL_MM):
-                t = "CR"
-            elif at_most(total, (1.0 - PR_DECREASE) * base):
-                t = "PR"
-            else:
-                t = "SD"
-        if ok and i:
-            nadir = min(nadir, total)
-        had_cr = had_cr or t == "CR"
-        target.append(t)
-        # non-target component
-        if i == 0:
-            nt = ""
-        elif not s.nt_ids:
-            nt = "none"
-        else:
-            st = s.nt_status[i]
-            if np.any(st == "progression"):
-                nt = "PD"
-            elif np.any(st == ""):
-                nt = "NE"
-            elif np.all(st == "absent"):
-                nt = "CR"
-            else:
-                nt = "non-CR/non-PD"
-        non_target.append(nt)
-        overall.append("" if i == 0 else _overall(t, nt, bool(s.new_count[i] > 0)))
+    complete = j.comp["target_complete"][k, :n]
+    sums = np.where(complete, j.comp["target_sum"][k, :n], np.nan)
+    if not has_targets:
+        sums = np.full(n, np.nan)
+    base = sums[0]
+    # the nadir before each assessment: smallest complete sum up to the one before
+    nadir = np.empty(n)
+    nadir[0] = base
+    if n > 1:
+        nadir[1:] = np.fmin.accumulate(np.where(np.isnan(sums), np.inf, sums))[:-1]
+        nadir[1:] = np.where(np.isinf(nadir[1:]), base, nadir[1:])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct_base = 100.0 * (sums / base - 1.0)
+        pct_nadir = 100.0 * (sums / nadir - 1.0)
+    pct_nadir[0] = 0.0 if has_targets else np.nan
+    tcodes, ncodes, ocodes = (x[k, :n] for x in (j.tp.target, j.tp.non_target, j.tp.overall))
+    target = [""] + [_label(c, "none") for c in tcodes[1:]]
+    non_target = [""] + [_label(c, "none") for c in ncodes[1:]]
+    overall = [""] + [_label(c, "") for c in ocodes[1:]]
     return _Components(
-        sums, complete, pct_base, pct_nadir, target, non_target, s.new_count, s.new_sum, overall
+        sums, complete, pct_base, pct_nadir, target, non_target, s.new_count, s.new_sum,
+        overall, nadir,
     )
-
-
-def _overall(t: str, nt: str, new: bool) -> str:
-    """Table 1 (and Table 2 for non-target-only disease) of Eisenhauer et al. 2009."""
-    if t == "PD" or nt == "PD" or new:
-        return "PD"
-    if t == "none":  # non-target disease only (Table 2)
-        if nt == "NE":
-            return "NE"
-        return "CR" if nt == "CR" else "non-CR/non-PD"
-    if t == "NE":
-        return "NE"
-    if t == "CR":
-        return "CR" if nt in ("CR", "none") else "PR"
-    if t == "PR":
-        return "PR"
-    return "SD"
 
 
 # ------------------------------------------------------------------ best response
@@ -479,52 +543,42 @@ def best_overall_response(
     confirm: bool = False,
     confirm_days: float = CONFIRM_DAYS,
     min_sd_days: float = 0.0,
+    non_target_only: bool = False,
 ) -> tuple[str, float]:
     """Best overall response of one subject from its time-point responses.
 
     ``responses`` use the RECIST labels (CR, PR, SD, non-CR/non-PD, PD, NE) plus, for
-    iRECIST, "UPD" (unconfirmed progression, not terminal). Assessments after the first
-    PD are ignored. Returns the label and the day it was first reached (NaN for NE).
+    iRECIST, "UPD" (unconfirmed progression, not terminal) and "CPD" (confirmed,
+    terminal). Assessments after the first PD are ignored. Returns the label and the day
+    it was first reached (NaN for NE).
+
+    With ``confirm`` a CR needs a CR at least ``confirm_days`` later, a PR a CR or PR,
+    with only CR (CR, PR) or NE in between; an unconfirmed CR/PR counts as SD, or as
+    non-CR/non-PD for ``non_target_only`` disease (Eisenhauer 2009, Table 2 has no SD).
+    SD and non-CR/non-PD count only from ``min_sd_days`` after baseline.
     """
     days = np.asarray(days, dtype=np.float64)
-    resp = list(responses)
-    if "PD" in resp:
-        k = resp.index("PD") + 1
-        resp, days = resp[:k], days[:k]
-    n = len(resp)
-
-    def confirmed(ok_start: set[str], ok_end: set[str], ok_between: set[str]) -> float | None:
-        for i in range(n):
-            if resp[i] not in ok_start:
-                continue
-            for j in range(i + 1, n):
-                if resp[j] in ok_end and at_least(days[j] - days[i], confirm_days):
-                    return float(days[i])
-                if resp[j] not in ok_between:
-                    break
-        return None
-
-    if confirm:
-        day = confirmed({"CR"}, {"CR"}, {"CR", "NE"})
-        if day is not None:
-            return "CR", day
-        day = confirmed({"CR", "PR"}, {"CR", "PR"}, {"CR", "PR", "NE"})
-        if day is not None:
-            return "PR", day
-    else:
-        for label in ("CR", "PR"):
-            if label in resp:
-                return label, float(days[resp.index(label)])
-    for i in range(n):
-        if resp[i] in ("CR", "PR", "SD", "non-CR/non-PD") and at_least(
-            days[i] - baseline_day, min_sd_days
-        ):
-            label = "non-CR/non-PD" if resp[i] == "non-CR/non-PD" else "SD"
-            return label, float(days[i])
-    for label in ("PD", "UPD"):
-        if label in resp:
-            return label, float(days[resp.index(label)])
-    return "NE", float("nan")
+    index = {label: code for code, label in enumerate(rules.CODE_LABELS)}
+    bad = [r for r in responses if r not in index]
+    if bad:
+        raise DataError(
+            f"`responses` must hold the labels {', '.join(rules.CODE_LABELS)}; got {bad[0]!r}"
+        )
+    if days.shape != (len(responses),):
+        raise DataError(
+            f"`days` must have one day per response ({len(responses)}); got shape {days.shape}"
+        )
+    codes = np.array([[index[r] for r in responses]], dtype=np.int64).reshape(1, -1)
+    best, at = rules.best_codes(
+        codes,
+        days - baseline_day,
+        non_target_only=non_target_only,
+        confirm=confirm,
+        confirm_days=confirm_days,
+        min_sd_days=min_sd_days,
+    )
+    label = rules.CODE_LABELS[best[0]] if best[0] != rules.NE else "NE"
+    return label, float(days[at[0]]) if at[0] >= 0 else float("nan")
 
 
 # ----------------------------------------------------------------------- results
@@ -541,9 +595,11 @@ class ResponseAssessment:
     table
         One row per subject and assessment (baseline first, with an empty response):
         ``subject, day, sum_mm, change_from_baseline_pct, change_from_nadir_pct,
-        target_response, non_target_response, new_lesions, response`` (days, mm, %);
-        iRECIST adds ``new_lesion_sum_mm``. ``change_from_nadir_pct`` is relative to the
-        nadir before that assessment (the reference for PD).
+        target_response, non_target_response, new_lesions, response, reason`` (days,
+        mm, %); iRECIST adds ``new_lesion_sum_mm`` before ``response``.
+        ``change_from_nadir_pct`` is relative to the nadir before that assessment (the
+        reference for PD); ``reason`` says which rule gave the response ("new lesion",
+        "sum +23.0 % over nadir and +6.0 mm", "node N1 11 mm after CR", ...).
     best
         One row per subject: ``subject, best_response, best_response_day``.
     settings
@@ -593,18 +649,29 @@ _TABLE_COLUMNS = (
 def _assess(
     data: Any,
     treatment_day: TreatmentDay,
-    per_subject: Callable[[_Subject, _Components], tuple[list[str], dict[str, Any]]],
-) -> tuple[list[_Subject], list[list[str]], pd.DataFrame]:
-    """Per-subject time-point responses and the assessment table of all subjects."""
+    *,
+    confirm: bool,
+    confirm_days: float,
+    min_sd_days: float,
+    irecist: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The assessment table and the best-response table of all subjects.
+
+    All subjects are judged together by :mod:`~tgsim.clinical.rules` (the rule table the
+    cohort read-outs share); iRECIST confirms progression after ``confirm_days``.
+    """
+    from ._reasons import reasons
+
     table = as_lesion_table(data)
     subjects, _ = _prepare(table, treatment_day)
+    judged = _judge(subjects, irecist_days=confirm_days if irecist else None)
+    prefix = "i" if irecist else ""
     cols: dict[str, list[Any]] = {c: [] for c in _TABLE_COLUMNS}
-    extra_cols: dict[str, list[Any]] = {}
-    all_responses: list[list[str]] = []
-    for s in subjects:
-        c = _components(s)
-        responses, extra = per_subject(s, c)
-        all_responses.append(responses)
+    if irecist:
+        cols["new_lesion_sum_mm"] = []
+    cols["response"], cols["reason"] = [], []
+    for k, s in enumerate(subjects):
+        c = _components(s, judged, k)
         n = s.days.size
         cols["subject"].extend([s.subject] * n)
         cols["day"].extend(s.days.tolist())
@@ -614,23 +681,59 @@ def _assess(
         cols["target_response"].extend(c.target)
         cols["non_target_response"].extend(c.non_target)
         cols["new_lesions"].extend(c.new_count.tolist())
-        for k, v in extra.items():
-            extra_cols.setdefault(k, []).extend(np.asarray(v).tolist())
-    out = pd.DataFrame(
-        {
-            **cols,
-            **extra_cols,
-            "response": [r for rs in all_responses for r in rs],
-        }
-    )
+        codes = judged.icodes[k, :n] if judged.icodes is not None else judged.tp.overall[k, :n]
+        if irecist:
+            cols["new_lesion_sum_mm"].extend(c.new_sum.tolist())
+        cols["response"].extend([""] + [_i_label(int(x), prefix) for x in codes[1:]])
+        cols["reason"].extend(reasons(s, c, judged, k, irecist=irecist))
+    out = pd.DataFrame(cols)
     out["subject"] = out["subject"].astype(object)
     out["day"] = out["day"].astype(np.float64)
     out["new_lesions"] = out["new_lesions"].astype(np.int64)
     for col in ("sum_mm", "change_from_baseline_pct", "change_from_nadir_pct"):
         out[col] = out[col].astype(np.float64)
-    for col in ("target_response", "non_target_response", "response"):
+    for col in ("target_response", "non_target_response", "response", "reason"):
         out[col] = out[col].replace("", pd.NA)
-    return subjects, all_responses, out
+    codes = judged.icodes if judged.icodes is not None else judged.tp.overall
+    days = judged.comp["days"]
+    best, at = rules.best_codes(
+        codes[:, 1:],
+        days[:, 1:] - days[:, :1],
+        non_target_only=np.array([not s.target_ids for s in subjects], dtype=bool),
+        confirm=confirm,
+        confirm_days=confirm_days,
+        min_sd_days=min_sd_days,
+    )
+    best_df = pd.DataFrame(
+        {
+            "subject": [s.subject for s in subjects],
+            "best_response": [_i_label(int(b), prefix) for b in best],
+            "best_response_day": [
+                float(days[k, 1 + a]) if a >= 0 else float("nan") for k, a in enumerate(at)
+            ],
+        },
+        columns=["subject", "best_response", "best_response_day"],
+    )
+    return out, best_df
+
+
+_I_LABELS = {
+    rules.CR: "iCR",
+    rules.PR: "iPR",
+    rules.SD: "iSD",
+    rules.NN: "non-iCR/non-iUPD",
+    rules.PD: "iCPD",
+    rules.NE: "iNE",
+    rules.UPD: "iUPD",
+    rules.CPD: "iCPD",
+}
+
+
+def _i_label(code: int, prefix: str) -> str:
+    """RECIST label of a code, or the iRECIST one with ``prefix == "i"``."""
+    if code == rules.NONE:
+        return ""
+    return _I_LABELS[code] if prefix else rules.CODE_LABELS[code]
 
 
 def recist(
@@ -684,22 +787,17 @@ def recist(
     RECIST guideline (version 1.1). *Eur J Cancer* 2009;45(2):228-247.
     """
     _check_options(confirm_days, min_sd_days)
-    subjects, responses, table = _assess(data, treatment_day, lambda s, c: (c.recist, {}))
-    best_rows = []
-    for s, resp in zip(subjects, responses, strict=True):
-        label, day = best_overall_response(
-            s.days[1:],
-            resp[1:],
-            s.baseline_day,
-            confirm=confirm,
-            confirm_days=confirm_days,
-            min_sd_days=min_sd_days,
-        )
-        best_rows.append({"subject": s.subject, "best_response": label, "best_response_day": day})
+    table, best = _assess(
+        data,
+        treatment_day,
+        confirm=confirm,
+        confirm_days=confirm_days,
+        min_sd_days=min_sd_days,
+    )
     return ResponseAssessment(
         "RECIST 1.1",
         table,
-        pd.DataFrame(best_rows, columns=["subject", "best_response", "best_response_day"]),
+        best,
         {
             "treatment_day": treatment_day,
             "confirm": confirm,
