@@ -65,6 +65,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import __version__
+from ._kernels.rows import LANES
 from .catalogue import Model
 from .catalogue import model as get_model
 from .errors import STATUS_MESSAGES, Status, TgsimError, TgsimWarning, flag_attrs
@@ -760,7 +761,8 @@ def simulate_cohort(
         burden); see :func:`tgsim.readouts.summarise` for the cohort rates.
     chunk_size : int
         Subjects per chunk (memory is about ``chunk_size x n_scenarios x n_times x 8``
-        bytes per variable). Does not change the results.
+        bytes per variable), rounded up to a multiple of 8 (the subjects the ODE kernels
+        integrate together). Does not change the results.
     store : path, optional
         A ``.zarr`` path to stream the result to (must not exist); the Dataset returned is
         then opened lazily from it. Default: in memory.
@@ -791,7 +793,10 @@ def simulate_cohort(
     """
     from .population import _count
 
-    chunk_size = _count(chunk_size, "chunk_size")
+    # chunks start at multiples of the lane width, so that the groups of subjects the
+    # untreated ODE kernels integrate together (fixed by subject index) never straddle a
+    # chunk boundary: the results are the same for every chunk size
+    chunk_size = -(-_count(chunk_size, "chunk_size") // LANES) * LANES
     plan = _plan(model, times, population, n, seed=seed, scenarios=scenarios, t0=t0,
                  solver=solver, rtol=rtol, atol=atol, max_steps=max_steps,
                  observation=observation, readouts=readouts)

@@ -20,10 +20,12 @@ objects, so they are called directly with NumPy arrays.
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 from numba import njit
 
+from .._kernels.cache import guard_module
 from .._kernels.rows import run_rows
 
 __all__ = ["covariance_rows", "result_rows", "series_features", "integral_start", "INTEGRAL_LAWS",
@@ -652,3 +654,7 @@ def compact_rows(T, Y, C, log_scale, nu, Tc, Yc, Wc, OI, unsorted, alleq) -> Non
     """
     run_rows(_compact_rows_range, Y.shape[0], T, Y, C, log_scale, nu, Tc, Yc, Wc, OI, unsorted,
              alleq)
+
+
+# a cache entry that cannot be read is rebuilt, not an UnpicklingError (see _kernels.cache)
+guard_module(sys.modules[__name__])

@@ -12,9 +12,12 @@ as NumPy does, instead of an exception from inside Numba).
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 from numba import njit, prange
+
+from .._kernels.cache import guard_module
 
 __all__ = [
     "expm1_over",
@@ -508,3 +511,7 @@ def secondary_rate(h, dlp, src, G, m2, out):
                 if c + 1 < j:
                     acc += 0.5 * h * out[i, c + 1] * gb
             out[i, j] = (src[i, j] + m * acc) / (1.0 - 0.5 * m * h * g[0])
+
+
+# a cache entry that cannot be read is rebuilt, not an UnpicklingError (see _kernels.cache)
+guard_module(sys.modules[__name__])
