@@ -13,7 +13,12 @@ have written to it:
 * when the folder cannot be created or written, tgsim falls back to a private per-user
   folder (``~/.cache/tgsim/kernels``, created 0700), never to a shared temporary folder;
 * a cache entry that cannot be read (a truncated or corrupted file) is deleted and
-  rebuilt, with one line on stderr saying so.
+  rebuilt, with one line on stderr saying so;
+* where ``NUMBA_CACHE_DIR`` is set, Numba keeps its compiled files there instead, and
+  that folder must pass the same checks.
+
+The card-independent kernels (:mod:`tgsim.fit._kernels`, :mod:`tgsim.metastasis._kernels`)
+are cached beside the installed package, like its bytecode, and trusted as it is.
 """
 
 from __future__ import annotations
@@ -121,6 +126,11 @@ def cache_dir() -> Path:
               file=sys.stderr)
         base = fallback
     check_trusted(base)
+    from numba.core import config
+
+    if config.CACHE_DIR and Path(config.CACHE_DIR).is_dir():
+        # NUMBA_CACHE_DIR moves Numba's compiled files there: the same rules apply
+        check_trusted(Path(config.CACHE_DIR))
     return base
 
 
