@@ -398,32 +398,40 @@ def _run_chunk(plan: _Plan, start: int, stop: int) -> dict[str, np.ndarray]:
     sizes = plan.sizes(nb)
     layout = plan.layout()
     out = {k: np.zeros(tuple(sizes[d] for d in v.dims), dtype=v.dtype) for k, v in layout.items()}
-    draw = plan.population.sample_arrays(start, stop, plan.seed)
+    # simulate from and to multiples of the lane width: the groups of subjects that the
+    # untreated ODE kernels integrate together are fixed by subject index, so a group cut
+    # by a chunk boundary is simulated whole (by both chunks; the extra rows are dropped)
+    # and the results do not depend on the chunk size
+    a0 = start - start % LANES
+    b0 = min(plan.n, -(-stop // LANES) * LANES)
+    keep = slice(start - a0, start - a0 + nb)
+    draw = plan.population.sample_arrays(a0, b0, plan.seed)
     card = {p: draw[p] for p in mdl.parameter_names}
     effects = {k: draw[k] for k in plan.population.effect_names}
     if effects:
-        out["effects"][:] = np.stack([effects[k] for k in plan.population.effect_names], 1)
+        out["effects"][:] = np.stack([effects[k][keep] for k in plan.population.effect_names],
+                                     1)
     ns = len(mdl.states)
     for i, sc in enumerate(plan.scenarios):
-        params, eff = _scenario_values(mdl, sc, card, effects, nb)
+        params, eff = _scenario_values(mdl, sc, card, effects, b0 - a0)
         sched = apply_effects(sc.schedule, eff)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", TgsimWarning)
             ds = simulate(mdl, plan.times, params, schedule=sched, t0=plan.t0,
                           solver=plan.solvers[i], rtol=plan.rtol, atol=plan.atol,
                           max_steps=plan.max_steps)
-        vol = ds["volume"].values
+        vol = ds["volume"].values[keep]
         out["volume"][i] = vol
-        out["parameters"][i] = ds["parameters"].values
-        out["status"][i] = ds["status"].values
+        out["parameters"][i] = ds["parameters"].values[keep]
+        out["status"][i] = ds["status"].values[keep]
         if ns > 1:
-            out["state_volume"][i] = ds["state_volume"].values
+            out["state_volume"][i] = ds["state_volume"].values[keep]
         observed = None
         if plan.swelling:  # some scenario has swelling: keep observed for all of them
-            observed = ds["observed"].values if "observed" in ds else vol
+            observed = ds["observed"].values[keep] if "observed" in ds else vol
             out["observed"][i] = observed
             if "swelling" in ds:
-                out["swelling"][i] = ds["swelling"].values
+                out["swelling"][i] = ds["swelling"].values[keep]
         if plan.burden_index.size:
             out["burden"][i] = vol[:, plan.burden_index]
         if plan.scan_days is None:
@@ -761,8 +769,7 @@ def simulate_cohort(
         burden); see :func:`tgsim.readouts.summarise` for the cohort rates.
     chunk_size : int
         Subjects per chunk (memory is about ``chunk_size x n_scenarios x n_times x 8``
-        bytes per variable), rounded up to a multiple of 8 (the subjects the ODE kernels
-        integrate together). Does not change the results.
+        bytes per variable). Does not change the results.
     store : path, optional
         A ``.zarr`` path to stream the result to (must not exist); the Dataset returned is
         then opened lazily from it. Default: in memory.
@@ -793,10 +800,7 @@ def simulate_cohort(
     """
     from .population import _count
 
-    # chunks start at multiples of the lane width, so that the groups of subjects the
-    # untreated ODE kernels integrate together (fixed by subject index) never straddle a
-    # chunk boundary: the results are the same for every chunk size
-    chunk_size = -(-_count(chunk_size, "chunk_size") // LANES) * LANES
+    chunk_size = _count(chunk_size, "chunk_size")
     plan = _plan(model, times, population, n, seed=seed, scenarios=scenarios, t0=t0,
                  solver=solver, rtol=rtol, atol=atol, max_steps=max_steps,
                  observation=observation, readouts=readouts)
