@@ -435,7 +435,9 @@ def job_source(model: Model, job: str) -> str:
     if job not in JOBS:
         raise ValueError(f"unknown kernel job {job!r}; expected one of {sorted(JOBS)}")
     names, consts = JOBS[job]
-    parts = [generate_source(model), status_source(),
+    static = hashlib.sha256((_TEMPLATES.parent / "static.py").read_bytes()).hexdigest()[:16]
+    parts = [generate_source(model) + f"# card-independent kernels: static.py {static}\n",
+             status_source(),
              "".join(f"{k} = {v!r}\n" for k, v in consts.items())]
     parts += [f"# ---- template {n}.py\n" + _template_text(n) for n in names]
     source = "\n\n".join(parts)
@@ -461,21 +463,48 @@ def _expand_forms(text: str) -> str:
     return head + "".join(region.replace("FORM", form) for form in ("lin", "log")) + tail
 
 
+#: the code generator's own sources: a change to any of them changes every job's key
+_CODEGEN = ("compile.py", "expr.py", "logform.py")
+
+
+def job_key(model: Model, job: str) -> str:
+    """Digest of everything ``job``'s module for ``model`` is generated from: the card, the
+    job's templates and constants, the card-independent kernels, the code generator, and
+    the Numba and Python versions. A cached module of that key is loaded as it is, with
+    no code generation (which costs more than loading)."""
+    import numba
+
+    if job not in JOBS:
+        raise ValueError(f"unknown kernel job {job!r}; expected one of {sorted(JOBS)}")
+    names, consts = JOBS[job]
+    h = hashlib.sha256()
+    for part in (model.name, model.card_hash, job, repr(sorted(consts.items())),
+                 numba.__version__, sys.version, __version__):
+        h.update(part.encode() + b"\0")
+    pkg = Path(__file__).resolve().parent
+    files = [_TEMPLATES / f"{n}.py" for n in names] + [_TEMPLATES.parent / "static.py"]
+    files += [pkg / f for f in _CODEGEN]
+    for f in files:
+        h.update(f.read_bytes() + b"\0")
+    from .errors import Status
+
+    h.update(repr([(s.name, int(s)) for s in Status]).encode())
+    return h.hexdigest()[:20]
+
+
 def kernels(model: Model, job: str = "simulate") -> ModuleType:
     """Return the compiled kernel module of ``job`` for ``model`` (generated and imported
     once; see :data:`JOBS`).
 
-    Numba compiles each function on its first call and caches the machine code beside the
-    module in :func:`cache_dir`, so a later process loads it instead of compiling.
+    The module file is named by :func:`job_key`; Numba compiles each function on its first
+    call and caches the machine code beside it in :func:`cache_dir`, so a later process
+    (the CLI's or the API's alike) loads both instead of generating and compiling.
     """
     key = (*_card_key(model), job)
     hit = _BY_CARD.get(key)
-    if hit is not None:  # same card and job in this process: skip generating the source
+    if hit is not None:  # same card and job in this process
         return hit
-    source = job_source(model, job)
-    import numba
-
-    digest = hashlib.sha256((source + numba.__version__ + sys.version).encode()).hexdigest()[:20]
+    digest = job_key(model, job)
     with _LOCK:
         if digest in _LOADED:
             _BY_CARD[key] = _LOADED[digest]
@@ -483,7 +512,8 @@ def kernels(model: Model, job: str = "simulate") -> ModuleType:
         folder = cache_dir()
         mod_name = f"tgsim_{job}_{model.name}_{digest}"
         path = folder / f"{mod_name}.py"
-        if not path.exists() or path.read_text() != source:
+        if not path.exists():
+            source = job_source(model, job)
             tmp = folder / f".{mod_name}.{os.getpid()}.tmp"
             tmp.write_text(source)
             os.replace(tmp, path)

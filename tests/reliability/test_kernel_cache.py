@@ -167,6 +167,9 @@ def test_jobs_are_hashed_with_their_own_sources(monkeypatch):
     assert after["metastasis"] == before["metastasis"]
     assert after["fit_closed"] != before["fit_closed"]
     assert after["fit_ode"] != before["fit_ode"]
+    # the module key (its file name) follows the template files themselves
+    keys = {job: tc.job_key(m, job) for job in tc.JOBS}
+    assert len(set(keys.values())) == len(keys)
     # the closed-form fit module carries no integrator
     assert "FIT_ODE = False" in before["fit_closed"]
     assert "def integrate_lin" not in before["fit_closed"]

@@ -39,10 +39,10 @@
 # start of the current segment ``tseg``, so the end-point evaluation of a step that lands
 # on a breakpoint still belongs to the interval it closes (half-open [start, stop)).
 
-import math
 
 from numba import njit
 
+from tgsim._kernels.static import _norm, dose_groups, segment_end, treatment_rates  # noqa: F401
 from tgsim._kernels.stub import *  # noqa: F403  @card (the card functions, ST_* codes)
 
 NT = NS + 1  # state slots: tumour states plus the swelling compartment
@@ -88,67 +88,6 @@ D6 = -1453857185.0 / 822651844.0
 D7 = 69997945.0 / 29380423.0
 
 
-@njit(cache=True, error_model="numpy")
-def dose_groups(dose, tseg, gk, gh, gsum):
-    """Bolus doses given by ``tseg``, summed per (elimination rate, hypothesis).
-
-    A dose of amount A given at t_i acts as A exp(-k (t - t_i)); the doses of one group
-    together act as gsum[g] exp(-gk[g] (t - tseg)) on the segment that starts at tseg, so
-    a stage needs one exp per group instead of one per dose. gh[g] is 1 for Norton-Simon,
-    0 for log-kill. Returns the number of groups.
-    """
-    ng = 0
-    for i in range(dose.shape[0]):
-        ti = dose[i, 0]
-        if ti <= tseg:
-            k = dose[i, 2]
-            h = 1.0 if dose[i, 4] > 0.5 else 0.0
-            g = 0
-            while g < ng and not (gk[g] == k and gh[g] == h):
-                g += 1
-            if g == ng:
-                gk[g] = k
-                gh[g] = h
-                gsum[g] = 0.0
-                ng += 1
-            gsum[g] += dose[i, 3] * dose[i, 1] * math.exp(-k * (tseg - ti))
-    return ng
-
-
-@njit(cache=True, error_model="numpy")
-def treatment_rates(t, tseg, gk, gh, gsum, ng, expo, acc):
-    """Growth multiplier, log-kill hazard, Norton-Simon fraction and infiltration at t
-    (doses as grouped by dose_groups at the segment start tseg)."""
-    a = 1.0
-    for i in range(acc.shape[0]):
-        onset = acc[i, 0]
-        if onset <= tseg:
-            ramp = acc[i, 2]
-            if ramp > 0.0:
-                frac = (t - onset) / ramp
-                if frac > 1.0:
-                    frac = 1.0
-                elif frac < 0.0:
-                    frac = 0.0
-                a *= 1.0 + (acc[i, 1] - 1.0) * frac
-            else:
-                a *= acc[i, 1]
-    lk = 0.0
-    ns = 0.0
-    for g in range(ng):
-        c = gsum[g] * math.exp(-gk[g] * (t - tseg))
-        if gh[g] > 0.5:
-            ns += c
-        else:
-            lk += c
-    infil = 0.0
-    for i in range(expo.shape[0]):
-        if expo[i, 0] <= tseg and tseg < expo[i, 1]:
-            lk += expo[i, 2] * math.exp(-expo[i, 3] * (t - expo[i, 0]))
-            infil += expo[i, 4]
-    return a, lk, ns, infil
-
-
 @njit(cache=True, error_model="numpy", inline="always")
 def apply_treatment(y, dy, a, lk, ns, infil, clear, nsw):
     """Turn the growth term in ``dy`` into the treated right-hand side, in place."""
@@ -192,22 +131,3 @@ def apply_jumps(y, jt, jf, ij, at, nblocks, stride):
                     y[stride * c + i] *= fi
         ij += 1
     return ij
-
-
-@njit(cache=True, error_model="numpy")
-def segment_end(bp, ib, t, tend):
-    """The next breakpoint after ``t`` (or ``tend``), and its index in ``bp``."""
-    nb = bp.shape[0]
-    while ib < nb and bp[ib] <= t:
-        ib += 1
-    if ib < nb and bp[ib] < tend:
-        return ib, bp[ib]
-    return ib, tend
-
-
-@njit(cache=True, error_model="numpy")
-def _norm(y):
-    acc = 0.0
-    for i in range(y.shape[0]):
-        acc += y[i] * y[i]
-    return math.sqrt(acc / y.shape[0])
