@@ -259,7 +259,7 @@ def gdrate(data: Any = None, *, pval: float = 0.10, data_dir: Any = None) -> Tum
             cand = np.where(eligible[r], aic[r], np.inf)
             if np.isfinite(cand).any():
                 m = models[int(np.argmin(cand))]
-                x = fits[m].params(r)
+                x = fits[m].param_dict(r)
                 rec.update(type="included", selectedFit=m)
                 if m in ("gd", "gx", "gdphi"):
                     rec["g"] = x["growth_rate"]
