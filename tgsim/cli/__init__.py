@@ -14,7 +14,8 @@ import sys
 from ..errors import TgsimError
 
 #: subcommand modules, in the order ``tgsim --help`` lists them
-SUBCOMMANDS = ("run", "simulate", "fit", "assess", "models", "datasets", "explore", "gallery")
+SUBCOMMANDS = ("run", "simulate", "fit", "gdrate", "assess", "models", "datasets", "explore",
+               "gallery")
 
 
 def build_parser() -> argparse.ArgumentParser:

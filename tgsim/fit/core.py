@@ -135,6 +135,49 @@ def fit_batch_rows(setup: Setup, batch: SeriesBatch, X0: np.ndarray, *, n_starts
                         out[key][g] = res[key][a]
     if settle:
         out = settle_at_bounds(setup, batch, out, **lm_kw)
+        out = _global_restarts(setup, batch, out, rng, **lm_kw)
+    return out
+
+
+def _on_bound(setup: Setup, X: np.ndarray) -> np.ndarray:
+    """Rows with a free growth component on (within 1e-9 of) a working bound."""
+    g = np.flatnonzero(setup.free[: setup.NP])
+    lo, hi = setup.lo[g], setup.hi[g]
+    tol = 1e-9 * (1.0 + np.abs(hi - lo))
+    return np.any((X[:, g] <= lo + tol) | (X[:, g] >= hi - tol), axis=1)
+
+
+def _global_restarts(setup: Setup, batch: SeriesBatch, out: dict[str, np.ndarray],
+                     rng: np.random.Generator, *, n_candidates: int = 256, n_runs: int = 10,
+                     **lm_kw: Any) -> dict[str, np.ndarray]:
+    """Starts spread over the whole parameter box for rows that ended on a bound or
+    failed: a shrinking series fitted by a saturating law often stalls on a flat face
+    (a rate at 0, the curve a constant) while the optimum is a decay towards a tiny
+    carrying capacity, far from the data-driven start. ``n_candidates`` points drawn
+    uniformly over the working box are screened by -2 log L, the LM is run from the best
+    ``n_runs`` and, after settling on a bound where needed, the lowest -2 log L is kept."""
+    rows = np.flatnonzero((out["status"] != 0) | _on_bound(setup, out["X"]))
+    if not rows.size:
+        return out
+    sub, bsub = setup.rows(rows), batch.subset(rows)
+    n, K = rows.size, setup.K
+    C = np.repeat(out["X"][rows][:, None, :], n_candidates, axis=1)
+    for j in range(setup.NP):
+        if setup.free[j]:
+            lo, hi = max(setup.lo[j], -30.0), min(setup.hi[j], 30.0)
+            C[:, :, j] = rng.uniform(lo, hi, size=(n, n_candidates))
+    phi = _screen(sub, bsub, C)
+    order = np.argsort(phi, axis=1, kind="stable")[:, :n_runs]
+    for r in range(n_runs):
+        starts = C[np.arange(n), order[:, r]]
+        res = run_lm(sub, bsub, starts, **lm_kw)
+        res = settle_at_bounds(sub, bsub, res, **lm_kw)
+        cur = out["objective"][rows]
+        better = (res["status"] == 0) & np.isfinite(res["objective"]) & (
+            (out["status"][rows] != 0) | (res["objective"] < cur - 1e-9 * (1 + np.abs(cur))))
+        for key in out:
+            out[key][rows[better]] = res[key][better]
+    del K
     return out
 
 
