@@ -23,6 +23,9 @@ from typing import Any
 
 __all__ = ["register", "run"]
 
+#: last columns of the per-subject table
+_TAIL = ("aic", "bic", "at_bound", "warnings", "status")
+
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``fit`` subcommand to ``subparsers``."""
@@ -185,6 +188,8 @@ def run(args: argparse.Namespace) -> int:
             frame[f"{nm}_se"] = np.nan
         frame["aic"] = np.nan
         frame["bic"] = np.nan
+        frame["at_bound"] = False
+        frame["warnings"] = ""
         frame["status"] = ["success" if s == 0 else "not_converged" for s in pop.ebe_status]
         n_failed = int(np.sum(pop.ebe_status != 0))
         plots = [pop.individual_fit]
@@ -198,14 +203,14 @@ def run(args: argparse.Namespace) -> int:
         for m in cmp.models:
             fr = cmp.fits[m].to_frame()
             keep = ["subject"] + [c for c in fr.columns if c not in
-                                  ("subject", "aicc", "neg2ll", "n_obs", "message", "aic",
-                                   "bic", "status")] + ["aic", "bic", "status"]
+                                  ("subject", "aicc", "neg2ll", "n_obs", "message", *_TAIL)
+                                  ] + list(_TAIL)
             fr = fr[keep]
             fr.insert(1, "model", m)
             parts.append(fr)
             n_failed += int((~cmp.fits[m].success).sum())
         frame = pd.concat(parts, ignore_index=True)
-        tail = ["aic", "bic", "status"]
+        tail = list(_TAIL)
         frame = frame[[c for c in frame.columns if c not in tail] + tail]
         best = cmp.table()["model"].iloc[0]
         plots = [cmp.fits[best]]
@@ -216,8 +221,8 @@ def run(args: argparse.Namespace) -> int:
             print(res.summary())
         fr = res.to_frame()
         keep = ["subject"] + [c for c in fr.columns if c not in
-                              ("subject", "aicc", "neg2ll", "n_obs", "message", "aic", "bic",
-                               "status")] + ["aic", "bic", "status"]
+                              ("subject", "aicc", "neg2ll", "n_obs", "message", *_TAIL)
+                              ] + list(_TAIL)
         frame = fr[keep]
         n_failed = int((~res.success).sum())
         plots = [res]

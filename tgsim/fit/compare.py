@@ -183,7 +183,8 @@ class Comparison:
         mean_w = np.nanmean(self.weight, axis=0)
         pos = np.arange(len(self.models))
         data = [per[np.isfinite(per[:, m]), m] for m in pos]
-        ax.boxplot([d if d.size else [np.nan] for d in data], positions=pos, vert=False,
+        ax.boxplot([d if d.size else [np.nan] for d in data], positions=pos,
+                   orientation="horizontal",
                    widths=0.5, showfliers=False)
         for m in pos:
             ax.plot(data[m], np.full(data[m].size, m), "o", ms=3, alpha=0.5, color="0.3")

@@ -429,9 +429,9 @@ def _canonical_columns(
                 f"{source}, {where}: column {clash[0]!r} is present and is also mapped from "
                 f"{[o for o, n in rename.items() if n == clash[0]][0]!r}; keep one"
             )
-        frame.rename(columns=rename, inplace=True)
+        frame.columns = [rename.get(c, c) for c in frame.columns]
     if "date" in frame.columns and "day" not in frame.columns and "time" not in frame.columns:
-        frame.rename(columns={"date": "day"}, inplace=True)
+        frame.columns = ["day" if c == "date" else c for c in frame.columns]
         rename[next((o for o, n in rename.items() if n == "date"), "date")] = "day"
     return header_unit, header_qty, {new: old for old, new in rename.items() if old != new}
 
