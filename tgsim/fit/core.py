@@ -95,7 +95,9 @@ def fit_batch_rows(setup: Setup, batch: SeriesBatch, X0: np.ndarray, *, n_starts
     starts are scored by their -2 log L and the LM is run from the best ``restarts`` (or
     ``n_starts - 1``) of them; the successful fit with the lowest -2 log L is kept.
     Rows still stalled are then settled on a bound when their optimum lies there
-    (:func:`settle_at_bounds`; ``settle=False`` skips it).
+    (:func:`settle_at_bounds`), and rows on a bound or failed get starts spread over the
+    whole box; ``settle=False``, or no restarts at all (``restarts=0`` with one start),
+    skips both.
     """
     rng = np.random.default_rng(seed)
     out = _run_chunked(setup, batch, X0, progress=progress, **lm_kw)
@@ -133,7 +135,7 @@ def fit_batch_rows(setup: Setup, batch: SeriesBatch, X0: np.ndarray, *, n_starts
                 if better:
                     for key in out:
                         out[key][g] = res[key][a]
-    if settle:
+    if settle and extra > 0:  # restarts=0 (one start) asks for the plain LM result
         out = settle_at_bounds(setup, batch, out, **lm_kw)
         out = _global_restarts(setup, batch, out, rng, **lm_kw)
     return out
