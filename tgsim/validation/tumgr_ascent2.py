@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from ..fit.gdrate import GDPHI_CARD, MODELS, TumgrResult
+from ..fit.gdrate import GDPHI_CARD, MODELS, TumgrResult, _classify, gdphi_model  # noqa: F401  (kept importable from here)
 from ..fit.gdrate import gdrate as _public_gdrate
 from .hook import analysis_hook
 from .report import Check, ValidationReport, absolute_check, relative_check
