@@ -81,6 +81,7 @@ _LAZY: dict[str, str] = {
     "PopulationResult": ".fit.population",
     "profile_likelihood": ".fit.uncertainty",
     "bootstrap": ".fit.uncertainty",
+    "gdrate": ".fit.gdrate",
     # virtual cohorts and experiments
     "Population": ".population",
     "LogNormal": ".population",

@@ -30,7 +30,24 @@ SOLVERS = (None, "auto", "ode", "closed_form")
 
 
 def check_times(times: Any, name: str = "times") -> np.ndarray:
-    """Validate output times (days): 1-D, finite, non-empty, strictly increasing."""
+    """Validate output times (days): 1-D, finite, non-empty, strictly increasing.
+
+    Dates and durations (numpy datetime64/timedelta64, pandas Timestamps) are refused:
+    as numbers they would be nanoseconds, not days; the message says how to convert.
+    """
+    kind = getattr(getattr(times, "dtype", None), "kind", None)
+    if kind is None and not isinstance(times, str | bytes):
+        import datetime as _dt
+
+        flat = np.asarray(times, dtype=object).ravel() if np.ndim(times) else [times]
+        if len(flat) and isinstance(flat[0], _dt.date | _dt.timedelta | np.datetime64
+                                    | np.timedelta64):
+            kind = "M"
+    if kind in ("M", "m"):
+        raise TgsimError(
+            f"`{name}` holds dates or durations, not days; convert them explicitly, e.g. "
+            "(dates - dates[0]) / np.timedelta64(1, 'D')"
+        )
     try:
         t = np.array(times, dtype=np.float64)
     except (TypeError, ValueError):

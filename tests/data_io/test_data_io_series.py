@@ -25,7 +25,7 @@ m2,3,7
 
 
 def test_simple_layout(write_csv, assert_layout):
-    ds = read_series(write_csv(SIMPLE))
+    ds = read_series(write_csv(SIMPLE), unit="mm^3")
     assert_layout(ds)
     assert list(ds.subject.values) == ["m1", "m2"]
     assert ds.n_obs.values.tolist() == [3, 2]
@@ -106,14 +106,14 @@ def test_censoring_column(write_csv):
         "subject,day,value,censored\n"
         "a,0,5,TRUE\na,1,6,no\na,2,7,\na,3,8,1\nb,0,2,yes\nb,1,3,false\n"
     )
-    ds = read_series(write_csv(text))
+    ds = read_series(write_csv(text), unit="mm^3")
     assert ds.censored.values[0].tolist() == [True, False, False, True]
     assert ds.censored.values[1].tolist() == [True, False, False, False]
     np.testing.assert_allclose(ds.value.values[0], [5, 6, 7, 8])
 
 
 def test_zeros_are_flagged(write_csv):
-    ds = read_series(write_csv("subject,day,value\na,0,0\na,1,3\nb,4,0.0\n"))
+    ds = read_series(write_csv("subject,day,value\na,0,0\na,1,3\nb,4,0.0\n"), unit="mm^3")
     assert ds.attrs["n_zero_values"] == 2
     assert "a at day 0" in ds.attrs["zero_values"]
     assert "b at day 4" in ds.attrs["zero_values"]
@@ -122,14 +122,14 @@ def test_zeros_are_flagged(write_csv):
 def test_unsorted_times_are_sorted_with_warning(write_csv):
     path = write_csv("subject,day,value\na,3,30\na,1,10\na,2,20\nb,1,1\n")
     with pytest.warns(TgsimWarning, match="not in increasing order.*'?a"):
-        ds = read_series(path)
+        ds = read_series(path, unit="mm^3")
     np.testing.assert_array_equal(ds.time.values[0], [1, 2, 3])
     np.testing.assert_array_equal(ds.value.values[0], [10, 20, 30])
     assert "a" in ds.attrs["sorted_subjects"]
 
 
 def test_interleaved_subjects_keep_first_appearance_order(write_csv):
-    ds = read_series(write_csv("subject,day,value\nz,0,1\ny,0,2\nz,1,3\ny,1,4\n"))
+    ds = read_series(write_csv("subject,day,value\nz,0,1\ny,0,2\nz,1,3\ny,1,4\n"), unit="mm^3")
     assert list(ds.subject.values) == ["z", "y"]
     np.testing.assert_array_equal(ds.value.values, [[1, 3], [2, 4]])
 
@@ -139,13 +139,13 @@ def test_arm_and_extra_columns(write_csv):
         "subject,arm,day,value,weight,label\n"
         "a,ctl,0,1,20.5,x\na,ctl,1,2,21,x\nb,trt,0,3,,y\nb,trt,2,4,19,y\n"
     )
-    ds = read_series(write_csv(text))
+    ds = read_series(write_csv(text), unit="mm^3")
     assert list(ds.arm.values) == ["ctl", "trt"]
     assert ds["weight"].dims == ("subject", "obs")
     assert np.isnan(ds["weight"].values[1, 0])
     assert ds["label"].dims == ("subject",)
     assert list(ds["label"].values) == ["x", "y"]
-    assert read_series(write_csv(text), keep_extra=False).data_vars.keys() == {
+    assert read_series(write_csv(text), unit="mm^3", keep_extra=False).data_vars.keys() == {
         "time",
         "value",
         "censored",
@@ -161,30 +161,30 @@ DUP = "subject,day,value\na,0,1\na,1,2\na,1,2\nb,0,5\nb,0,6\n"
 
 def test_duplicate_times_error_names_both_lines(write_csv):
     with pytest.raises(DataError, match=r"subject 'a'.*day 1 \(line 3 and line 4"):
-        read_series(write_csv(DUP))
+        read_series(write_csv(DUP), unit="mm^3")
 
 
 def test_duplicate_policies(write_csv):
     path = write_csv(DUP)
     with pytest.raises(DataError, match=r"subject 'b'.*line 5 and line 6.*differ"):
-        read_series(path, duplicates="drop_identical")
+        read_series(path, unit="mm^3", duplicates="drop_identical")
     with pytest.warns(TgsimWarning, match="duplicate"):
-        first = read_series(path, duplicates="first")
+        first = read_series(path, unit="mm^3", duplicates="first")
     assert first.value.values[1, 0] == 5
     assert first.n_obs.values.tolist() == [2, 1]
     assert "line 6" in first.attrs["duplicates_dropped"]
     with pytest.warns(TgsimWarning):
-        last = read_series(path, duplicates="last")
+        last = read_series(path, unit="mm^3", duplicates="last")
     assert last.value.values[1, 0] == 6
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # identical repeats are dropped silently (noted in attrs)
         ok = read_series(
-            write_csv("subject,day,value\na,0,1\na,0,1\n"), duplicates="drop_identical"
+            write_csv("subject,day,value\na,0,1\na,0,1\n"), unit="mm^3", duplicates="drop_identical"
         )
     assert ok.n_obs.values.tolist() == [1]
     assert "line 3" in ok.attrs["duplicates_dropped"]
     with pytest.raises(DataError, match="duplicates must be one of"):
-        read_series(path, duplicates="mean")  # type: ignore[arg-type]
+        read_series(path, unit="mm^3", duplicates="mean")  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------- bad input
@@ -195,7 +195,7 @@ BAD_CASES = {
         r"line 1 \(header\): missing column "
         r"'value'",
     ),
-    "missing subject column": ("id,day,value\na,0,1\n", r"missing column 'subject'"),
+    "missing subject column": ("who,day,value\na,0,1\n", r"missing column 'subject'"),
     "missing day column": ("subject,value\na,1\n", r"missing column 'day'"),
     "time without time_unit": ("subject,time,value\na,0,1\n", r"missing column 'time_unit'"),
     "both day and time": ("subject,day,time,time_unit,value\na,0,0,day,1\n", r"both 'day'"),
@@ -271,14 +271,14 @@ def test_bad_input_raises_data_error(write_csv, case):
     text, pattern = BAD_CASES[case]
     path = write_csv(text)
     with pytest.raises(DataError, match=pattern) as info:
-        read_series(path)
+        read_series(path, unit=None if ",unit" in text.split("\n")[0] else "mm^3")
     assert str(path) in str(info.value)
     assert isinstance(info.value, TgsimError) and isinstance(info.value, ValueError)
 
 
 def test_blank_lines_keep_line_numbers(write_csv):
     with pytest.raises(DataError, match=r"line 5, column 'value'"):
-        read_series(write_csv("subject,day,value\n\na,0,1\n\na,1,oops\n"))
+        read_series(write_csv("subject,day,value\n\na,0,1\n\na,1,oops\n"), unit="mm^3")
 
 
 def test_not_utf8(tmp_path):
@@ -308,8 +308,8 @@ def test_bad_arguments(write_csv):
 
 
 def test_series_from_frame_matches_read_series(write_csv):
-    from_file = read_series(write_csv(SIMPLE))
-    from_frame = series_from_frame(pd.read_csv(write_csv(SIMPLE)))
+    from_file = read_series(write_csv(SIMPLE), unit="mm^3")
+    from_frame = series_from_frame(pd.read_csv(write_csv(SIMPLE)), unit="mm^3")
     xr.testing.assert_identical(from_file.drop_attrs(), from_frame.drop_attrs())
     assert from_frame.attrs["source"] == "<DataFrame>"
 
@@ -320,14 +320,14 @@ def test_series_from_frame_errors_name_row_and_column():
         index=[10, 11, 12],
     )
     with pytest.raises(DataError, match=r"row 2 \(index 11\), column 'value': missing"):
-        series_from_frame(df)
-    df2 = df.assign(value=[1.0, 2.0, 3.0], day=pd.to_datetime(["2020-01-01"] * 3))
-    with pytest.raises(DataError, match="column 'day': expected plain numbers"):
-        series_from_frame(df2)
+        series_from_frame(df, unit="mm^3")
+    df2 = df.assign(value=[1.0, 2.0, 3.0], day=pd.to_timedelta([0, 1, 2], unit="D"))
+    with pytest.raises(DataError, match="column 'day': durations"):
+        series_from_frame(df2, unit="mm^3")
     with pytest.raises(DataError, match="must be a pandas DataFrame"):
         series_from_frame({"subject": ["a"]})  # type: ignore[arg-type]
     with pytest.raises(DataError, match="no data rows"):
-        series_from_frame(df.iloc[:0])
+        series_from_frame(df.iloc[:0], unit="mm^3")
 
 
 def test_series_from_frame_numeric_subjects():
@@ -365,7 +365,7 @@ def test_round_trip(write_csv, tmp_path):
 
 
 def test_round_trip_gzip(write_csv, tmp_path):
-    ds = read_series(write_csv(SIMPLE))
+    ds = read_series(write_csv(SIMPLE), unit="mm^3")
     out = write_series(ds, tmp_path / "copy.csv.gz")
     with gzip.open(out, "rt") as fh:
         assert fh.readline().startswith("subject,day,value,unit,quantity")
@@ -392,7 +392,7 @@ def test_write_series_rejects_non_series(tmp_path):
 
 
 def test_failed_write_leaves_previous_file(tmp_path, monkeypatch, write_csv):
-    ds = read_series(write_csv(SIMPLE))
+    ds = read_series(write_csv(SIMPLE), unit="mm^3")
     target = tmp_path / "keep.csv"
     target.write_text("previous\n")
 
@@ -409,7 +409,7 @@ def test_failed_write_leaves_previous_file(tmp_path, monkeypatch, write_csv):
 def test_no_warnings_on_clean_input(write_csv):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        read_series(write_csv(SIMPLE))
+        read_series(write_csv(SIMPLE), unit="mm^3")
 
 
 def test_module_docstring_documents_layout():
@@ -439,8 +439,8 @@ def test_lazy_reexport():
 
 def test_path_types(write_csv):
     path = write_csv(SIMPLE)
-    assert read_series(str(path)).attrs["source"] == str(path)
-    assert read_series(Path(path)).sizes["subject"] == 2
+    assert read_series(str(path), unit="mm^3").attrs["source"] == str(path)
+    assert read_series(Path(path), unit="mm^3").sizes["subject"] == 2
 
 
 def test_atomic_files_get_umask_mode(tmp_path):

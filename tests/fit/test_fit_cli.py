@@ -31,7 +31,7 @@ def test_fit_writes_one_row_per_subject(csv, tmp_path, capsys):
     assert list(df.columns) == [
         "subject", "initial_volume", "initial_volume_se", "growth_rate", "growth_rate_se",
         "carrying_capacity", "carrying_capacity_se", "sigma", "sigma_se", "aic", "bic",
-        "status",
+        "at_bound", "warnings", "status",
     ]
     assert list(df["subject"]) == ["m0", "m1", "m2", "short"]
     assert list(df["status"]) == ["success"] * 3 + ["not_identifiable"]
@@ -47,7 +47,7 @@ def test_compare_and_fixed(csv, tmp_path, capsys):
     df = pd.read_csv(out)
     assert set(df["model"]) == {"exponential", "gompertz"} and len(df) == 8
     assert list(df.columns[:2]) == ["subject", "model"]
-    assert list(df.columns[-3:]) == ["aic", "bic", "status"]
+    assert list(df.columns[-5:]) == ["aic", "bic", "at_bound", "warnings", "status"]
     assert np.allclose(df["growth_rate"], 0.1)
     assert "model comparison" in capsys.readouterr().out
 

@@ -14,8 +14,8 @@ import sys
 from ..errors import TgsimError
 
 #: subcommand modules, in the order ``tgsim --help`` lists them
-SUBCOMMANDS = ("run", "simulate", "fit", "assess", "models", "datasets", "explore", "gallery",
-               "compile")
+SUBCOMMANDS = ("run", "simulate", "fit", "gdrate", "assess", "models", "datasets", "explore",
+               "gallery", "compile")
 
 
 def build_parser() -> argparse.ArgumentParser:

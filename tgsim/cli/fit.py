@@ -23,6 +23,9 @@ from typing import Any
 
 __all__ = ["register", "run"]
 
+#: last columns of the per-subject table
+_TAIL = ("aic", "bic", "at_bound", "warnings", "status")
+
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``fit`` subcommand to ``subparsers``."""
@@ -31,9 +34,11 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         help="fit growth laws to measured series (maximum likelihood, batched)",
         description=(
             "Fit a growth law to every subject of a tidy CSV (columns subject, day, value"
-            "[, unit, censored]; or a packaged data set name). Times in days, volumes in "
-            "mm^3 (diameters in mm are converted to sphere volumes). Writes one row per "
-            "subject: estimates, their standard errors (<name>_se), aic, bic, status."
+            "[, unit, censored]; or a packaged data set name). Times in days (or dates, "
+            "converted), volumes in mm^3 (diameters in mm are converted to sphere volumes "
+            "pi d^3/6). The unit is never guessed: a 'unit' column, a header such as "
+            "volume_mm3 or diameter_mm, or --unit. Writes one row per subject: estimates, "
+            "their standard errors (<name>_se), aic, bic, at_bound, warnings, status."
         ),
     )
     p.add_argument("data", help="CSV file (tidy long layout) or a packaged data set name")
@@ -49,7 +54,22 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
                    help="hold a parameter fixed (repeatable), e.g. initial_volume=1")
     p.add_argument("--t0", type=float, help="time origin of initial_volume (days; default: "
                    "each subject's first time)")
-    p.add_argument("--unit", help="unit of non-size values, e.g. photons/s (fitted as is)")
+    p.add_argument("--unit", help="unit of the values when the file has no 'unit' column and "
+                   "the value header carries none: mm^3, cm^3, ml (volumes), mm, cm "
+                   "(diameters, fitted as sphere-equivalent volumes pi d^3/6), or a non-size "
+                   "unit such as photons/s (fitted as is). Never guessed")
+    p.add_argument("--columns", metavar="ROLE=COLUMN,...",
+                   help="which file column plays which role, e.g. "
+                   "subject=patient_id,day=date,value=volume_mm3")
+    p.add_argument("--sep", default=",", help="field separator (default ','; ';' for many "
+                   "spreadsheet exports)")
+    p.add_argument("--decimal", default=".", choices=[".", ","],
+                   help="decimal mark of numbers (',' needs --sep ';')")
+    p.add_argument("--date-reference", metavar="COLUMN",
+                   help="column holding each row's reference date (e.g. treatment start) when "
+                   "times are dates; default: days from each subject's first date")
+    p.add_argument("--date-format", metavar="FMT",
+                   help="strptime format of dates (default ISO 8601, YYYY-MM-DD)")
     p.add_argument("--group", action="append", metavar="GROUP",
                    help="keep only this group of a packaged data set (repeatable)")
     p.add_argument("--restarts", type=int, default=3,
@@ -82,7 +102,11 @@ def _load(args: argparse.Namespace):
     if os.path.exists(args.data):
         if args.group:
             raise TgsimError("--group applies to packaged data sets only")
-        return args.data
+        from ..io.series import read_series
+
+        return read_series(args.data, unit=args.unit, columns=args.columns, sep=args.sep,
+                           decimal=args.decimal, date_reference=args.date_reference,
+                           date_format=args.date_format)
     from .. import datasets
 
     if args.data in datasets.names():
@@ -143,7 +167,12 @@ def run(args: argparse.Namespace) -> int:
     data = _load(args)
     fixed = _fixed(args.fixed)
     progress = not args.quiet and sys.stderr.isatty()
-    common = dict(error_model=args.error_model, t0=args.t0, unit=args.unit)
+    from ..io.series import SIZE_UNITS
+
+    size_unit = args.unit is not None and args.unit.strip().lower() in SIZE_UNITS
+    # a size unit was applied when reading; a non-size unit is also the fit's consent
+    common = dict(error_model=args.error_model, t0=args.t0,
+                  unit=None if size_unit and os.path.exists(args.data) else args.unit)
     n_failed = 0
     if args.population:
         if args.compare:
@@ -159,6 +188,8 @@ def run(args: argparse.Namespace) -> int:
             frame[f"{nm}_se"] = np.nan
         frame["aic"] = np.nan
         frame["bic"] = np.nan
+        frame["at_bound"] = False
+        frame["warnings"] = ""
         frame["status"] = ["success" if s == 0 else "not_converged" for s in pop.ebe_status]
         n_failed = int(np.sum(pop.ebe_status != 0))
         plots = [pop.individual_fit]
@@ -172,14 +203,14 @@ def run(args: argparse.Namespace) -> int:
         for m in cmp.models:
             fr = cmp.fits[m].to_frame()
             keep = ["subject"] + [c for c in fr.columns if c not in
-                                  ("subject", "aicc", "neg2ll", "n_obs", "message", "aic",
-                                   "bic", "status")] + ["aic", "bic", "status"]
+                                  ("subject", "aicc", "neg2ll", "n_obs", "message", *_TAIL)
+                                  ] + list(_TAIL)
             fr = fr[keep]
             fr.insert(1, "model", m)
             parts.append(fr)
             n_failed += int((~cmp.fits[m].success).sum())
         frame = pd.concat(parts, ignore_index=True)
-        tail = ["aic", "bic", "status"]
+        tail = list(_TAIL)
         frame = frame[[c for c in frame.columns if c not in tail] + tail]
         best = cmp.table()["model"].iloc[0]
         plots = [cmp.fits[best]]
@@ -190,8 +221,8 @@ def run(args: argparse.Namespace) -> int:
             print(res.summary())
         fr = res.to_frame()
         keep = ["subject"] + [c for c in fr.columns if c not in
-                              ("subject", "aicc", "neg2ll", "n_obs", "message", "aic", "bic",
-                               "status")] + ["aic", "bic", "status"]
+                              ("subject", "aicc", "neg2ll", "n_obs", "message", *_TAIL)
+                              ] + list(_TAIL)
         frame = fr[keep]
         n_failed = int((~res.success).sum())
         plots = [res]

@@ -51,8 +51,11 @@ class Comparison:
     criterion : str
         Criterion used for weights and ranks (``"aic"``, ``"aicc"`` or ``"bic"``).
     subjects : ndarray
-    neg2ll, aic, aicc, bic, weight, rse : ndarray, (subject, model)
-        Per-subject values (NaN where the fit failed).
+    neg2ll, aic, aicc, bic, weight, resid_se : ndarray, (subject, model)
+        Per-subject values (NaN where the fit failed); ``resid_se`` is the residual
+        standard error (sigma with n - p degrees of freedom), not to be confused with the
+        relative standard error of an estimate (RSE %, ``rse_pct``). The old name ``rse``
+        still works with a :class:`DeprecationWarning`.
     rank : ndarray, (subject, model)
         1 = best by ``criterion`` among the models that converged for that subject.
     """
@@ -66,9 +69,44 @@ class Comparison:
     aicc: np.ndarray
     bic: np.ndarray
     weight: np.ndarray
-    rse: np.ndarray
+    resid_se: np.ndarray
     rank: np.ndarray
     k: np.ndarray
+
+    @property
+    def rse(self) -> np.ndarray:
+        """Deprecated name of :attr:`resid_se` (residual standard error)."""
+        import warnings
+
+        warnings.warn("Comparison.rse is now Comparison.resid_se (residual standard error)",
+                      DeprecationWarning, stacklevel=2)
+        return self.resid_se
+
+    @property
+    def rse_pct(self) -> np.ndarray:
+        """Median relative standard error (%) of each fit's free growth parameters,
+        (subject, model); NaN where the fit failed."""
+        out = np.full(self.aic.shape, np.nan)
+        for m, name in enumerate(self.models):
+            f = self.fits[name]
+            npg = len(f.growth_names)
+            cols = np.flatnonzero(f.free[:npg])
+            if cols.size:
+                r = np.where(np.isfinite(f.rse[:, cols]), f.rse[:, cols], np.inf)
+                med = np.median(r, axis=1)  # an undetermined s.e. counts as +inf
+                out[:, m] = np.where(f.success & np.isfinite(med), med, np.nan)
+        return out
+
+    def delta(self) -> np.ndarray:
+        """Delta of the summed criterion per model: sum over the subjects where every
+        model converged minus the smallest such sum (0 for the best model). The one
+        definition of delta used by :meth:`table`, :meth:`summary` and :meth:`plot`."""
+        crit = getattr(self, self.criterion)
+        c = self.complete
+        if not c.any():
+            return np.full(len(self.models), np.nan)
+        tot = np.sum(crit[c], axis=0)
+        return tot - np.min(tot)
 
     @property
     def n_failed(self) -> np.ndarray:
@@ -82,7 +120,9 @@ class Comparison:
 
     def table(self):
         """Overall table (one row per model) as a DataFrame, best first by the summed
-        criterion over complete subjects."""
+        criterion over complete subjects; ``delta_<criterion>`` is :meth:`delta`,
+        ``median_resid_se`` the median residual standard error and ``median_rse_pct`` the
+        median relative standard error (%) of the growth parameters."""
         import pandas as pd
 
         c = self.complete
@@ -97,9 +137,11 @@ class Comparison:
                 else np.full(len(self.models), np.nan),
                 "sum_aic": np.sum(self.aic[c], axis=0) if c.any() else np.nan,
                 "sum_bic": np.sum(self.bic[c], axis=0) if c.any() else np.nan,
+                f"delta_{self.criterion}": self.delta(),
                 "mean_weight": np.nanmean(self.weight, axis=0),
                 "n_best": np.sum(self.rank == 1, axis=0),
-                "median_rse": np.nanmedian(self.rse, axis=0),
+                "median_resid_se": np.nanmedian(self.resid_se, axis=0),
+                "median_rse_pct": np.nanmedian(self.rse_pct, axis=0),
             }
         df = pd.DataFrame(rows)
         return df.sort_values(f"sum_{self.criterion}", kind="stable").reset_index(drop=True)
@@ -112,15 +154,49 @@ class Comparison:
         out[ok] = np.asarray(self.models, dtype=object)[np.nanargmin(crit[ok], axis=1)]
         return out
 
-    def plot(self, subject: Any = 0, ax: Any = None):
-        """Akaike weights of the models for one subject (:func:`tgsim.plot.model_comparison`)."""
+    def plot(self, subject: Any = None, ax: Any = None):
+        """The comparison of the cohort, or of one named subject; returns the Axes.
+
+        With ``subject=None`` (default): per model, the distribution over subjects of the
+        per-subject delta (criterion minus that subject's best) as a box with points,
+        each model labelled with the delta of the summed criterion and the mean Akaike
+        weight, the numbers of :meth:`table` (same definition, :meth:`delta`). With a
+        subject label (or position): that subject's Akaike weights
+        (:func:`tgsim.plot.model_comparison`), titled with the subject.
+        """
         from ..plot import model_comparison
 
-        row = self.subjects.tolist().index(subject) if subject in self.subjects.tolist() \
-            else int(subject)
-        crit = getattr(self, self.criterion)[row]
-        return model_comparison(dict(zip(self.models, crit, strict=True)),
-                                criterion=self.criterion.upper(), ax=ax)
+        crit_all = getattr(self, self.criterion)
+        name = self.criterion.upper()
+        if subject is not None:
+            labels = self.subjects.tolist()
+            row = labels.index(subject) if subject in labels else int(subject)
+            return model_comparison(dict(zip(self.models, crit_all[row], strict=True)),
+                                    criterion=name, ax=ax,
+                                    title=f"subject {self.subjects[row]}: {name} weights")
+        from ..plot._labels import new_axes
+
+        ax = new_axes(ax, figsize=(6.4, max(2.4, 0.5 * len(self.models) + 1.4)))
+        with np.errstate(invalid="ignore"):
+            per = crit_all - np.nanmin(crit_all, axis=1, keepdims=True)
+        delta = self.delta()
+        mean_w = np.nanmean(self.weight, axis=0)
+        pos = np.arange(len(self.models))
+        data = [per[np.isfinite(per[:, m]), m] for m in pos]
+        ax.boxplot([d if d.size else [np.nan] for d in data], positions=pos,
+                   orientation="horizontal",
+                   widths=0.5, showfliers=False)
+        for m in pos:
+            ax.plot(data[m], np.full(data[m].size, m), "o", ms=3, alpha=0.5, color="0.3")
+        ax.set_yticks(pos)
+        ax.set_yticklabels([f"{mdl}\nΔΣ{name} = {d:.1f}, mean w = {w:.2f}"
+                            for mdl, d, w in zip(self.models, delta, mean_w, strict=True)],
+                           fontsize="small")
+        ax.set_xlabel(f"per-subject Δ{name} (from each subject's best model)")
+        ax.set_title(f"cohort: {self.subjects.size} subjects; ΔΣ{name} over the "
+                     f"{int(self.complete.sum())} where every model converged",
+                     fontsize="small")
+        return ax
 
     def summary(self) -> str:
         """Ranking table with failed-fit counts and the conventions used."""
@@ -133,16 +209,20 @@ class Comparison:
             "counted, not dropped",
             "",
             f"{'model':<20} {'k':>2} {'failed':>7} {'sum ' + self.criterion.upper():>13} "
-            f"{'sum BIC':>12} {'mean w':>7} {'best in':>8} {'med. RSE':>9}",
+            f"{'delta':>8} {'sum BIC':>12} {'mean w':>7} {'best in':>8} {'resid se':>9} "
+            f"{'RSE %':>7}",
         ]
         for _, r in df.iterrows():
             lines.append(
                 f"{r['model']:<20} {int(r['k']):>2} {int(r['n_failed']):>7} "
-                f"{r[f'sum_{self.criterion}']:>13.2f} {r['sum_bic']:>12.2f} "
-                f"{r['mean_weight']:>7.3f} {int(r['n_best']):>8} {r['median_rse']:>9.4g}"
+                f"{r[f'sum_{self.criterion}']:>13.2f} {r[f'delta_{self.criterion}']:>8.2f} "
+                f"{r['sum_bic']:>12.2f} {r['mean_weight']:>7.3f} {int(r['n_best']):>8} "
+                f"{r['median_resid_se']:>9.4g} {r['median_rse_pct']:>7.3g}"
             )
         lines.append("")
-        lines.append("w = Akaike weight; RSE = residual standard error (sigma with n - p d.f.)")
+        lines.append("delta = sum minus the best sum; w = Akaike weight (per subject, averaged); "
+                     "resid se = residual standard error (sigma with n - p d.f.); RSE % = "
+                     "median relative standard error of the growth parameters")
         for m in self.models:
             fr = self.fits[m]
             if (~fr.success).any():
@@ -167,7 +247,10 @@ class Comparison:
                 "weight": (dims, self.weight,
                            {"long_name": f"Akaike weight ({self.criterion.upper()})"}),
                 "rank": (dims, self.rank, {"long_name": "rank (1 = best)"}),
-                "rse": (dims, self.rse, {"long_name": "residual standard error"}),
+                "resid_se": (dims, self.resid_se, {"long_name": "residual standard error"}),
+                "rse_pct": (dims, self.rse_pct,
+                            {"long_name": "median relative standard error of the growth "
+                                          "parameters", "units": "%"}),
                 "n_failed": (("model",), self.n_failed),
                 "k": (("model",), self.k, {"long_name": "estimated parameters"}),
             },
@@ -225,7 +308,7 @@ def compare(
     subjects = first.subjects
     stack = {c: np.stack([getattr(fits[n], c) for n in names], axis=1)
              for c in ("neg2ll", "aic", "aicc", "bic")}
-    rse = np.stack([fits[n].residual_standard_error for n in names], axis=1)
+    resid_se = np.stack([fits[n].residual_standard_error for n in names], axis=1)
     crit = stack[criterion]
     weight = akaike_weights(crit, axis=1)
     order = np.argsort(np.where(np.isnan(crit), np.inf, crit), axis=1, kind="stable")
@@ -236,5 +319,5 @@ def compare(
     return Comparison(
         models=names, fits=fits, criterion=criterion, subjects=subjects,
         neg2ll=stack["neg2ll"], aic=stack["aic"], aicc=stack["aicc"], bic=stack["bic"],
-        weight=weight, rse=rse, rank=rank, k=np.array([fits[n].k for n in names]),
+        weight=weight, resid_se=resid_se, rank=rank, k=np.array([fits[n].k for n in names]),
     )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from ..catalogue import Model
 from ..catalogue import model as get_model
-from ..errors import STATUS_MESSAGES, TgsimError
+from ..errors import STATUS_MESSAGES, Status, TgsimError
 from ._kernels import INTEGRAL_LAWS, covariance_rows, result_rows
 from .covariance import dof_factor, natural_covariance, working_covariance
 from .data import SeriesBatch, as_batch, parameter_units
@@ -85,7 +86,7 @@ def fit_batch_rows(setup: Setup, batch: SeriesBatch, X0: np.ndarray, *, n_starts
                    restarts: int = 3, n_candidates: int = 24, seed: int | None = 0,
                    progress: bool = False,
                    alt_start: Callable[[np.ndarray], np.ndarray] | None = None,
-                   **lm_kw: Any) -> dict[str, np.ndarray]:
+                   settle: bool = True, **lm_kw: Any) -> dict[str, np.ndarray]:
     """Fit every row of ``batch`` (all already pre-checked), with multi-start.
 
     Every row is first fitted from ``X0``. Rows that fail are refitted from
@@ -93,6 +94,10 @@ def fit_batch_rows(setup: Setup, batch: SeriesBatch, X0: np.ndarray, *, n_starts
     and every row when ``n_starts > 1``, are then screened: ``n_candidates`` perturbed
     starts are scored by their -2 log L and the LM is run from the best ``restarts`` (or
     ``n_starts - 1``) of them; the successful fit with the lowest -2 log L is kept.
+    Rows still stalled are then settled on a bound when their optimum lies there
+    (:func:`settle_at_bounds`), and rows on a bound or failed get starts spread over the
+    whole box; ``settle=False``, or no restarts at all (``restarts=0`` with one start),
+    skips both.
     """
     rng = np.random.default_rng(seed)
     out = _run_chunked(setup, batch, X0, progress=progress, **lm_kw)
@@ -130,6 +135,115 @@ def fit_batch_rows(setup: Setup, batch: SeriesBatch, X0: np.ndarray, *, n_starts
                 if better:
                     for key in out:
                         out[key][g] = res[key][a]
+    if settle and extra > 0:  # restarts=0 (one start) asks for the plain LM result
+        out = settle_at_bounds(setup, batch, out, **lm_kw)
+        out = _global_restarts(setup, batch, out, rng, **lm_kw)
+    return out
+
+
+def _on_bound(setup: Setup, X: np.ndarray) -> np.ndarray:
+    """Rows with a free growth component on (within 1e-9 of) a working bound."""
+    g = np.flatnonzero(setup.free[: setup.NP])
+    lo, hi = setup.lo[g], setup.hi[g]
+    tol = 1e-9 * (1.0 + np.abs(hi - lo))
+    return np.any((X[:, g] <= lo + tol) | (X[:, g] >= hi - tol), axis=1)
+
+
+def _global_restarts(setup: Setup, batch: SeriesBatch, out: dict[str, np.ndarray],
+                     rng: np.random.Generator, *, n_candidates: int = 256, n_runs: int = 10,
+                     **lm_kw: Any) -> dict[str, np.ndarray]:
+    """Starts spread over the whole parameter box for rows that ended on a bound or
+    failed: a shrinking series fitted by a saturating law often stalls on a flat face
+    (a rate at 0, the curve a constant) while the optimum is a decay towards a tiny
+    carrying capacity, far from the data-driven start. ``n_candidates`` points drawn
+    uniformly over the working box are screened by -2 log L, the LM is run from the best
+    ``n_runs`` and, after settling on a bound where needed, the lowest -2 log L is kept."""
+    rows = np.flatnonzero((out["status"] != 0) | _on_bound(setup, out["X"]))
+    if not rows.size:
+        return out
+    sub, bsub = setup.rows(rows), batch.subset(rows)
+    n, K = rows.size, setup.K
+    C = np.repeat(out["X"][rows][:, None, :], n_candidates, axis=1)
+    for j in range(setup.NP):
+        if setup.free[j]:
+            lo, hi = max(setup.lo[j], -30.0), min(setup.hi[j], 30.0)
+            C[:, :, j] = rng.uniform(lo, hi, size=(n, n_candidates))
+    phi = _screen(sub, bsub, C)
+    order = np.argsort(phi, axis=1, kind="stable")[:, :n_runs]
+    for r in range(n_runs):
+        starts = C[np.arange(n), order[:, r]]
+        res = run_lm(sub, bsub, starts, **lm_kw)
+        res = settle_at_bounds(sub, bsub, res, **lm_kw)
+        cur = out["objective"][rows]
+        better = (res["status"] == 0) & np.isfinite(res["objective"]) & (
+            (out["status"][rows] != 0) | (res["objective"] < cur - 1e-9 * (1 + np.abs(cur))))
+        for key in out:
+            out[key][rows[better]] = res[key][better]
+    del K
+    return out
+
+
+#: kernel statuses of a fit that stopped without meeting the convergence test
+_STUCK = (int(Status.NOT_CONVERGED), int(Status.MAX_ITERATIONS))
+
+
+def settle_at_bounds(setup: Setup, batch: SeriesBatch, out: dict[str, np.ndarray], *,
+                     rtol_objective: float = 1e-7, **lm_kw: Any) -> dict[str, np.ndarray]:
+    """Return the best point of fits that end at a bound instead of failing them.
+
+    A fit whose optimum lies on a face of the parameter box (a carrying capacity that
+    wants to fall below its lower bound for a shrinking lesion, a rate that wants to
+    vanish) can stall as the LM creeps along a ridge towards the bound. For every row
+    that stopped without converging (not converged, or the iteration budget spent), each
+    free growth parameter in turn is held at each of its bounds and the others are
+    refitted from the stalled point. The best face optimum is then checked against the
+    whole box: a free refit started there must not lower -2 log L by more than
+    ``rtol_objective`` (relative; the Karush-Kuhn-Tucker condition, checked by descent).
+    Rows that pass become successes whose held parameter is reported at its bound (flag
+    ``at_bound``, no standard error); the others keep their failure. The decision is
+    made here, in Python, from kernel runs; the kernel is not changed.
+    """
+    bad = np.flatnonzero(np.isin(out["status"], _STUCK))
+    grow = [j for j in range(setup.NP) if setup.free[j]]
+    if not bad.size or not grow:
+        return out
+    sub, bsub = setup.rows(bad), batch.subset(bad)
+    X = out["X"][bad]
+    best: dict[str, np.ndarray] | None = None
+    for j in grow:
+        free = setup.free.copy()
+        free[j] = 0
+        held = replace(sub, free=free)
+        for edge in (setup.lo[j], setup.hi[j]):
+            Xs = X.copy()
+            Xs[:, j] = edge
+            res = run_lm(held, bsub, Xs, **lm_kw)
+            ok = (res["status"] == 0) & np.isfinite(res["objective"])
+            if best is None:
+                best = {k: v.copy() for k, v in res.items()}
+                best["status"] = np.where(ok, 0, 5).astype(np.int8)
+                continue
+            take = ok & ((best["status"] != 0) | (res["objective"] < best["objective"]))
+            for key in best:
+                best[key][take] = res[key][take]
+    assert best is not None
+    found = np.flatnonzero(best["status"] == 0)
+    if not found.size:
+        return out
+    # stationarity on the whole box: a free refit from the face optimum must not improve it
+    check = run_lm(sub.rows(found), bsub.subset(found), best["X"][found], **lm_kw)
+    ref = best["objective"][found]
+    tol = rtol_objective * (1.0 + np.abs(ref))
+    better_inside = check["objective"] < ref - tol
+    full_ok = (check["status"] == 0) & ~better_inside
+    for a, i in enumerate(found):
+        g = bad[i]
+        if full_ok[a]:
+            for key in out:
+                out[key][g] = check[key][a]
+        elif not better_inside[a]:
+            for key in out:
+                out[key][g] = best[key][i]
     return out
 
 
@@ -153,8 +267,10 @@ def make_result(mdl: Model, em: ErrorModel, setup: Setup, batch: SeriesBatch,
                 fitted_rows: np.ndarray,
                 out: dict[str, np.ndarray] | None, pre_status: np.ndarray, reasons: list[str], *,
                 level: float = 0.95, dof_correction: bool = True,
-                options: dict[str, Any] | None = None) -> FitResult:
-    """Assemble a :class:`FitResult` from kernel output for ``fitted_rows`` of ``batch``."""
+                options: dict[str, Any] | None = None,
+                start: np.ndarray | None = None) -> FitResult:
+    """Assemble a :class:`FitResult` from kernel output for ``fitted_rows`` of ``batch``
+    (``start``: working-scale starting rows of ``fitted_rows``, reported naturally)."""
     from scipy.special import ndtri, stdtrit
 
     n = batch.n
@@ -245,8 +361,21 @@ def make_result(mdl: Model, em: ErrorModel, setup: Setup, batch: SeriesBatch,
         n_obs=batch.nu.astype(np.int64), k=k, status=status, message=messages, nfev=nfev,
         iterations=iters, fitted=F, residuals=resid, weighted_residuals=wres, data=batch,
         setup=setup, x=X, cov_working=cov_w, level=level, dof_correction=dof_correction,
-        options=dict(options or {}),
+        options=dict(options or {}), start=_natural_start(setup, est, fitted_rows, start),
     )
+
+
+def _natural_start(setup: Setup, est: np.ndarray, rows: np.ndarray,
+                   X0: np.ndarray | None) -> np.ndarray | None:
+    """Starting values on the reported scale (NaN for rows not fitted)."""
+    if X0 is None or not rows.size:
+        return None
+    out = np.full(est.shape, np.nan)
+    X0 = np.asarray(X0, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        out[rows, : setup.NP] = setup.to_natural(X0)
+        out[rows, setup.NP:] = setup.error_natural(X0)
+    return out
 
 
 def _covariances(setup: Setup, X: np.ndarray, info: np.ndarray, nu: np.ndarray,
@@ -448,6 +577,7 @@ def fit_prepared(batch: SeriesBatch, mdl: Model, em: ErrorModel, *, bounds=None,
     pre, reasons = precheck(setup, batch)
     rows = np.flatnonzero(pre == 0)
     out = None
+    X0 = None
     if rows.size:
         whole = rows.size == batch.n  # every subject fitted: no copies
         sub = setup if whole else setup.rows(rows)
@@ -466,4 +596,5 @@ def fit_prepared(batch: SeriesBatch, mdl: Model, em: ErrorModel, *, bounds=None,
                    max_iter=max_iter, ftol=ftol, xtol=xtol, rtol=rtol, atol=atol,
                    solver="closed_form" if setup.mode == 0 else "ode")
     return make_result(mdl, em, setup, batch, rows, out, pre, reasons, level=level,
-                       dof_correction=dof_correction, options=options)
+                       dof_correction=dof_correction, options=options,
+                       start=X0 if rows.size else None)

@@ -11,6 +11,9 @@ Accepted data
 
 Units
 -----
+A file or DataFrame must state its unit (see :func:`tgsim.io.read_series`; ``unit=``
+supplies it); arrays are in mm^3 unless ``unit=`` says otherwise. Times are days: dates
+(datetime64, pandas Timestamps) are refused with a message saying how to convert them.
 Model cards describe volumes in mm^3. Values in mm^3 are used as they are; values in mm
 (diameters) are converted to the volume of a sphere of that diameter, V = pi d^3 / 6
 (the conversion is recorded in the result's attrs). Any other unit (a signal such as
@@ -212,6 +215,33 @@ def _from_arrays(data: Any, censored: Any) -> tuple[np.ndarray, np.ndarray, np.n
     return np.arange(Y.shape[0]), T, Y, C
 
 
+def _refuse_datetimes(data: Any) -> None:
+    """Dates passed as times are refused: read as numbers they would be nanoseconds
+    since 1970, and a fit of them a silent plateau."""
+    if len(data) < 1:
+        return
+    times = data[0]
+    kind = getattr(getattr(times, "dtype", None), "kind", None)
+    if kind is None:
+        try:
+            kind = np.asarray(times).dtype.kind
+        except (TypeError, ValueError):
+            return
+        if kind == "O":
+            import datetime as _dt
+
+            flat = np.asarray(times, dtype=object).ravel()
+            if flat.size and isinstance(flat[0], _dt.date | np.datetime64):
+                kind = "M"
+    if kind in ("M", "m"):
+        raise DataError(
+            "`data`: times are dates or durations, not days; convert them explicitly, e.g. "
+            "days = (dates - dates[0]) / np.timedelta64(1, 'D'), or read a CSV with "
+            "tgsim.io.read_series, which turns a date column into days from each subject's "
+            "first date"
+        )
+
+
 def as_batch(
     data: Any,
     *,
@@ -250,20 +280,22 @@ def as_batch(
     if isinstance(data, str | os.PathLike):
         from ..io.series import read_series
 
-        data = read_series(data)
+        data = read_series(data, unit=unit)
     elif isinstance(data, pd.DataFrame):
         from ..io.series import series_from_frame
 
-        data = series_from_frame(data)
+        data = series_from_frame(data, unit=unit)
     if isinstance(data, xr.Dataset):
         if censored is not None:
             raise DataError("`censored` is only for array input; a Dataset carries its own")
         labels, T, Y, C, data_unit, source = _from_dataset(data)
-        if unit is not None and unit.strip().lower() != data_unit.strip().lower():
+        if unit is not None and _unit_factor(unit, "unit")[0].lower() != \
+                _unit_factor(data_unit, "data")[0].lower():
             raise DataError(
                 f"`unit`={unit!r} contradicts the data's units {data_unit!r}"
             )
     elif isinstance(data, tuple | list):
+        _refuse_datetimes(data)
         labels, T, Y, C = _from_arrays(data, censored)
         data_unit = unit if unit is not None else "mm^3"
         source = "<arrays>"

@@ -514,7 +514,9 @@ def precheck(setup: Setup, batch: SeriesBatch) -> tuple[np.ndarray, list[str]]:
         (n_meas == 0, Status.BAD_DATA, lambda s: "every point is censored"),
         (batch.nu < k, Status.NOT_IDENTIFIABLE,
          lambda s: f"{int(batch.nu[s])} usable point(s) for {k} estimated parameters"),
-        (batch.all_equal & (n_meas == batch.nu), Status.NOT_IDENTIFIABLE,
+        # with sigma held fixed a perfect fit is an ordinary optimum, not a degenerate one
+        (batch.all_equal & (n_meas == batch.nu) & bool(setup.free[setup.NP]),
+         Status.NOT_IDENTIFIABLE,
          lambda s: "all values are equal: a perfect fit drives the residual scale to zero "
                    "(degenerate likelihood)"),
     ]

@@ -15,7 +15,7 @@ from .data import SeriesBatch
 from .likelihood import ErrorModel
 from .lm import Setup, predict
 
-__all__ = ["FitResult"]
+__all__ = ["FitResult", "ParamTable", "RSE_LIMIT", "CORRELATION_LIMIT"]
 
 
 @dataclass
@@ -96,6 +96,7 @@ class FitResult:
     level: float = 0.95
     dof_correction: bool = True
     options: dict[str, Any] = field(default_factory=dict)
+    start: np.ndarray | None = field(default=None, repr=False)
 
     # ----------------------------------------------------------------- basics
     @property
@@ -176,10 +177,77 @@ class FitResult:
             return int(subject) % self.n_subjects
         raise TgsimError(f"unknown subject {subject!r}; subjects are {labels[:10]}...")
 
-    def params(self, subject: Any = 0) -> dict[str, float]:
+    @property
+    def params(self) -> ParamTable:
+        """Estimates as a labelled table: one row per subject (index ``subject``), one
+        column per parameter; ``.attrs["units"]`` maps each column to its unit.
+
+        ``res.params.loc["m1", "growth_rate"]``; ``res.params.iloc[0].to_dict()``. The old
+        call ``res.params(subject)`` still returns ``{name: value}`` with a
+        :class:`DeprecationWarning`.
+        """
+        table = ParamTable(self.estimate.copy(), columns=list(self.param_names),
+                           index=_subject_index(self.subjects))
+        table.attrs["units"] = dict(zip(self.param_names, self.param_units, strict=True))
+        table._owner = self
+        return table
+
+    def param_dict(self, subject: Any = 0) -> dict[str, float]:
         """Estimates of one subject as ``{name: value}`` (growth and error parameters)."""
         i = self.index(subject)
         return {n: float(v) for n, v in zip(self.param_names, self.estimate[i], strict=True)}
+
+    # ------------------------------------------------------------- diagnostics
+    @property
+    def correlation(self) -> np.ndarray:
+        """Correlation matrix of the estimates (subject, param, param); NaN where a
+        standard error is missing (fixed, at a bound, failed fit)."""
+        d = np.sqrt(np.einsum("sii->si", self.covariance))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = self.covariance / (d[:, :, None] * d[:, None, :])
+        return r
+
+    @property
+    def subject_at_bound(self) -> np.ndarray:
+        """Bool per subject: a converged fit with an estimate on a bound."""
+        return self.success & self.at_bound.any(axis=1)
+
+    @property
+    def not_identifiable(self) -> np.ndarray:
+        """Bool per subject: converged, no estimate on a bound, but a free parameter's
+        standard error is undetermined or its RSE exceeds :data:`RSE_LIMIT` %."""
+        free = np.broadcast_to(self.free, self.estimate.shape)
+        with np.errstate(invalid="ignore"):
+            poor = free & ~self.at_bound & (~np.isfinite(self.stderr) | (self.rse > RSE_LIMIT))
+        return self.success & ~self.subject_at_bound & poor.any(axis=1)
+
+    @property
+    def warnings(self) -> list[str]:
+        """One string per subject listing every problem ('' when none): the failure
+        reason, each estimate at a bound, each parameter not identifiable, and each
+        pair of estimates correlated beyond :data:`CORRELATION_LIMIT`."""
+        out = []
+        corr = self.correlation
+        for i in range(self.n_subjects):
+            w: list[str] = []
+            if not self.success[i]:
+                w.append(f"failed: {self.message[i]}")
+            else:
+                for j, name in enumerate(self.param_names):
+                    if self.at_bound[i, j]:
+                        w.append(f"{name} at a bound ({self.estimate[i, j]:.4g})")
+                    elif self.free[j] and not np.isfinite(self.stderr[i, j]):
+                        w.append(f"{name} not identifiable (no standard error)")
+                    elif self.free[j] and self.rse[i, j] > RSE_LIMIT:
+                        w.append(f"{name} not identifiable (RSE {self.rse[i, j]:.3g} %)")
+                q = len(self.param_names)
+                for a in range(q):
+                    for b in range(a):
+                        if abs(corr[i, a, b]) > CORRELATION_LIMIT:
+                            w.append(f"corr({self.param_names[a]}, {self.param_names[b]}) = "
+                                     f"{corr[i, a, b]:+.3f}")
+            out.append("; ".join(w))
+        return out
 
     @property
     def growth_names(self) -> tuple[str, ...]:
@@ -303,10 +371,19 @@ class FitResult:
             ]
             return "\n".join(lines)
         ok = self.success
+        n_b, n_ni = int(self.subject_at_bound.sum()), int(self.not_identifiable.sum())
         lines = head + [
             f"converged: {int(ok.sum())} of {self.n_subjects}; k = {self.k} estimated "
             "parameters per subject (error model included)",
+            f"  of which clean: {int(ok.sum()) - n_b - n_ni}, at a bound: {n_b}, not "
+            f"identifiable (RSE > {RSE_LIMIT:g} % or no s.e.): {n_ni}; failed: "
+            f"{int((~ok).sum())}",
         ]
+        if n_b:
+            for j, name in enumerate(self.param_names):
+                m = int((self.success & self.at_bound[:, j]).sum())
+                if m:
+                    lines.append(f"  {name} at a bound in {m} fit(s)")
         if (~ok).any():
             codes, counts = np.unique(self.status[~ok], return_counts=True)
             for c, m in zip(codes, counts, strict=True):
@@ -341,7 +418,8 @@ class FitResult:
     def to_frame(self):
         """One row per subject: ``subject``, each estimate under its name and its standard
         error as ``<name>_se``, then ``aic``, ``aicc``, ``bic``, ``neg2ll``, ``n_obs``,
-        ``status`` (name) and ``message``."""
+        ``status`` (name), ``at_bound`` (an estimate on a bound), ``warnings`` (see
+        :attr:`warnings`) and ``message``."""
         import pandas as pd
 
         out: dict[str, Any] = {"subject": self.subjects}
@@ -354,6 +432,8 @@ class FitResult:
         out["neg2ll"] = self.neg2ll
         out["n_obs"] = self.n_obs
         out["status"] = [Status(int(s)).name.lower() for s in self.status]
+        out["at_bound"] = self.subject_at_bound
+        out["warnings"] = self.warnings
         out["message"] = self.message
         return pd.DataFrame(out)
 
@@ -428,17 +508,21 @@ class FitResult:
         return ds
 
     # ------------------------------------------------------------------ plot
-    def plot(self, ax=None, subject: Any = 0, *, band: bool = True, level: float = 0.95,
+    def plot(self, subject: Any = None, ax=None, *, band: bool = True, level: float = 0.95,
              n_points: int = 200, log: bool = False):
         """Data, fitted curve and a prediction band for one subject; returns the Axes.
 
-        Censored points are drawn as open down-triangles at their detection limit. The
-        band is that of :meth:`prediction_band` (parameter uncertainty and residual
-        error) at ``level``.
+        ``subject`` (label or position; default the first) comes first, then ``ax``, as in
+        every tgsim ``plot``; the old order ``plot(ax, subject)`` still works with a
+        :class:`DeprecationWarning`. Censored points are drawn as open down-triangles at
+        their detection limit. The band is that of :meth:`prediction_band` (parameter
+        uncertainty and residual error) at ``level``. A fit with an estimate on a bound
+        says so in the title and in a note on the axes.
         """
         from ..plot import fit_plot
 
-        i = self.index(subject)
+        subject, ax = _plot_args(subject, ax)
+        i = self.index(0 if subject is None else subject)
         k = self.data.nu[i]
         t, y, w = self.data.T[i, :k], self.data.Y[i, :k], self.data.W[i, :k]
         grid = f = lo = hi = None
@@ -449,12 +533,127 @@ class FitResult:
                 f, lo, hi = self.prediction_band(grid, i, level=level)
             else:
                 f = self.predict(grid, i)
-        return fit_plot(
+        flag = " [at bound]" if self.subject_at_bound[i] else ""
+        ax = fit_plot(
             t, y, grid, f, band=(lo, hi) if band and lo is not None else None,
             censored=(w == 2), ax=ax, log=log, ylabel=f"size ({self.unit})",
             model_label=f"{self.model.name} fit", band_label=f"{level:.0%} prediction band",
-            title=f"subject {self.subjects[i]} ({self.error_model.name} error)",
+            title=f"subject {self.subjects[i]} ({self.error_model.name} error){flag}",
         )
+        if self.subject_at_bound[i]:
+            names = [n for n, b in zip(self.param_names, self.at_bound[i], strict=True) if b]
+            ax.annotate("at bound: " + ", ".join(names), xy=(0.01, 0.98),
+                        xycoords="axes fraction", ha="left", va="top", fontsize="small",
+                        color="tab:red")
+        return ax
+
+    # ---------------------------------------------------------------- report
+    def report(self, subject: Any = None, *, min_correl: float = 0.1) -> str:
+        """A fit report in the manner of lmfit's ``fit_report``, for one subject.
+
+        Sections: fit statistics (points, parameters, evaluations, -2 log L, AIC, AICc,
+        BIC, status); parameters (estimate, standard error, RSE %, Wald interval, starting
+        value, unit, flags); the correlation matrix of the estimates (lower triangle;
+        entries with ``|r| > 0.95`` marked ``*`` and listed); warnings (estimates at a
+        bound, parameters not identifiable, strong correlations, failure).
+        """
+        i = self.index(0 if subject is None else subject)
+        em = self.error_model.name
+        L = [f"[[Fit]] model {self.model.name!r}, {em} error, subject {self.subjects[i]!s}",
+             f"    values in {self.unit}" + (f"; {self.data.conversion}"
+                                              if self.data.conversion else ""),
+             f"    status             = {Status(int(self.status[i])).name.lower()} "
+             f"({self.message[i]})",
+             f"    data points        = {self.n_obs[i]}",
+             f"    free parameters    = {self.k} (error model included)",
+             f"    model evaluations  = {self.nfev[i]}",
+             f"    -2 log L           = {self.neg2ll[i]:.6g}",
+             f"    AIC                = {self.aic[i]:.6g}",
+             f"    AICc               = {self.aicc[i]:.6g}",
+             f"    BIC                = {self.bic[i]:.6g}",
+             "[[Parameters]]"]
+        w = max(len(n) for n in self.param_names)
+        lev = int(round(self.level * 100))
+        L.append(f"    {'name':<{w}}  {'estimate':>11}  {'s.e.':>10}  {'RSE %':>8}  "
+                 f"{f'{lev}% CI':^25}  {'start':>10}  unit")
+        for j, name in enumerate(self.param_names):
+            st = self.start[i, j] if self.start is not None else np.nan
+            if not self.free[j]:
+                L.append(f"    {name:<{w}}  {self.estimate[i, j]:>11.5g}  {'(fixed)':>10}")
+                continue
+            ci = f"[{self.ci_lower[i, j]:.4g}, {self.ci_upper[i, j]:.4g}]"
+            flag = "  at bound" if self.at_bound[i, j] else ""
+            L.append(f"    {name:<{w}}  {self.estimate[i, j]:>11.5g}  {self.stderr[i, j]:>10.3g}"
+                     f"  {self.rse[i, j]:>8.3g}  {ci:^25}  {st:>10.4g}  "
+                     f"{self.param_units[j]}{flag}")
+        free = [j for j in range(len(self.param_names)) if self.free[j]]
+        corr = self.correlation[i]
+        L.append(f"[[Correlations]] (lower triangle; * |r| > {CORRELATION_LIMIT})")
+        L.append("    " + " " * w + "".join(f"  {self.param_names[b][:9]:>9}" for b in free[:-1]))
+        for a_pos, a in enumerate(free[1:], start=1):
+            cells = []
+            for b in free[:a_pos]:
+                r = corr[a, b]
+                mark = "*" if abs(r) > CORRELATION_LIMIT else " "
+                cells.append(f"  {r:>+8.3f}{mark}" if np.isfinite(r) else f"  {'n/a':>8} ")
+            L.append(f"    {self.param_names[a]:<{w}}" + "".join(cells))
+        L.append("[[Warnings]]")
+        warn = self.warnings[i]
+        L += [f"    {x}" for x in warn.split("; ")] if warn else ["    none"]
+        return "\n".join(L)
+
+
+#: RSE (%) above which a converged estimate is reported as not identifiable
+RSE_LIMIT = 1000.0
+#: |correlation| above which a pair of estimates is flagged (lmfit and Monolix use 0.95)
+CORRELATION_LIMIT = 0.95
+
+
+def _subject_index(subjects: np.ndarray):
+    import pandas as pd
+
+    return pd.Index(np.asarray(subjects), name="subject")
+
+
+def _plot_args(subject: Any, ax: Any) -> tuple[Any, Any]:
+    """(subject, ax) from the new order, accepting the old ``plot(ax, subject)``."""
+    import warnings
+
+    if hasattr(subject, "plot") and hasattr(subject, "get_figure"):
+        warnings.warn("plot(ax, subject) is deprecated; the order is plot(subject=None, "
+                      "ax=None)", DeprecationWarning, stacklevel=3)
+        subject, ax = (None if ax is None else ax), subject
+    return subject, ax
+
+
+def _param_table_base():
+    import pandas as pd
+
+    return pd.DataFrame
+
+
+class ParamTable(_param_table_base()):  # type: ignore[misc]
+    """Estimates (subject x parameter) as a :class:`pandas.DataFrame`.
+
+    Calling it, ``res.params(subject)``, is the old method form: it returns
+    ``{name: value}`` for one subject with a :class:`DeprecationWarning`.
+    """
+
+    _metadata = ["_owner"]
+
+    @property
+    def _constructor(self):
+        import pandas as pd
+
+        return pd.DataFrame
+
+    def __call__(self, subject: Any = 0) -> dict[str, float]:
+        import warnings
+
+        warnings.warn("res.params(subject) is deprecated: res.params is now a table "
+                      "(res.params.loc[subject]); use res.param_dict(subject) for a dict",
+                      DeprecationWarning, stacklevel=2)
+        return self._owner.param_dict(subject)
 
 
 _LIKELIHOOD = {

@@ -74,12 +74,40 @@ or the tidy layout of the shared data sets::
     subject,group,time,time_unit,value,unit,quantity[,extra columns...]
 
 ``time_unit`` is ``day`` (x 1), ``week`` (x 7), ``month`` (x 30.4375) or ``hour``
-(/ 24). ``unit`` defaults to the ``unit`` argument, else ``mm^3`` (a quantity that is not
-a size needs an explicit unit). ``censored`` accepts
+(/ 24). **The unit is never guessed**: it comes from a ``unit`` column, from the value
+column's header (``volume_mm3``, ``diameter_mm``, see below) or from the ``unit``
+argument (CLI ``--unit``); without any of these the reader raises a
+:class:`~tgsim.errors.DataError` that says how to give one. ``censored`` accepts
 ``true/false``, ``yes/no``, ``1/0`` (empty = false). Column names are matched without
 regard to case. Errors name the file, the 1-based line number (the header is line 1)
 and the column. :func:`write_series` writes the simple layout (always with ``unit`` and
 ``quantity``; ``censored`` when any value is censored; extra variables as columns).
+
+Other spellings, column mapping, dates
+--------------------------------------
+Header names are compared case-insensitively, with blanks and ``-`` read as ``_``. When a
+layout column is missing, one of these spellings stands in for it:
+
+* subject: ``subject_id``, ``id``, ``patient``, ``patient_id``, ``usubjid``, ``mouse``,
+  ``mouse_id``, ``animal``, ``animal_id``;
+* day: ``days``, ``study_day``, ``time_day``, ``time_days``, ``t_days``;
+* date (converted to days): ``date``, ``scan_date``, ``visit_date``, ``assessment_date``,
+  ``measurement_date``;
+* value, carrying its unit and quantity: ``volume_mm3`` (also ``volume_mm^3``,
+  ``volume_cm3``, ``volume_ml``, and the stems ``tumor_volume``, ``tumour_volume``,
+  ``tv``), ``diameter_mm`` (also ``diameter_cm`` and the stems ``tumor_diameter``,
+  ``tumour_diameter``, ``longest_diameter``, ``ld``); a bare ``volume`` or ``diameter``
+  names the quantity but not the unit.
+
+Two candidates for one role are refused; ``columns={"value": "volume_mm3"}`` (CLI
+``--columns value=volume_mm3``) chooses. A time column holding dates (ISO 8601 unless
+``date_format`` is given, or a datetime column of a DataFrame) becomes days from each
+subject's first date, or from the date in a ``date_reference`` column (e.g. the
+treatment start); the conversion is noted in ``attrs["time_conversion"]``.
+Diameters are stored as diameters (``mm``); :func:`tgsim.fit` fits them as
+sphere-equivalent volumes pi d^3 / 6 (noted in the fit's ``conversion``).
+Files separated by ``;`` need ``sep=";"``, and decimal commas ``decimal=","``; without
+them such a file is refused with a message naming the option.
 """
 
 from __future__ import annotations
@@ -88,8 +116,9 @@ import csv
 import gzip
 import io
 import os
+import re
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -188,14 +217,19 @@ def _more(n: int) -> str:
 class _Table:
     """Column access with row locations for error messages."""
 
-    def __init__(self, frame: pd.DataFrame, locate: Callable[[int], str], source: str):
+    def __init__(self, frame: pd.DataFrame, locate: Callable[[int], str], source: str,
+                 decimal: str = "."):
         self.frame = frame
         self.locate = locate
         self.source = source
+        self.decimal = decimal
+        self.original: dict[str, str] = {}
         self.n = len(frame)
 
     def where(self, i: int, column: str) -> str:
-        return f"{self.source}, {self.locate(i)}, column {column!r}"
+        old = self.original.get(column)
+        shown = f"{column!r}" if old is None else f"{old!r} (read as {column!r})"
+        return f"{self.source}, {self.locate(i)}, column {shown}"
 
     def fail(self, rows: np.ndarray, column: str, message: Callable[[int], str]) -> None:
         """Raise a DataError for the first of ``rows`` (a bool mask or index array)."""
@@ -235,11 +269,20 @@ class _Table:
             values = series.to_numpy(dtype=np.float64, na_value=np.nan)
         else:
             text = self.strings(column)
-            values = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce").to_numpy(
+            parse = text
+            if self.decimal == ",":
+                both = np.array(["," in t and "." in t for t in text], dtype=bool)
+                self.fail(both, column, lambda i: (
+                    f"{text[i]!r} has both ',' and '.'; with decimal=',' write numbers "
+                    "without a thousands separator"))
+                parse = np.array([t.replace(",", ".") for t in text], dtype=object)
+            values = pd.to_numeric(pd.Series(parse, dtype=object), errors="coerce").to_numpy(
                 dtype=np.float64, na_value=np.nan
             )
             bad = np.isnan(values) & (text != "")
-            self.fail(bad, column, lambda i: f"{text[i]!r} is not a number")
+            self.fail(bad, column, lambda i: f"{text[i]!r} is not a number" + (
+                "; it has a decimal comma: pass decimal=',' (CLI: --decimal ,)"
+                if self.decimal == "." and "," in text[i] else ""))
         if required:
             self.fail(
                 np.isnan(values),
@@ -269,6 +312,202 @@ def _check_choice(name: str, value: str, choices: Sequence[str]) -> None:
         raise DataError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
 
 
+
+#: header spellings recognised (case-insensitive, blanks and '-' read as '_') for the
+#: subject and time columns, when the canonical name is absent
+SUBJECT_HEADERS = ("subject", "subject_id", "subjectid", "id", "patient", "patient_id",
+                   "patientid", "usubjid", "mouse", "mouse_id", "animal", "animal_id")
+DAY_HEADERS = ("day", "days", "study_day", "time_day", "time_days", "t_days")
+DATE_HEADERS = ("date", "scan_date", "visit_date", "assessment_date", "measurement_date")
+
+
+def _value_headers() -> dict[str, tuple[str | None, str]]:
+    """Value-column spellings -> (unit carried by the header or None, quantity)."""
+    out: dict[str, tuple[str | None, str]] = {}
+    vol_units = {"": None, "mm3": "mm^3", "mm^3": "mm^3", "cm3": "cm^3", "cm^3": "cm^3",
+                 "ml": "ml"}
+    for stem in ("volume", "tumor_volume", "tumour_volume", "tv"):
+        for suffix, u in vol_units.items():
+            out[f"{stem}_{suffix}" if suffix else stem] = (u, "tumour_volume")
+    for stem in ("diameter", "tumor_diameter", "tumour_diameter", "longest_diameter", "ld"):
+        for suffix, u in {"": None, "mm": "mm", "cm": "cm"}.items():
+            out[f"{stem}_{suffix}" if suffix else stem] = (u, "tumour_diameter")
+    return out
+
+
+#: value-column spellings -> (unit in the header, quantity); ``volume_mm3``, ``diameter_mm``
+VALUE_HEADERS: dict[str, tuple[str | None, str]] = _value_headers()
+
+_CANONICAL = ("subject", "day", "date", "time", "time_unit", "value", "unit", "quantity",
+              "arm", "group", "censored")
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", str(name).strip().lower())
+
+
+def _parse_columns(columns: Any) -> dict[str, str]:
+    """``{"subject": "patient_id", ...}`` or ``"subject=patient_id,day=date"`` -> dict."""
+    if columns is None:
+        return {}
+    if isinstance(columns, str):
+        out = {}
+        for item in columns.split(","):
+            if not item.strip():
+                continue
+            key, sep, val = item.partition("=")
+            if not sep or not key.strip() or not val.strip():
+                raise DataError(
+                    f"columns must be NAME=COLUMN pairs separated by commas "
+                    f"(e.g. 'subject=patient_id,day=date,value=volume_mm3'); got {item!r}"
+                )
+            out[key.strip()] = val.strip()
+        columns = out
+    if not isinstance(columns, dict):
+        raise DataError(
+            f"columns must be a mapping such as {{'subject': 'patient_id'}}; got {columns!r}"
+        )
+    for key, val in columns.items():
+        if _norm(key) not in _CANONICAL:
+            raise DataError(
+                f"columns: {key!r} is not a layout name; use one of {', '.join(_CANONICAL)}"
+            )
+        if not isinstance(val, str) or not val.strip():
+            raise DataError(f"columns: {key!r} must name a column of the file; got {val!r}")
+    return {_norm(k): _norm(v) for k, v in columns.items()}
+
+
+def _canonical_columns(
+    frame: pd.DataFrame, columns: Any, source: str, where: str
+) -> tuple[str | None, str | None, dict[str, str]]:
+    """Rename the file's columns (already normalised) to the layout's names, in place.
+
+    An explicit ``columns`` mapping comes first; then, for a layout name that is still
+    missing, the one recognised spelling present (two candidates are refused: the
+    mapping must choose). Returns the unit and quantity carried by the value column's
+    header (``volume_mm3`` -> ``mm^3``, tumour volume) and ``{layout name: file name}``
+    of what was renamed.
+    """
+    mapping = _parse_columns(columns)
+    names = list(frame.columns)
+    rename: dict[str, str] = {}
+    for canon, col in mapping.items():
+        if col not in names:
+            raise DataError(
+                f"{source}, {where}: columns maps {canon!r} to {col!r}, which is not a column; "
+                f"found: {', '.join(names)}"
+            )
+        rename[col] = canon
+    header_unit = header_qty = None
+    value_col = mapping.get("value")
+    if value_col is not None and value_col in VALUE_HEADERS:
+        header_unit, header_qty = VALUE_HEADERS[value_col]
+
+    def taken(canon: str) -> bool:
+        return canon in rename.values() or (canon in names and canon not in rename)
+
+    for canon, spellings in (("subject", SUBJECT_HEADERS), ("day", DAY_HEADERS),
+                             ("date", DATE_HEADERS), ("value", tuple(VALUE_HEADERS))):
+        if taken(canon) or (canon in ("day", "date") and
+                            (taken("time") or taken("day") or taken("date"))):
+            continue
+        found = [c for c in names if c in spellings and c not in rename]
+        if len(found) > 1:
+            raise DataError(
+                f"{source}, {where}: columns {', '.join(map(repr, found))} could each be the "
+                f"{canon!r} column; choose one with columns={{{canon!r}: {found[0]!r}}} "
+                f"(CLI: --columns {canon}={found[0]})"
+            )
+        if found:
+            rename[found[0]] = canon
+            if canon == "value":
+                header_unit, header_qty = VALUE_HEADERS[found[0]]
+    if rename:
+        clash = [new for old, new in rename.items() if new in names and new not in rename]
+        if clash:
+            raise DataError(
+                f"{source}, {where}: column {clash[0]!r} is present and is also mapped from "
+                f"{[o for o, n in rename.items() if n == clash[0]][0]!r}; keep one"
+            )
+        frame.columns = [rename.get(c, c) for c in frame.columns]
+    if "date" in frame.columns and "day" not in frame.columns and "time" not in frame.columns:
+        frame.columns = ["day" if c == "date" else c for c in frame.columns]
+        rename[next((o for o, n in rename.items() if n == "date"), "date")] = "day"
+    return header_unit, header_qty, {new: old for old, new in rename.items() if old != new}
+
+
+def _dates_to_days(
+    table: _Table, column: str, subjects: np.ndarray, date_reference: str | None,
+    date_format: str | None,
+) -> tuple[np.ndarray, str] | None:
+    """Days from each subject's first date (or from ``date_reference``) when ``column``
+    holds dates; None when it holds plain numbers."""
+    import pandas as pd
+
+    series = table.frame[column]
+    if series.dtype.kind in "iuf":
+        return None
+    if series.dtype.kind == "m":
+        raise DataError(
+            f"{table.source}, column {column!r}: durations ({series.dtype}) are not read as "
+            "days implicitly; convert them with .dt.total_seconds() / 86400 first"
+        )
+    if series.dtype.kind != "M":
+        text = table.strings(column)
+        num = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce")
+        if bool(num.notna().all()):
+            return None
+        probe = pd.to_datetime(pd.Series(text[num.isna().to_numpy() & (text != "")],
+                                         dtype=object),
+                               format=date_format or "ISO8601", errors="coerce")
+        if not bool(probe.notna().any()):
+            return None  # neither numbers nor dates: the number reader names the value
+    stamps = _parse_dates(table, column, date_format)
+    if date_reference is None:
+        codes, _ = pd.factorize(pd.Series(subjects, dtype=object), sort=False)
+        first = pd.Series(stamps).groupby(codes).transform("min").to_numpy()
+        origin = "each subject's first date"
+    else:
+        ref = _norm(date_reference)
+        if ref not in table.frame.columns:
+            raise DataError(
+                f"{table.source}: date_reference {date_reference!r} is not a column; found: "
+                f"{', '.join(map(str, table.frame.columns))}"
+            )
+        first = _parse_dates(table, ref, date_format)
+        origin = f"the date in column {ref!r}"
+    days = (stamps - first) / np.timedelta64(1, "D")
+    shown = table.original.get(column, column)
+    note = f"dates in column {shown!r} converted to days from {origin}"
+    return np.asarray(days, dtype=np.float64), note
+
+
+def _parse_dates(table: _Table, column: str, date_format: str | None) -> np.ndarray:
+    """A column of dates as datetime64[ns] (ISO 8601 unless ``date_format`` says)."""
+    import pandas as pd
+
+    series = table.frame[column]
+    if series.dtype.kind == "M":
+        values = series.to_numpy(dtype="datetime64[ns]")
+        table.fail(np.isnat(values), column, lambda i: "missing date")
+        return values
+    text = table.strings(column)
+    table.fail(text == "", column, lambda i: "missing date")
+    fmt = date_format or "ISO8601"
+    parsed = pd.to_datetime(pd.Series(text, dtype=object), format=fmt, errors="coerce")
+    bad = parsed.isna().to_numpy()
+    table.fail(
+        bad,
+        column,
+        lambda i: (
+            f"{text[i]!r} is neither a number of days nor a date in "
+            + ("ISO 8601 form (YYYY-MM-DD); pass date_format='%d/%m/%Y' (CLI: --date-format) "
+               "for other forms" if date_format is None else f"the format {date_format!r}")
+        ),
+    )
+    return parsed.to_numpy(dtype="datetime64[ns]")
+
+
 # ------------------------------------------------------------------------------- core
 
 
@@ -282,19 +521,36 @@ def _build(
     duplicates: str,
     keep_extra: bool,
     warn: bool = True,
+    columns_map: Any = None,
+    decimal: str = ".",
+    date_reference: str | None = None,
+    date_format: str | None = None,
 ) -> xr.Dataset:
-    """Turn a frame (columns already lower-cased) into a series Dataset."""
+    """Turn a frame (columns already normalised) into a series Dataset."""
     import pandas as pd
     import xarray as xr
 
     _check_choice("duplicates", duplicates, _DUPLICATE_POLICIES)
+    _check_choice("decimal", decimal, (".", ","))
     if unit is not None and not isinstance(unit, str):
         raise DataError(f"unit must be a string such as 'mm^3' or None; got {unit!r}")
     if quantity is not None and (not isinstance(quantity, str) or not quantity.strip()):
         raise DataError(f"quantity must be a non-empty string or None; got {quantity!r}")
 
-    columns = list(frame.columns)
     header = f"{source}, {locate(-1)}"
+    header_unit, header_qty, renamed = _canonical_columns(frame, columns_map, source,
+                                                          locate(-1))
+    if header_unit is not None:
+        if unit is not None and SIZE_UNITS.get(unit.strip().lower(), (unit,))[0] != \
+                SIZE_UNITS[header_unit][0]:
+            raise DataError(
+                f"{header}: unit argument {unit!r} contradicts the value column's header, "
+                f"which says {header_unit!r}"
+            )
+        unit = unit if unit is not None else header_unit
+    if header_qty is not None and quantity is None and "quantity" not in frame.columns:
+        quantity = header_qty
+    columns = list(frame.columns)
     found = ", ".join(map(str, columns)) or "(none)"
 
     def missing(col: str, hint: str = "") -> DataError:
@@ -319,16 +575,29 @@ def _build(
     if frame.shape[0] == 0:
         raise DataError(f"{source}: no data rows (only a header)")
 
-    table = _Table(frame, locate, source)
+    table = _Table(frame, locate, source, decimal)
     attrs: dict[str, Any] = {}
+    table.original = renamed
+    if renamed:
+        attrs["column_mapping"] = "columns read as: " + ", ".join(
+            f"{old} -> {new}" for new, old in renamed.items())
 
     # --- subject labels
     subjects = table.strings("subject")
     table.fail(subjects == "", "subject", lambda i: "missing subject label")
 
-    # --- time, in days
+    # --- time, in days (dates become days from each subject's first date)
     if "day" in columns:
-        days = table.numbers("day")
+        dated = _dates_to_days(table, "day", subjects, date_reference, date_format)
+        if dated is not None:
+            days, attrs["time_conversion"] = dated
+        else:
+            if date_reference is not None:
+                raise DataError(
+                    f"{header}: date_reference={date_reference!r} given but the time column "
+                    "holds numbers (days), not dates"
+                )
+            days = table.numbers("day")
     else:
         t = table.numbers("time")
         tu = np.array([s.lower() for s in table.strings("time_unit")], dtype=object)
@@ -402,7 +671,15 @@ def _build(
                 f"{header}: no 'unit' column and no unit argument; quantity {qty!r} is not a "
                 "size, so its unit cannot be assumed: add a 'unit' column or pass unit=..."
             )
-        ucol = np.full(table.n, (unit if unit is not None else "mm^3").strip(), dtype=object)
+        if unit is None:
+            raise DataError(
+                f"{header}: the values have no unit, and tgsim does not guess one (a diameter "
+                "read as a volume is a silent, large error). Give it as a 'unit' column, in the "
+                "value column's name (volume_mm3, volume_cm3, diameter_mm, diameter_cm), or as "
+                "unit='mm^3' / unit='mm' (CLI: --unit mm^3 or --unit mm); diameters are fitted "
+                "as sphere-equivalent volumes pi d^3 / 6"
+            )
+        ucol = np.full(table.n, unit.strip(), dtype=object)
         unit_where = "value"
     kind = _quantity_kind(qty) if qty is not None else None
     distinct_units = list(pd.unique(ucol))
@@ -672,7 +949,7 @@ def _build(
 
 
 def _lower_columns(frame: pd.DataFrame, source: str, locate: Callable[[int], str]) -> None:
-    names = [str(c).strip().lower() for c in frame.columns]
+    names = [_norm(c) for c in frame.columns]
     seen: dict[str, int] = {}
     for k, n in enumerate(names):
         if n in seen:
@@ -695,6 +972,9 @@ def series_from_frame(
     duplicates: DuplicatePolicy = "error",
     keep_extra: bool = True,
     source: str = "<DataFrame>",
+    columns: Mapping[str, str] | str | None = None,
+    date_reference: str | None = None,
+    date_format: str | None = None,
 ) -> xr.Dataset:
     """Build a series Dataset from a tidy long DataFrame.
 
@@ -705,8 +985,10 @@ def series_from_frame(
         or ``time`` + ``time_unit``; optional ``unit``, ``quantity``, ``arm``,
         ``group``, ``censored`` and extra columns (see the module docstring).
     unit : str, optional
-        Unit of rows without one (or of all rows when there is no ``unit`` column);
-        default ``"mm^3"``.
+        Unit of rows without one (or of all rows when there is no ``unit`` column). There
+        is no default: without a ``unit`` column, a unit in the value column's header
+        (``volume_mm3``, ``diameter_mm``) or this argument, a :class:`DataError` says how
+        to give one.
     quantity : str, optional
         What ``value`` measures, when there is no ``quantity`` column. A quantity whose
         name contains ``volume`` or ``diam`` is a size (units converted to mm^3 / mm);
@@ -721,6 +1003,16 @@ def series_from_frame(
         Keep extra columns as variables (default True).
     source : str
         Name used in messages and stored in ``attrs["source"]``.
+    columns : mapping or str, optional
+        Which input column plays which layout role, ``{"subject": "patient_id", "day":
+        "date", "value": "volume_mm3"}`` or the same as ``"subject=patient_id,day=date,
+        value=volume_mm3"``. Without it the recognised spellings of the module docstring
+        are used (case-insensitive).
+    date_reference : str, optional
+        Column holding each row's reference date (e.g. the treatment start) when the time
+        column holds dates; default: days from each subject's first date.
+    date_format : str, optional
+        :func:`datetime.strptime` format of the dates (default ISO 8601, YYYY-MM-DD).
 
     Returns
     -------
@@ -757,10 +1049,13 @@ def series_from_frame(
         quantity=quantity,
         duplicates=duplicates,
         keep_extra=keep_extra,
+        columns_map=columns,
+        date_reference=date_reference,
+        date_format=date_format,
     )
 
 
-def _read_rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
+def _read_rows(path: Path, sep: str = ",") -> tuple[list[str], list[list[str]], list[int]]:
     """Header, rows and 1-based line numbers of a CSV file (plain or .gz)."""
     name = str(path)
     try:
@@ -781,7 +1076,18 @@ def _read_rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
         ) from exc
     if not text.strip():
         raise DataError(f"{name}: the file is empty (expected a CSV header and rows)")
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    if not isinstance(sep, str) or len(sep) != 1 or sep in "\r\n\"":
+        raise DataError(f"sep must be one character such as ',' or ';'; got {sep!r}")
+    first_line = text.lstrip().splitlines()[0]
+    for other in (";", "\t"):
+        if sep != other and sep not in first_line and other in first_line:
+            shown = "\\t" if other == "\t" else other
+            raise DataError(
+                f"{name}, line 1 (header): the header has no {sep!r} but has {other!r}; the "
+                f"file looks {other!r}-separated: pass sep={shown!r} (CLI: --sep '{shown}'), "
+                "and decimal=',' if numbers use decimal commas"
+            )
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
     header: list[str] | None = None
     rows: list[list[str]] = []
     lines: list[int] = []
@@ -812,6 +1118,11 @@ def read_series(
     quantity: str | None = None,
     duplicates: DuplicatePolicy = "error",
     keep_extra: bool = True,
+    columns: Mapping[str, str] | str | None = None,
+    sep: str = ",",
+    decimal: Literal[".", ","] = ".",
+    date_reference: str | None = None,
+    date_format: str | None = None,
 ) -> xr.Dataset:
     """Read a tidy long CSV of serial measurements into a series Dataset.
 
@@ -820,8 +1131,16 @@ def read_series(
     path : str or os.PathLike
         CSV file (``.csv`` or gzip-compressed ``.csv.gz``), UTF-8, comma-separated, one
         header line. Layouts and units: see :mod:`tgsim.io.series`.
-    unit, quantity, duplicates, keep_extra
-        As in :func:`series_from_frame`.
+    unit, quantity, duplicates, keep_extra, columns, date_reference, date_format
+        As in :func:`series_from_frame`. The unit is never assumed.
+    sep : str
+        Field separator (default ``","``; ``";"`` for many European spreadsheet exports).
+        A header with no ``sep`` but a ``;`` or tab is refused with a message naming
+        this option.
+    decimal : {".", ","}
+        Decimal mark of numbers. With ``","`` (decimal commas, ``12,5``) use
+        ``sep=";"``. A number with a decimal comma read with ``"."`` is refused with a
+        message naming this option.
 
     Returns
     -------
@@ -846,7 +1165,9 @@ def read_series(
 
     p = Path(path)
     source = str(path)
-    header, rows, lines = _read_rows(p)
+    if decimal == "," and sep == ",":
+        raise DataError("decimal=',' needs another separator than ','; pass sep=';'")
+    header, rows, lines = _read_rows(p, sep)
     frame = pd.DataFrame(rows, columns=range(len(header)), dtype=object)
     frame.columns = header
     line_of = np.asarray(lines)
@@ -865,6 +1186,10 @@ def read_series(
         quantity=quantity,
         duplicates=duplicates,
         keep_extra=keep_extra,
+        columns_map=columns,
+        decimal=decimal,
+        date_reference=date_reference,
+        date_format=date_format,
     )
 
 

@@ -116,7 +116,7 @@ def model_table(cmp) -> tuple[Any, Any]:
                 "sum_aic": float(np.sum(cmp.aic[complete, j])),
                 "sum_bic": float(np.sum(cmp.bic[complete, j])),
                 "median_rmse": float(np.nanmedian(rmse)),
-                "median_rse": float(np.nanmedian(cmp.rse[:, j])),
+                "median_rse": float(np.nanmedian(cmp.resid_se[:, j])),
                 "normal_pct": float(100 * np.nanmean(normal)),
                 "identifiable_pct": float(100 * np.nanmean(max_rse < 50)),
                 "best_in": int(np.sum(cmp.rank[:, j] == 1)),

@@ -38,241 +38,26 @@ Wilkerson J. tumgr: Tumor Growth Rate Analysis, R package 0.0.4 (CRAN 2016).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from . import _common as C
+from ..fit.gdrate import GDPHI_CARD, MODELS, TumgrResult, _classify, gdphi_model  # noqa: F401  (kept importable from here)
+from ..fit.gdrate import gdrate as _public_gdrate
 from .hook import analysis_hook
 from .report import Check, ValidationReport, absolute_check, relative_check
 
 __all__ = ["GDPHI_CARD", "MODELS", "TumgrResult", "gdrate", "reproduce", "analysis"]
 
 DATASET = "tumgr_ascent2"
-#: tumgr's candidate models, in its order, with their number of parameters
-MODELS: dict[str, int] = {"gd": 2, "dx": 1, "gx": 1, "gdphi": 3}
-_START = 0.00511  # tumgr's start value for every rate (1/day)
-
-#: the gdphi model as a card (two exponentials sharing V0, split by phi)
-GDPHI_CARD = '''name = "tumgr_gdphi"
-title = "tumgr gdphi model"
-description = """
-Two-population regression-growth model of tumgr: a fraction phi regresses at rate d and
-the rest grows at rate g, V(t) = V0 ((1 - phi) exp(g t) + phi exp(-d t)).
-"""
-states = ["growing", "regressing"]
-
-[[parameters]]
-name = "initial_volume"
-symbol = "V0"
-unit = "1"
-default = 1.0
-lower = 1e-12
-upper = 1e12
-description = "tumour quantity at t0 (1 after tumgr's normalisation)"
-
-[[parameters]]
-name = "regressing_fraction"
-symbol = "phi"
-unit = "1"
-default = 0.9
-lower = 0.0
-upper = 1.0
-description = "fraction of the tumour that regresses"
-
-[[parameters]]
-name = "growth_rate"
-symbol = "g"
-unit = "1/day"
-default = 0.00511
-lower = 0.0
-upper = 1.0
-description = "growth rate of the growing fraction"
-
-[[parameters]]
-name = "decay_rate"
-symbol = "d"
-unit = "1/day"
-default = 0.00511
-lower = 0.0
-upper = 1.0
-description = "decay rate of the regressing fraction"
-
-[initial]
-growing = "V0 * (1 - phi)"
-regressing = "V0 * phi"
-
-[rhs]
-growing = "g * growing"
-regressing = "-d * regressing"
-
-[closed_form]
-growing = "growing * exp(accel * g * t)"
-regressing = "regressing * exp(-accel * d * t)"
-'''
-
-
-def gdphi_model():
-    """The ``gdphi`` card as a :class:`~tgsim.Model`."""
-    return C.card_model("tumgr_gdphi", GDPHI_CARD)
-
-
-@dataclass
-class TumgrResult:
-    """Our run of tumgr's procedure.
-
-    Attributes
-    ----------
-    results : pandas.DataFrame
-        One row per patient: ``name, N, type, selectedFit, g, d, phi`` (rates per day),
-        the layout of tumgr's ``results``.
-    allest : pandas.DataFrame
-        Every converged candidate fit: ``name, fit, parameter, Estimate, StdError,
-        t.value, p.value, AIC``.
-    fits : dict of str to FitResult
-        The four batched fits (rows = analysable patients).
-    names : list of str
-        Patient names of the rows of ``fits``.
-    times, values : ndarray
-        Normalised series of those patients (t = day - day_1 + 1, f = y / y_1).
-    failed : dict of str to int
-        Fits that did not converge, per model, among patients with more points than
-        the model has parameters.
-    """
-
-    results: Any
-    allest: Any
-    fits: dict[str, Any] = field(default_factory=dict)
-    names: list[str] = field(default_factory=list)
-    times: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
-    values: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
-    failed: dict[str, int] = field(default_factory=dict)
-
-    def predict(self, model: str, i: int, t: np.ndarray) -> np.ndarray:
-        """Fitted f(t) of analysable patient ``i`` under ``model`` (NaN if it failed)."""
-        res = self.fits[model]
-        if not res.success[i]:
-            return np.full(np.shape(t), np.nan)
-        return res.predict(np.asarray(t, float), i)
-
-
-def _classify(y: np.ndarray) -> str:
-    """tumgr's exclusion rule for one series (values in time order)."""
-    n = y.size
-    if n == 0 or y[0] == 0:
-        return "No measurement data"
-    if n == 1:
-        return "only 1 eval"
-    if np.unique(y).size == 1 and n > 2:
-        return "error data"
-    if n == 2 and 0.8 < y[-1] / y[0] < 1.2:
-        return "2 evals not 20% diff"
-    return "analyze"
-
-
-def _pvalues(est: np.ndarray, se: np.ndarray, dof: np.ndarray) -> np.ndarray:
-    """Two-sided t-test p values; an estimate at 0 (a lower bound) gets p = 1."""
-    from scipy import stats
-
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = est / se
-        p = 2.0 * stats.t.sf(np.abs(t), dof[:, None])
-    return np.where(est == 0.0, 1.0, p)
 
 
 def gdrate(data: Any = None, *, pval: float = 0.10, data_dir: Any = None) -> TumgrResult:
-    """Run tumgr's ``gdrate`` procedure with tgsim's fitter.
-
-    Parameters
-    ----------
-    data : xarray.Dataset, optional
-        A series Dataset of the tumour quantity (default: ``tumgr_ascent2``).
-    pval : float
-        Significance level every parameter of a model must reach (tumgr's ``pval``).
-    data_dir : path-like, optional
-        Local copy of the data set (default: the packaged copy).
-
-    Returns
-    -------
-    TumgrResult
-    """
-    import pandas as pd
-
+    """:func:`tgsim.gdrate` on ``data`` (default: the ``tumgr_ascent2`` data set)."""
     from .. import datasets as tds
-    from ..fit import fit
 
     ds = data if data is not None else tds.load(DATASET, path=data_dir)
-    T = np.asarray(ds["time"].values, float)
-    Y = np.asarray(ds["value"].values, float)
-    n_obs = np.asarray(ds["n_obs"].values, int)
-    labels = [str(s).removeprefix("pt") for s in ds["subject"].values]
-    kinds = [_classify(Y[i, : n_obs[i]]) for i in range(len(labels))]
-    rows = [i for i, k in enumerate(kinds) if k == "analyze"]
-    Tn = T[rows] - T[rows, :1] + 1.0
-    Yn = Y[rows] / Y[rows, :1]
-    n = n_obs[rows]
-
-    base = {"initial_volume": 1.0}
-    opts = {"error_model": "additive", "unit": "1", "t0": 0.0}
-    specs = {
-        "gd": ("stein", {}, {"growth_rate": _START, "decay_rate": _START}),
-        "dx": ("stein", {"growth_rate": 0.0}, {"decay_rate": _START}),
-        "gx": ("stein", {"decay_rate": 0.0}, {"growth_rate": _START}),
-        "gdphi": (gdphi_model(), {}, {"regressing_fraction": 0.9, "growth_rate": _START,
-                                      "decay_rate": _START}),
-    }
-    fits: dict[str, Any] = {}
-    aic = np.full((len(rows), len(MODELS)), np.nan)
-    eligible = np.zeros((len(rows), len(MODELS)), bool)
-    failed: dict[str, int] = {}
-    est_rows = []
-    for j, (m, k) in enumerate(MODELS.items()):
-        card, fixed, start = specs[m]
-        res = fit((Tn, Yn), card, fixed={**base, **fixed}, start=start, **opts)
-        fits[m] = res
-        free = [p for p, f in zip(res.param_names, res.free, strict=True)
-                if f and p != "sigma"]
-        idx = [res.param_names.index(p) for p in free]
-        est = res.estimate[:, idx]
-        se = res.stderr[:, idx]
-        p = _pvalues(est, se, n - k)
-        enough = n > k
-        ok = res.success & enough
-        failed[m] = int((~res.success & enough).sum())
-        aic[ok, j] = res.neg2ll[ok] + 2 * k
-        eligible[:, j] = ok & np.all(p < pval, axis=1)
-        for i in np.flatnonzero(ok):
-            for c, name in enumerate(free):
-                est_rows.append({"name": labels[rows[i]], "fit": m, "parameter": name,
-                                 "Estimate": est[i, c], "StdError": se[i, c],
-                                 "t.value": est[i, c] / se[i, c] if se[i, c] > 0 else np.nan,
-                                 "p.value": p[i, c], "AIC": aic[i, j]})
-
-    out = []
-    models = list(MODELS)
-    for i, lab in enumerate(labels):
-        rec = {"name": lab, "N": int(n_obs[i]), "type": "excluded", "selectedFit": kinds[i],
-               "g": np.nan, "d": np.nan, "phi": np.nan}
-        if kinds[i] == "analyze":
-            r = rows.index(i)
-            cand = np.where(eligible[r], aic[r], np.inf)
-            if np.isfinite(cand).any():
-                m = models[int(np.argmin(cand))]
-                x = fits[m].params(r)
-                rec.update(type="included", selectedFit=m)
-                if m in ("gd", "gx", "gdphi"):
-                    rec["g"] = x["growth_rate"]
-                if m in ("gd", "dx", "gdphi"):
-                    rec["d"] = x["decay_rate"]
-                if m == "gdphi":
-                    rec["phi"] = x["regressing_fraction"]
-                    rec["g"] = x["growth_rate"] * np.sqrt(1.0 - x["regressing_fraction"])
-            else:
-                rec["selectedFit"] = "not fit"
-        out.append(rec)
-    return TumgrResult(results=pd.DataFrame(out), allest=pd.DataFrame(est_rows), fits=fits,
-                       names=[labels[i] for i in rows], times=Tn, values=Yn, failed=failed)
+    return _public_gdrate(ds, pval=pval)
 
 
 # ------------------------------------------------------------------------- reporting
