@@ -164,6 +164,23 @@ def _untreated(packed: PackedSchedule) -> bool:
                 or packed.acc.shape[1] or packed.bp.shape[1])
 
 
+def _treated_kernel(mdl: Model, k: Any, P: np.ndarray, packed: PackedSchedule,
+                    nsw: int) -> str:
+    """The row kernel for a treated ODE run that compiles least: the log-state form alone
+    when every subject can take it (initial states positive, no jump to zero, no
+    swelling), the linear form alone when none can, else the per-subject choice."""
+    if nsw > 0 or not k.LOGSPACE:
+        return "sim_lin_rows"
+    if not mdl.has_closed_form:  # no NumPy initial states to check: decide per subject
+        return "sim_ode_rows"
+    _, init_np = numpy_closed(mdl)
+    with np.errstate(all="ignore"):
+        y0 = [np.asarray(v, dtype=float) for v in init_np(P)]  # (n, 1) columns or scalars
+    ok = all(bool(np.all(v > 0) and np.all(np.isfinite(v))) for v in y0)
+    ok = ok and bool(np.all(packed.jf != 0.0))
+    return "sim_log_rows" if ok else "sim_ode_rows"
+
+
 def run_kernel(
     mdl: Model,
     times: np.ndarray,
@@ -205,7 +222,8 @@ def run_kernel(
         out = np.empty((n, times.size, ns + nsw))  # every output is written by the kernels
         logged = np.zeros(n, dtype=np.bool_)
         # untreated cohorts: groups of subjects share steps, in SIMD lanes
-        name = "sim_lanes_rows" if nsw == 0 and _untreated(packed) else "sim_ode_rows"
+        name = ("sim_lanes_rows" if nsw == 0 and _untreated(packed)
+                else _treated_kernel(mdl, k, P, packed, nsw))
         announce(k, name)
         run_rows(getattr(k, name), n, times, float(t0), P, packed.jt, packed.jf, packed.dose,
                  packed.expo, packed.acc, packed.clear, packed.bp, nsw, float(rtol),

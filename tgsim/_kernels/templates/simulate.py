@@ -480,6 +480,28 @@ def sim_ode_rows(start, stop, times, t0, P, jt, jf, dose, expo, acc, clear, bp, 
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
+def sim_log_rows(start, stop, times, t0, P, jt, jf, dose, expo, acc, clear, bp, nsw, rtol,
+                 atol, max_steps, out, status, logged):
+    """sim_ode_rows when the caller knows every subject can be integrated in log-states
+    (``log_eligible``): only the log form is compiled."""
+    for s in range(start, stop):
+        status[s] = integrate_log(times, t0, P[s], jt[s], jf[s], dose[s], expo[s], acc[s],
+                                  clear[s], bp[s], nsw, rtol, atol, max_steps, out[s])
+        logged[s] = True
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def sim_lin_rows(start, stop, times, t0, P, jt, jf, dose, expo, acc, clear, bp, nsw, rtol,
+                 atol, max_steps, out, status, logged):
+    """sim_ode_rows in the states themselves (a card without a cheaper log form, or a
+    swelling compartment): only the linear form is compiled."""
+    for s in range(start, stop):
+        status[s] = integrate_lin(times, t0, P[s], jt[s], jf[s], dose[s], expo[s], acc[s],
+                                  clear[s], bp[s], nsw, rtol, atol, max_steps, out[s])
+        logged[s] = False
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
 def sim_lanes_rows(start, stop, times, t0, P, jt, jf, dose, expo, acc, clear, bp, nsw, rtol,
                    atol, max_steps, out, status, logged):
     """sim_ode_rows for untreated cohorts (no events, no swelling): the groups of LANES
