@@ -1,31 +1,7 @@
 r"""Reproduce tumgr's ``gdrate`` on the ASCENT-2 control arm (``tumgr_ascent2``).
 
-tumgr (Wilkerson, R package 0.0.4) estimates tumour regression and growth rates per
-patient with the Stein models, fitted to the tumour quantity normalised by its first
-value, :math:`f = y / y_1`, against :math:`t = \text{day} - \text{day}_1 + 1` (days):
-
-=========  ==========================================  ====================
-model      :math:`f(t)`                                parameters (bounds)
-=========  ==========================================  ====================
-``gd``     :math:`e^{-d t} + e^{g t} - 1`               g, d in [0, 1]
-``dx``     :math:`e^{-d t}`                             d in [0, 1]
-``gx``     :math:`e^{g t}`                              g in [0, 1]
-``gdphi``  :math:`(1-\phi) e^{g t} + \phi e^{-d t}`     φ, g, d in [0, 1]
-=========  ==========================================  ====================
-
-All by least squares (``minpack.lm::nlsLM``), rates starting at 0.00511 per day and φ at
-0.9. A model is eligible when it converged, has more points than parameters and every
-parameter has a t-test p value below ``pval`` (0.10); the eligible model with the least
-AIC = −2 log L + 2k (k = 2, 1, 1, 3) is selected; a patient with no eligible model is
-"not fit". Patients are excluded before fitting when they have one evaluation, two
-evaluations whose last/first ratio lies in (0.8, 1.2), or more than two evaluations all
-equal. For ``gdphi`` the reported growth rate is :math:`g\sqrt{1-\phi}`.
-
-Here every model is fitted by :func:`tgsim.fit` (additive error, i.e. least squares;
-``gd``, ``dx`` and ``gx`` are the ``stein`` card with V0 = 1 and d or g fixed at 0;
-``gdphi`` is a small card built from :data:`GDPHI_CARD`). Standard errors are the
-least-squares ones (σ² = RSS/(n − p)), as in R's ``summary.nls``, and p values come from
-Student's t with n − p degrees of freedom. Reference: ``gdrate(sampleData, 0.10, FALSE)``
+The method, its models, selection rules and exclusions are those of :func:`tgsim.gdrate`
+(see :mod:`tgsim.fit.gdrate`). Reference: ``gdrate(sampleData, 0.10, FALSE)``
 run with tumgr 0.0.4 (tables ``tumgr_gdrate_results`` and ``tumgr_gdrate_allest``) and the
 summary printed in tumgr's README.
 
