@@ -70,7 +70,7 @@ from .catalogue import model as get_model
 from .errors import STATUS_MESSAGES, Status, TgsimError, TgsimWarning, flag_attrs
 from .population import EFFECT_FIELDS, Population, check_seed
 from .readouts import Observation, Readouts, readings_of, readout_chunk, readout_layout, scan_chunk
-from .simulation import check_times, simulate
+from .simulation import check_max_steps, check_times, simulate
 from .treatment import (
     Acceleration,
     Chemotherapy,
@@ -611,6 +611,7 @@ def _plan(model: Any, times: Any, population: Any, n: Any, *, seed: Any, scenari
 
     mdl = get_model(model)
     t = check_times(times)
+    max_steps = check_max_steps(max_steps)
     if t0 is None:
         t0 = float(t[0])
     else:
@@ -795,6 +796,7 @@ def simulate_cohort(
     plan = _plan(model, times, population, n, seed=seed, scenarios=scenarios, t0=t0,
                  solver=solver, rtol=rtol, atol=atol, max_steps=max_steps,
                  observation=observation, readouts=readouts)
+    _check_budget(plan, chunk_size, store)
     bounds = _bounds(plan.n, chunk_size)
     mode = _scheduler_mode(scheduler, len(bounds))
     if store is not None:
@@ -810,6 +812,31 @@ def simulate_cohort(
         ds = _run_dask(plan, bounds, chunk_size, store, mode, progress)
     _warn_failures(ds)
     return ds
+
+
+def _check_budget(plan: _Plan, chunk_size: int, store: Any) -> None:
+    """Refuse a run whose result, chunks or task count exceed :mod:`tgsim.limits`."""
+    from .limits import check_bytes, check_count
+
+    def nbytes(nb: int) -> float:
+        sizes = plan.sizes(nb)
+        return sum(math.prod(float(sizes[d]) for d in v.dims) * np.dtype(v.dtype).itemsize
+                   for v in plan.layout().values())
+
+    n_chunks = -(-plan.n // chunk_size)
+    shape = f"{plan.n} subject(s) x {len(plan.scenarios)} scenario(s) x {plan.times.size} time(s)"
+    check_count("chunks", n_chunks, f"the number of chunks for {plan.n} subject(s) in chunks "
+                f"of {chunk_size}", "use fewer subjects or a larger chunk_size")
+    check_bytes(nbytes(min(chunk_size, plan.n)), f"one chunk of {min(chunk_size, plan.n)} "
+                "subject(s)", "use a smaller chunk_size ([cohort] chunk_size)")
+    if store is None:
+        check_bytes(nbytes(plan.n), f"the cohort result ({shape})",
+                    "stream it to Zarr (store='cohort.zarr'; [output] dataset = 'cohort.zarr' "
+                    "in an experiment file), or use fewer subjects, times or outputs")
+    else:
+        parent = os.path.dirname(os.path.abspath(os.fspath(store)))
+        check_bytes(nbytes(plan.n), f"the Zarr store ({shape})",
+                    "use fewer subjects, times or outputs", disk=parent)
 
 
 def _to_zarr(ds: Any, store: str, **kwargs: Any) -> Any:

@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     except TgsimError as exc:
         print(f"tgsim {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
         print(f"tgsim {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

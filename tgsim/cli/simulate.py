@@ -34,7 +34,21 @@ def _times(text: str):
     if step <= 0 or stop < start:
         raise argparse.ArgumentTypeError(f"--times needs STOP >= START and STEP > 0, got {text!r}")
     n = int(round((stop - start) / step)) + 1
+    from ..limits import check_bytes
+
+    check_bytes(8.0 * n, f"--times {text} ({n} times)",
+                "use a larger STEP or a shorter span")
     return start + step * np.arange(n)
+
+
+def _seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        v = -1
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0; got {text!r}")
+    return v
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -82,7 +96,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="CV",
         help="coefficient of variation of log-normal parameter spread (default 0)",
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed for --spread (default 0)")
+    p.add_argument("--seed", type=_seed, default=0,
+                   help="random seed for --spread (integer >= 0, default 0)")
     p.add_argument("--schedule", metavar="FILE", help="treatment schedule (TOML)")
     p.add_argument("--solver", choices=["auto", "ode", "closed_form"], default="auto")
     p.add_argument(
@@ -107,11 +122,17 @@ def run(args: argparse.Namespace) -> int:
 
     from ..catalogue import model as get_model
     from ..io import atomic_path
-    from ..simulation import simulate
+    from ..io._atomic import check_output_file
+    from ..simulation import check_output_size, simulate
 
+    check_output_file(args.output, "-o/--output")
+    if args.plot:
+        check_output_file(args.plot, "--plot")
     mdl = get_model(args.model, path=args.model_path)
     if args.subjects < 1:
         raise TgsimError(f"--subjects must be >= 1; got {args.subjects}")
+    n_times = 101 if args.times is None else len(args.times)
+    check_output_size(mdl, args.subjects, n_times, "tgsim simulate")
     if not np.isfinite(args.spread) or args.spread < 0:
         raise TgsimError(f"--spread must be a coefficient of variation >= 0; got {args.spread}")
     params = mdl.defaults()

@@ -423,9 +423,9 @@ def fit(
         _check_positive(nm, v)
     if not (isinstance(level, float | int) and 0 < level < 1):
         raise TgsimError(f"`level` must be in (0, 1); got {level!r}")
-    if int(n_starts) != n_starts or n_starts < 1:
-        raise TgsimError(f"`n_starts` must be a positive integer; got {n_starts!r}")
-    if int(restarts) != restarts or restarts < 0:
+    _check_positive("n_starts", n_starts, integer=True)
+    if not (isinstance(restarts, int | np.integer) and not isinstance(restarts, bool)
+            and restarts >= 0):
         raise TgsimError(f"`restarts` must be a non-negative integer; got {restarts!r}")
     batch = as_batch(data, unit=unit, censored=censored, t0=t0, log_scale=em.log_scale)
     return fit_prepared(batch, mdl, em, bounds=bounds, fixed=fixed, start=start,

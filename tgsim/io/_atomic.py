@@ -9,6 +9,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def check_output_file(path: str | os.PathLike[str], option: str = "output") -> str:
+    """Refuse an output file name that is an existing folder (or ends in a separator).
+
+    Raises
+    ------
+    TgsimError
+        Naming the option and the path.
+    """
+    from ..errors import TgsimError
+
+    text = os.fspath(path)
+    if os.path.isdir(text) or text.endswith(("/", os.sep)):
+        raise TgsimError(f"{option} {text!r} is a folder; give a file name (e.g. "
+                         f"{os.path.join(text, 'result')!r} with its extension)")
+    return text
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
@@ -23,7 +40,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     >>> with atomic_path("out.nc") as tmp:          # doctest: +SKIP
     ...     dataset.to_netcdf(tmp)
     """
-    final = Path(path)
+    final = Path(check_output_file(path))
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
     os.close(fd)
