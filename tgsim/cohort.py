@@ -427,6 +427,10 @@ def _run_chunk(plan: _Plan, start: int, stop: int) -> dict[str, np.ndarray]:
             out["burden"][i] = vol[:, plan.burden_index]
         if plan.scan_days is None:
             continue
+        failed = ds["status"].values != 0
+        if failed.any():  # a failed subject is not scanned: its read-outs are not evaluable
+            vol = np.where(failed[:, None], np.nan, vol)
+            observed = None if observed is None else np.where(failed[:, None], np.nan, observed)
         scans = scan_chunk(plan.observation, plan.times, vol, observed, plan.seed, start)
         out["diameter_mm"][i] = scans["diameter_mm"]
         if "true_diameter_mm" in out:
