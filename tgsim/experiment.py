@@ -98,7 +98,11 @@ final name. The directory holds the dataset, the summary CSV, the figures, the r
 configuration ``config.toml`` (defaults filled in, the seed and subject count used, paths
 made absolute: ``tgsim run DIR/config.toml`` repeats the run) and ``manifest.json`` (tgsim
 version, files, run time). An output directory that exists and is not empty is an error
-unless ``overwrite`` (``--overwrite``) is given.
+unless ``overwrite`` (``--overwrite``) is given. ``--overwrite`` replaces only the files
+listed in the folder's ``manifest.json`` (what an earlier run wrote): other files stay,
+and a new output that would replace a file no run wrote is an error that changes nothing.
+Temporary folders ``.<dir>.tmp-<pid>-*`` left by a killed run are removed by the next run
+into the same folder once their process has exited.
 
 Analysis hook
 -------------
@@ -131,10 +135,8 @@ import importlib
 import json
 import math
 import os
-import shutil
 import time
 import tomllib
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -873,7 +875,9 @@ def run_experiment(path: str | os.PathLike[str], out_dir: str | os.PathLike[str]
         Override ``[cohort] scheduler``: "synchronous", "local" or a dask scheduler
         address (see :func:`tgsim.simulate_cohort`).
     overwrite : bool
-        Replace an existing non-empty output directory (only once the run succeeded).
+        Write into an existing non-empty output directory (only once the run succeeded),
+        replacing the files an earlier run listed in its ``manifest.json`` and nothing
+        else.
     progress : bool, optional
         Progress bars (default: on a terminal, for long runs).
 
@@ -904,29 +908,14 @@ def _check_out_dir(out: Path, overwrite: bool, where: str) -> None:
 
 @contextlib.contextmanager
 def _atomic_dir(out: Path, overwrite: bool):
-    """Yield a temporary sibling folder; rename it onto ``out`` when the body succeeds."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
+    """Yield a temporary sibling folder; move its files into ``out`` when the body
+    succeeds (:func:`tgsim.io._outdir.atomic_dir`: ``overwrite`` replaces only the files
+    listed in the folder's ``manifest.json``; stale folders of killed runs are removed)."""
+    from .io._outdir import atomic_dir
+
+    with atomic_dir(out, overwrite) as tmp:
         yield tmp
         _default_permissions(tmp)
-        old = None
-        if out.exists():
-            if any(out.iterdir()):
-                if not overwrite:
-                    raise ConfigError(f"output directory {str(out)!r} appeared while running "
-                                      "and is not empty; nothing was written")
-                old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-                os.replace(out, old)
-            else:
-                out.rmdir()
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _default_permissions(folder: Path) -> None:
