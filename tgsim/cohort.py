@@ -56,6 +56,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -862,10 +863,23 @@ def _scheduler_mode(scheduler: str | None, n_chunks: int) -> str:
                          f"address; got {scheduler!r}")
     if scheduler in _SCHEDULERS_IN_PROCESS:
         return "synchronous"
+    m = _ADDRESS.fullmatch(scheduler)
+    if m is None:
+        raise TgsimError(f"`scheduler` must be 'synchronous', 'local' or a scheduler address "
+                         f"such as tcp://host:8786; got {scheduler!r}")
+    if m.group("port") and not 0 < int(m.group("port")) < 65536:
+        raise TgsimError(f"`scheduler` address {scheduler!r} has a port outside 1-65535")
     if not have_dask():
         raise TgsimError(f"`scheduler`={scheduler!r} needs dask.distributed: "
                          "pip install 'tgsim[dask]' (dask[distributed], zarr)")
     return scheduler
+
+
+#: a dask.distributed scheduler address: [protocol://]host:port (host: a name, an IPv4
+#: address or a bracketed IPv6 address)
+_ADDRESS = re.compile(r"(?:(?:tcp|tls|ucx|ws|wss)://)?"
+                      r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
+                      r":(?P<port>[0-9]{1,5})|inproc://\S+")
 
 
 def _progress_enabled(progress: bool | None, n_chunks: int) -> bool | None:

@@ -1164,7 +1164,22 @@ def _response_bars(ds, *, reading: str = "measured", ax=None):
 def _key(k: str) -> str:
     if k and all(c.isalnum() or c in "_-" for c in k) and k.isascii():
         return k
-    return json.dumps(k)
+    return _toml_str(k)
+
+
+def _toml_str(text: str) -> str:
+    """A TOML basic string: quotes, backslashes and every control character (C0, DEL
+    and C1) escaped, so that any text reads back unchanged."""
+    out = []
+    for c in text:
+        o = ord(c)
+        if c in '"\\':
+            out.append("\\" + c)
+        elif o < 0x20 or 0x7F <= o <= 0x9F:
+            out.append(f"\\u{o:04X}")
+        else:
+            out.append(c)
+    return '"' + "".join(out) + '"'
 
 
 def _value(v: Any) -> str:
@@ -1180,7 +1195,7 @@ def _value(v: Any) -> str:
             return "inf" if f > 0 else "-inf"
         return repr(f)
     if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
+        return _toml_str(v)
     if isinstance(v, list | tuple | np.ndarray):
         return "[" + ", ".join(_value(x) for x in v) + "]"
     if isinstance(v, Mapping):
