@@ -289,7 +289,13 @@ def model(name: str | Model, path: str | os.PathLike[str] | Sequence[str] | None
     for d in _search_dirs(path):
         card = d / f"{text}.toml"
         if card.is_file():
-            return load_model(card)
+            found = load_model(card)
+            if found.name != unicodedata.normalize("NFKC", text):
+                raise CardError(
+                    f"{card}: field 'name' is {found.name!r} but the file is named "
+                    f"{card.name!r}; a card is found by its file name, so the two must "
+                    f"agree (rename the file to {found.name}.toml or the card)")
+            return found
     raise CardError(
         f"unknown model {text!r}; available models: {', '.join(models(path))} "
         "(or pass the path of a .toml card)"
