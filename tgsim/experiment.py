@@ -533,6 +533,7 @@ def _times(cfg: dict[str, Any], where: str) -> tuple[np.ndarray, float | None]:
         if b <= a:
             raise _fail(where, f"[times] stop must be > start; got start={a:g}, stop={b:g}")
         k = int(math.floor((b - a) / h + 1e-9))
+        _check_grid(k + 1, where)
         t = a + h * np.arange(k + 1)
         if t[-1] < b - 1e-9 * max(1.0, abs(b)):
             t = np.append(t, b)
@@ -845,6 +846,15 @@ def _output(cfg: dict[str, Any], where: str, path: Path, *, hook: bool) -> dict[
                                f"{', '.join(FIGURES)}; got {v!r}")
         res["figures"] = list(v)
     return res
+
+
+def _check_grid(n: int, where: str) -> None:
+    from .limits import check_grid
+
+    try:
+        check_grid(n, "[times] start:stop:step")
+    except TgsimError as exc:
+        raise type(exc)(f"{where}: {exc}") from None
 
 
 def _plain_name(value: Any, where: str, key: str, suffixes: tuple[str, ...]) -> str:

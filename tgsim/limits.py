@@ -34,8 +34,8 @@ from typing import Any
 
 from .errors import SizeLimitError
 
-__all__ = ["get_limit", "set_limits", "check_bytes", "check_count", "available_memory",
-           "format_bytes", "DEFAULTS"]
+__all__ = ["get_limit", "set_limits", "check_bytes", "check_count", "check_grid",
+           "available_memory", "format_bytes", "DEFAULTS"]
 
 #: default budgets (``output_bytes`` None: a fraction of the available memory)
 DEFAULTS: dict[str, int | None] = {
@@ -176,3 +176,15 @@ def check_count(name: str, value: Any, what: str, hint: str = "") -> None:
         tail = f"; {hint}" if hint else ""
         raise SizeLimitError(f"{what} is {value}, over the limit of {limit} "
                              f"({_ENV[name]} to change it){tail}")
+
+
+#: bytes a time grid costs per point once simulated: at least one subject with a state,
+#: its volume and the observed size/swelling, 8 bytes each
+GRID_POINT_BYTES = 40.0
+
+
+def check_grid(n_points: float, what: str) -> None:
+    """Refuse a time grid (``start:stop:step``) whose simulation alone, for a single
+    subject, would exceed the output budget; checked before the grid is built."""
+    check_bytes(GRID_POINT_BYTES * n_points, f"{what} ({n_points:.0f} times)",
+                "use a larger step or a shorter span")

@@ -447,6 +447,9 @@ def scan_schedule(
     if stop < start:
         raise DataError(f"`stop_day` must be >= `start_day`; got {stop} < {start}")
     n = int(math.floor((stop - start) / step * (1 + 1e-12) + 1e-9)) + 1
+    from .limits import check_grid
+
+    check_grid(n, f"scan days every {step:g} days from {start:g} to {stop:g}")
     return start + step * np.arange(n, dtype=np.float64)
 
 

@@ -19,7 +19,6 @@ def _param(text: str) -> tuple[str, float]:
 
 
 def _times(text: str):
-    import numpy as np
 
     parts = text.split(":")
     try:
@@ -34,11 +33,7 @@ def _times(text: str):
     if step <= 0 or stop < start:
         raise argparse.ArgumentTypeError(f"--times needs STOP >= START and STEP > 0, got {text!r}")
     n = int(round((stop - start) / step)) + 1
-    from ..limits import check_bytes
-
-    check_bytes(8.0 * n, f"--times {text} ({n} times)",
-                "use a larger STEP or a shorter span")
-    return start + step * np.arange(n)
+    return start, step, n, text  # the grid is built once its size is checked (run)
 
 
 def _seed(text: str) -> int:
@@ -123,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
     from ..catalogue import model as get_model
     from ..io import atomic_path
     from ..io._atomic import check_output_file
+    from ..limits import check_grid
     from ..simulation import check_output_size, simulate
 
     check_output_file(args.output, "-o/--output")
@@ -131,8 +127,12 @@ def run(args: argparse.Namespace) -> int:
     mdl = get_model(args.model, path=args.model_path)
     if args.subjects < 1:
         raise TgsimError(f"--subjects must be >= 1; got {args.subjects}")
-    n_times = 101 if args.times is None else len(args.times)
-    check_output_size(mdl, args.subjects, n_times, "tgsim simulate")
+    times = np.arange(0.0, 101.0)
+    if args.times is not None:
+        start, step, n_times, text = args.times
+        check_grid(n_times, f"--times {text}")
+        times = start + step * np.arange(n_times)
+    check_output_size(mdl, args.subjects, times.size, "tgsim simulate")
     if not np.isfinite(args.spread) or args.spread < 0:
         raise TgsimError(f"--spread must be a coefficient of variation >= 0; got {args.spread}")
     params = mdl.defaults()
@@ -151,7 +151,6 @@ def run(args: argparse.Namespace) -> int:
             params[par.name] = np.clip(draws, par.lower, par.upper)
     elif args.subjects > 1:
         params["initial_volume"] = np.full(args.subjects, params["initial_volume"])
-    times = args.times if args.times is not None else np.arange(0.0, 101.0)
     solver = None if args.solver == "auto" else args.solver
     ds = simulate(mdl, times, params, schedule=args.schedule, solver=solver)
     ds.attrs["command"] = " ".join(["tgsim", *sys.argv[1:]]) if sys.argv else "tgsim simulate"
