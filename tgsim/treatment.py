@@ -397,6 +397,21 @@ class Immunotherapy(TargetedTherapy):
     swelling: Swelling | None = None
 
 
+def _check_pack_size(interventions: Sequence[Any], n: int) -> None:
+    """Refuse a schedule whose packed arrays (about 12 float64 per subject and event:
+    times, factors, breakpoints, dose rows) would exceed :mod:`tgsim.limits`."""
+    from .limits import check_bytes, check_count
+
+    events = 0
+    for x in interventions:
+        days = getattr(x, "days", None)
+        count = int(np.size(days)) if days is not None else 2
+        check_count("events", count, f"the number of days of {x.label}")
+        events += count
+    check_bytes(96.0 * n * events, f"the schedule for {n} subject(s) x {events} event(s)",
+                "use fewer events or simulate the cohort in chunks (tgsim.simulate_cohort)")
+
+
 def weekday_fractions(
     n_fractions: int, start_day: float = 0.0, *, start_weekday: int = 0, per_week: int = 5
 ) -> np.ndarray:
@@ -609,6 +624,7 @@ class Schedule:
                 )
             return a.copy()
 
+        _check_pack_size(self.interventions, n)
         jumps: list[tuple[np.ndarray, np.ndarray]] = []
         doses: list[np.ndarray] = []
         expos: list[np.ndarray] = []

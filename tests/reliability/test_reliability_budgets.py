@@ -154,3 +154,13 @@ def test_card_with_too_many_states(tmp_path):
         tgsim.load_model(path)
     assert str(path) in str(info.value) and "states" in str(info.value) and "65" in str(
         info.value)
+
+
+def test_schedule_sizes_are_budgeted(small_budget):
+    with pytest.raises(SizeLimitError, match="the number of days of Radiotherapy is 200000"):
+        tgsim.simulate("gompertz", [0.0, 10.0], GOMPERTZ,
+                       schedule=[tgsim.Radiotherapy(days=np.arange(200_000.0), dose_gy=2.0)])
+    many = GOMPERTZ | {"growth_rate": np.full(2000, 0.1)}
+    with pytest.raises(SizeLimitError, match=r"schedule for 2000 subject\(s\) x 100 event"):
+        tgsim.simulate("gompertz", [0.0, 10.0], many,
+                       schedule=[tgsim.Radiotherapy(days=np.arange(100.0), dose_gy=2.0)])
