@@ -142,3 +142,19 @@ _TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_si
                        max_size=4))
 def test_toml_dumps_round_trips_any_text(data):
     assert tomllib.loads(toml_dumps(data)) == data
+
+
+def test_stale_temporary_files_of_single_file_outputs_are_cleaned(tmp_path):
+    from tgsim.io import atomic_path
+
+    final = tmp_path / "a.nc"
+    dead = tmp_path / f".a.nc.{_dead_pid()}-x1y2z3.tmp"
+    dead.write_bytes(b"half")
+    alive = tmp_path / f".a.nc.{os.getpid()}-q9w8e7.tmp"
+    alive.write_bytes(b"busy")
+    foreign = tmp_path / ".a.nc.notes.tmp"
+    foreign.write_bytes(b"mine")
+    with atomic_path(final) as tmp:
+        tmp.write_text("done")
+    assert final.read_text() == "done"
+    assert not dead.exists() and alive.exists() and foreign.exists()
