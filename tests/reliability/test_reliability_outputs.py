@@ -158,3 +158,20 @@ def test_stale_temporary_files_of_single_file_outputs_are_cleaned(tmp_path):
         tmp.write_text("done")
     assert final.read_text() == "done"
     assert not dead.exists() and alive.exists() and foreign.exists()
+
+
+def test_sigterm_leaves_no_temporary_folder(tmp_path, experiment, monkeypatch):
+    import signal
+
+    import tgsim.experiment as ex
+
+    def terminated_while_writing(table, path):
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(ex, "_write_summary", terminated_while_writing)
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(SystemExit) as info:
+        _run(str(experiment), "-o", str(tmp_path / "out"))
+    assert info.value.code == 128 + signal.SIGTERM
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exp.toml"]
+    assert signal.getsignal(signal.SIGTERM) is before
