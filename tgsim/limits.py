@@ -78,7 +78,7 @@ def format_bytes(n: float) -> str:
     """``1536`` -> ``'1.5 KiB'``."""
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if abs(n) < 1024 or unit == "PiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.4g} {unit}"
         n /= 1024
     return f"{n:.1f} PiB"  # pragma: no cover
 
@@ -192,5 +192,5 @@ GRID_POINT_BYTES = 40.0
 def check_grid(n_points: float, what: str) -> None:
     """Refuse a time grid (``start:stop:step``) whose simulation alone, for a single
     subject, would exceed the output budget; checked before the grid is built."""
-    check_bytes(GRID_POINT_BYTES * n_points, f"{what} ({n_points:.0f} times)",
+    check_bytes(GRID_POINT_BYTES * n_points, f"{what} ({n_points:.12g} times)",
                 "use a larger step or a shorter span")

@@ -19,6 +19,7 @@ def _param(text: str) -> tuple[str, float]:
 
 
 def _times(text: str):
+    import numpy as np
 
     parts = text.split(":")
     try:
@@ -30,10 +31,19 @@ def _times(text: str):
     if len(nums) != 3:
         raise argparse.ArgumentTypeError(f"--times must be START:STOP:STEP (days), got {text!r}")
     start, stop, step = nums
+    if not np.isfinite(nums).all():
+        raise argparse.ArgumentTypeError(f"--times needs finite START:STOP:STEP; got {text!r}")
     if step <= 0 or stop < start:
         raise argparse.ArgumentTypeError(f"--times needs STOP >= START and STEP > 0, got {text!r}")
     n = int(round((stop - start) / step)) + 1
-    return start, step, n, text  # the grid is built once its size is checked (run)
+    from ..errors import SizeLimitError
+    from ..limits import check_grid
+
+    try:  # before the grid is built
+        check_grid(n, f"--times {text}")
+    except SizeLimitError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return start + step * np.arange(n)
 
 
 def _seed(text: str) -> int:
@@ -118,7 +128,6 @@ def run(args: argparse.Namespace) -> int:
     from ..catalogue import model as get_model
     from ..io import atomic_path
     from ..io._atomic import check_output_file
-    from ..limits import check_grid
     from ..simulation import check_output_size, simulate
 
     check_output_file(args.output, "-o/--output")
@@ -127,11 +136,7 @@ def run(args: argparse.Namespace) -> int:
     mdl = get_model(args.model, path=args.model_path)
     if args.subjects < 1:
         raise TgsimError(f"--subjects must be >= 1; got {args.subjects}")
-    times = np.arange(0.0, 101.0)
-    if args.times is not None:
-        start, step, n_times, text = args.times
-        check_grid(n_times, f"--times {text}")
-        times = start + step * np.arange(n_times)
+    times = args.times if args.times is not None else np.arange(0.0, 101.0)
     check_output_size(mdl, args.subjects, times.size, "tgsim simulate")
     if not np.isfinite(args.spread) or args.spread < 0:
         raise TgsimError(f"--spread must be a coefficient of variation >= 0; got {args.spread}")
