@@ -49,9 +49,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import keyword
 import math
 import os
 import tomllib
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -152,6 +154,8 @@ class Model:
 
     def parameter(self, name: str) -> Parameter:
         """Return the parameter called ``name`` (descriptive name or symbol)."""
+        if isinstance(name, str):
+            name = unicodedata.normalize("NFKC", name)
         for p in self.parameters:
             if name in (p.name, p.symbol):
                 return p
@@ -285,7 +289,13 @@ def model(name: str | Model, path: str | os.PathLike[str] | Sequence[str] | None
     for d in _search_dirs(path):
         card = d / f"{text}.toml"
         if card.is_file():
-            return load_model(card)
+            found = load_model(card)
+            if found.name != unicodedata.normalize("NFKC", text):
+                raise CardError(
+                    f"{card}: field 'name' is {found.name!r} but the file is named "
+                    f"{card.name!r}; a card is found by its file name, so the two must "
+                    f"agree (rename the file to {found.name}.toml or the card)")
+            return found
     raise CardError(
         f"unknown model {text!r}; available models: {', '.join(models(path))} "
         "(or pass the path of a .toml card)"
@@ -337,12 +347,30 @@ def _need(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], wher
     return value
 
 
+def _nfkc(key: str) -> str:
+    return unicodedata.normalize("NFKC", key)
+
+
 def _identifier(name: object, where: str) -> str:
+    """A card name, NFKC-normalised as Python normalises identifiers (so ``ﬁ`` is ``fi``
+    and two look-alike names collide at load, not in the generated code)."""
     if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
         raise CardError(f"{where}: {name!r} is not a valid name (letters, digits, underscores)")
-    if name in RESERVED:
-        raise CardError(f"{where}: {name!r} is reserved and cannot be used as a name")
-    return name
+    norm = unicodedata.normalize("NFKC", name)
+    if keyword.iskeyword(norm) or norm in RESERVED:
+        raise CardError(f"{where}: {name!r} is reserved (a Python keyword or a name used in "
+                        "expressions) and cannot be used as a name")
+    return norm
+
+
+def _check_size(limit: str, value: int, where: str) -> None:
+    from .errors import SizeLimitError
+    from .limits import check_count
+
+    try:
+        check_count(limit, value, f"the number of {limit}")
+    except SizeLimitError as exc:
+        raise CardError(f"{where}: {exc}") from None
 
 
 def _build(data: Mapping[str, Any], path: str) -> Model:
@@ -356,9 +384,13 @@ def _build(data: Mapping[str, Any], path: str) -> Model:
     states_raw = _need(data, "states", list, path)
     if not states_raw:
         raise CardError(f"{path}: field 'states' must list at least one state")
+    _check_size("states", len(states_raw), f"{path}: field 'states'")
     states = tuple(_identifier(s, f"{path}: field 'states'") for s in states_raw)
     if len(set(states)) != len(states):
-        raise CardError(f"{path}: field 'states' has duplicates: {states_raw}")
+        raise CardError(f"{path}: field 'states' has duplicates (after Unicode NFKC "
+                        f"normalisation): {states_raw}")
+    _check_size("parameters", len(_need(data, "parameters", list, path)),
+                f"{path}: field 'parameters'")
 
     params: list[Parameter] = []
     for i, pd in enumerate(_need(data, "parameters", list, path)):
@@ -381,8 +413,7 @@ def _build(data: Mapping[str, Any], path: str) -> Model:
                 f"{where}: default {vals['default']} is outside [lower, upper] = "
                 f"[{vals['lower']}, {vals['upper']}]"
             )
-        symbol = pd.get("symbol", pname)
-        _identifier(symbol, f"{where} symbol")
+        symbol = _identifier(pd.get("symbol", pname), f"{where} symbol")
         params.append(
             Parameter(
                 name=pname,
@@ -402,7 +433,8 @@ def _build(data: Mapping[str, Any], path: str) -> Model:
     all_names = pnames + symbols + list(states)
     dup = {n for n in all_names if all_names.count(n) > 1}
     if dup:
-        raise CardError(f"{path}: names used twice among parameters/symbols/states: {sorted(dup)}")
+        raise CardError(f"{path}: names used twice among parameters/symbols/states (after "
+                        f"Unicode NFKC normalisation): {sorted(dup)}")
 
     trees: dict[str, Any] = {}
     sections: dict[str, dict[str, str]] = {}
@@ -415,7 +447,7 @@ def _build(data: Mapping[str, Any], path: str) -> Model:
     for section in ("initial", "rhs", "closed_form"):
         if section == "closed_form" and section not in data:
             continue
-        table = _need(data, section, dict, path)
+        table = {_nfkc(k): v for k, v in _need(data, section, dict, path).items()}
         missing = [s for s in states if s not in table]
         extra = [k for k in table if k not in states]
         if missing:
@@ -436,6 +468,7 @@ def _build(data: Mapping[str, Any], path: str) -> Model:
     sens_raw = treat.get("sensitivity", {})
     sens = {s: 1.0 for s in states}
     for k, v in sens_raw.items():
+        k = _nfkc(k)
         if k not in states:
             raise CardError(f"{path}: [treatment] sensitivity names unknown state {k!r}")
         if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 1:
@@ -451,6 +484,7 @@ def _build(data: Mapping[str, Any], path: str) -> Model:
         if not isinstance(ps, dict) or "name" not in ps or not isinstance(ps.get("values"), dict):
             raise CardError(f"{where}: needs 'name' and a 'values' table")
         for k, v in ps["values"].items():
+            k = _nfkc(k)
             if k not in pnames:
                 raise CardError(f"{where}: unknown parameter {k!r}")
             par = params[pnames.index(k)]

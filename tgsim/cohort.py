@@ -56,6 +56,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -71,7 +72,7 @@ from .catalogue import model as get_model
 from .errors import STATUS_MESSAGES, Status, TgsimError, TgsimWarning, flag_attrs
 from .population import EFFECT_FIELDS, Population, check_seed
 from .readouts import Observation, Readouts, readings_of, readout_chunk, readout_layout, scan_chunk
-from .simulation import check_times, simulate
+from .simulation import check_max_steps, check_times, simulate
 from .treatment import (
     Acceleration,
     Chemotherapy,
@@ -436,6 +437,10 @@ def _run_chunk(plan: _Plan, start: int, stop: int) -> dict[str, np.ndarray]:
             out["burden"][i] = vol[:, plan.burden_index]
         if plan.scan_days is None:
             continue
+        failed = ds["status"].values != 0
+        if failed.any():  # a failed subject is not scanned: its read-outs are not evaluable
+            vol = np.where(failed[:, None], np.nan, vol)
+            observed = None if observed is None else np.where(failed[:, None], np.nan, observed)
         scans = scan_chunk(plan.observation, plan.times, vol, observed, plan.seed, start)
         out["diameter_mm"][i] = scans["diameter_mm"]
         if "true_diameter_mm" in out:
@@ -620,6 +625,7 @@ def _plan(model: Any, times: Any, population: Any, n: Any, *, seed: Any, scenari
 
     mdl = get_model(model)
     t = check_times(times)
+    max_steps = check_max_steps(max_steps)
     if t0 is None:
         t0 = float(t[0])
     else:
@@ -804,6 +810,7 @@ def simulate_cohort(
     plan = _plan(model, times, population, n, seed=seed, scenarios=scenarios, t0=t0,
                  solver=solver, rtol=rtol, atol=atol, max_steps=max_steps,
                  observation=observation, readouts=readouts)
+    _check_budget(plan, chunk_size, store)
     bounds = _bounds(plan.n, chunk_size)
     mode = _scheduler_mode(scheduler, len(bounds))
     if store is not None:
@@ -819,6 +826,31 @@ def simulate_cohort(
         ds = _run_dask(plan, bounds, chunk_size, store, mode, progress)
     _warn_failures(ds)
     return ds
+
+
+def _check_budget(plan: _Plan, chunk_size: int, store: Any) -> None:
+    """Refuse a run whose result, chunks or task count exceed :mod:`tgsim.limits`."""
+    from .limits import check_bytes, check_count
+
+    def nbytes(nb: int) -> float:
+        sizes = plan.sizes(nb)
+        return sum(math.prod(float(sizes[d]) for d in v.dims) * np.dtype(v.dtype).itemsize
+                   for v in plan.layout().values())
+
+    n_chunks = -(-plan.n // chunk_size)
+    shape = f"{plan.n} subject(s) x {len(plan.scenarios)} scenario(s) x {plan.times.size} time(s)"
+    check_count("chunks", n_chunks, f"the number of chunks for {plan.n} subject(s) in chunks "
+                f"of {chunk_size}", "use fewer subjects or a larger chunk_size")
+    check_bytes(nbytes(min(chunk_size, plan.n)), f"one chunk of {min(chunk_size, plan.n)} "
+                "subject(s)", "use a smaller chunk_size ([cohort] chunk_size)")
+    if store is None:
+        check_bytes(nbytes(plan.n), f"the cohort result ({shape})",
+                    "stream it to Zarr (store='cohort.zarr'; [output] dataset = 'cohort.zarr' "
+                    "in an experiment file), or use fewer subjects, times or outputs")
+    else:
+        parent = os.path.dirname(os.path.abspath(os.fspath(store)))
+        check_bytes(nbytes(plan.n), f"the Zarr store ({shape})",
+                    "use fewer subjects, times or outputs", disk=parent)
 
 
 def _to_zarr(ds: Any, store: str, **kwargs: Any) -> Any:
@@ -840,10 +872,23 @@ def _scheduler_mode(scheduler: str | None, n_chunks: int) -> str:
                          f"address; got {scheduler!r}")
     if scheduler in _SCHEDULERS_IN_PROCESS:
         return "synchronous"
+    m = _ADDRESS.fullmatch(scheduler)
+    if m is None:
+        raise TgsimError(f"`scheduler` must be 'synchronous', 'local' or a scheduler address "
+                         f"such as tcp://host:8786; got {scheduler!r}")
+    if m.group("port") and not 0 < int(m.group("port")) < 65536:
+        raise TgsimError(f"`scheduler` address {scheduler!r} has a port outside 1-65535")
     if not have_dask():
         raise TgsimError(f"`scheduler`={scheduler!r} needs dask.distributed: "
                          "pip install 'tgsim[dask]' (dask[distributed], zarr)")
     return scheduler
+
+
+#: a dask.distributed scheduler address: [protocol://]host:port (host: a name, an IPv4
+#: address or a bracketed IPv6 address)
+_ADDRESS = re.compile(r"(?:(?:tcp|tls|ucx|ws|wss)://)?"
+                      r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
+                      r":(?P<port>[0-9]{1,5})|inproc://\S+")
 
 
 def _progress_enabled(progress: bool | None, n_chunks: int) -> bool | None:

@@ -16,6 +16,7 @@ __all__ = [
     "ScheduleError",
     "DataError",
     "ConfigError",
+    "SizeLimitError",
     "TgsimWarning",
     "Status",
     "STATUS_MESSAGES",
@@ -40,6 +41,10 @@ class DataError(TgsimError):
 
 class ConfigError(TgsimError):
     """An experiment or schedule file is invalid: the message names file, table and key."""
+
+
+class SizeLimitError(TgsimError):
+    """A job would allocate more than its budget (see :mod:`tgsim.limits`)."""
 
 
 class TgsimWarning(UserWarning):

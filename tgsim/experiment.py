@@ -98,7 +98,11 @@ final name. The directory holds the dataset, the summary CSV, the figures, the r
 configuration ``config.toml`` (defaults filled in, the seed and subject count used, paths
 made absolute: ``tgsim run DIR/config.toml`` repeats the run) and ``manifest.json`` (tgsim
 version, files, run time). An output directory that exists and is not empty is an error
-unless ``overwrite`` (``--overwrite``) is given.
+unless ``overwrite`` (``--overwrite``) is given. ``--overwrite`` replaces only the files
+listed in the folder's ``manifest.json`` (what an earlier run wrote): other files stay,
+and a new output that would replace a file no run wrote is an error that changes nothing.
+Temporary folders ``.<dir>.tmp-<pid>-*`` left by a killed run are removed by the next run
+into the same folder once their process has exited.
 
 Analysis hook
 -------------
@@ -131,10 +135,8 @@ import importlib
 import json
 import math
 import os
-import shutil
 import time
 import tomllib
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -531,6 +533,7 @@ def _times(cfg: dict[str, Any], where: str) -> tuple[np.ndarray, float | None]:
         if b <= a:
             raise _fail(where, f"[times] stop must be > start; got start={a:g}, stop={b:g}")
         k = int(math.floor((b - a) / h + 1e-9))
+        _check_grid(k + 1, where)
         t = a + h * np.arange(k + 1)
         if t[-1] < b - 1e-9 * max(1.0, abs(b)):
             t = np.append(t, b)
@@ -845,6 +848,15 @@ def _output(cfg: dict[str, Any], where: str, path: Path, *, hook: bool) -> dict[
     return res
 
 
+def _check_grid(n: int, where: str) -> None:
+    from .limits import check_grid
+
+    try:
+        check_grid(n, "[times] start:stop:step")
+    except TgsimError as exc:
+        raise type(exc)(f"{where}: {exc}") from None
+
+
 def _plain_name(value: Any, where: str, key: str, suffixes: tuple[str, ...]) -> str:
     v = _str(value, where, f"[output] {key}")
     if os.sep in v or v.startswith(".") or not v.endswith(suffixes):
@@ -873,7 +885,9 @@ def run_experiment(path: str | os.PathLike[str], out_dir: str | os.PathLike[str]
         Override ``[cohort] scheduler``: "synchronous", "local" or a dask scheduler
         address (see :func:`tgsim.simulate_cohort`).
     overwrite : bool
-        Replace an existing non-empty output directory (only once the run succeeded).
+        Write into an existing non-empty output directory (only once the run succeeded),
+        replacing the files an earlier run listed in its ``manifest.json`` and nothing
+        else.
     progress : bool, optional
         Progress bars (default: on a terminal, for long runs).
 
@@ -904,29 +918,14 @@ def _check_out_dir(out: Path, overwrite: bool, where: str) -> None:
 
 @contextlib.contextmanager
 def _atomic_dir(out: Path, overwrite: bool):
-    """Yield a temporary sibling folder; rename it onto ``out`` when the body succeeds."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
+    """Yield a temporary sibling folder; move its files into ``out`` when the body
+    succeeds (:func:`tgsim.io._outdir.atomic_dir`: ``overwrite`` replaces only the files
+    listed in the folder's ``manifest.json``; stale folders of killed runs are removed)."""
+    from .io._outdir import atomic_dir
+
+    with atomic_dir(out, overwrite) as tmp:
         yield tmp
         _default_permissions(tmp)
-        old = None
-        if out.exists():
-            if any(out.iterdir()):
-                if not overwrite:
-                    raise ConfigError(f"output directory {str(out)!r} appeared while running "
-                                      "and is not empty; nothing was written")
-                old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-                os.replace(out, old)
-            else:
-                out.rmdir()
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _default_permissions(folder: Path) -> None:
@@ -1175,7 +1174,22 @@ def _response_bars(ds, *, reading: str = "measured", ax=None):
 def _key(k: str) -> str:
     if k and all(c.isalnum() or c in "_-" for c in k) and k.isascii():
         return k
-    return json.dumps(k)
+    return _toml_str(k)
+
+
+def _toml_str(text: str) -> str:
+    """A TOML basic string: quotes, backslashes and every control character (C0, DEL
+    and C1) escaped, so that any text reads back unchanged."""
+    out = []
+    for c in text:
+        o = ord(c)
+        if c in '"\\':
+            out.append("\\" + c)
+        elif o < 0x20 or 0x7F <= o <= 0x9F:
+            out.append(f"\\u{o:04X}")
+        else:
+            out.append(c)
+    return '"' + "".join(out) + '"'
 
 
 def _value(v: Any) -> str:
@@ -1191,7 +1205,7 @@ def _value(v: Any) -> str:
             return "inf" if f > 0 else "-inf"
         return repr(f)
     if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
+        return _toml_str(v)
     if isinstance(v, list | tuple | np.ndarray):
         return "[" + ", ".join(_value(x) for x in v) + "]"
     if isinstance(v, Mapping):

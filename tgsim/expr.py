@@ -59,6 +59,30 @@ def _token(node: ast.AST, text: str) -> str:
     return seg if seg else type(node).__name__
 
 
+def _check_expression_size(text: str, where: str) -> None:
+    from .limits import get_limit
+
+    limit = get_limit("expression_chars")
+    if len(text) > limit:
+        raise CardError(f"{where}: expression has {len(text)} characters, over the limit of "
+                        f"{limit} (TGSIM_MAX_EXPRESSION_CHARS); {text[:40]!r}...")
+
+
+def _check_depth(tree: ast.AST, where: str) -> None:
+    """Refuse trees nested deeper than the limit, walking without recursion (the checks,
+    derivatives and code generation that follow recurse once per level)."""
+    from .limits import get_limit
+
+    limit = get_limit("expression_depth")
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            raise CardError(f"{where}: expression nests more than {limit} operations deep "
+                            "(TGSIM_MAX_EXPRESSION_DEPTH); split it or simplify it")
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+
+
 def parse(text: object, allowed: Iterable[str], *, where: str) -> ast.expr:
     """Parse ``text`` and check it against the whitelist.
 
@@ -84,10 +108,15 @@ def parse(text: object, allowed: Iterable[str], *, where: str) -> ast.expr:
     """
     if not isinstance(text, str) or not text.strip():
         raise CardError(f"{where}: expected a non-empty expression string, got {text!r}")
+    _check_expression_size(text, where)
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         raise CardError(f"{where}: cannot parse expression {text!r}: {exc.msg}") from None
+    except (RecursionError, MemoryError):
+        raise CardError(f"{where}: expression nests too deeply to parse "
+                        f"({len(text)} characters)") from None
+    _check_depth(tree, where)
     allowed = set(allowed)
     src = text.strip()
 

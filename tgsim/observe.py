@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .errors import DataError
+from .errors import DataError, TgsimWarning
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -446,6 +447,9 @@ def scan_schedule(
     if stop < start:
         raise DataError(f"`stop_day` must be >= `start_day`; got {stop} < {start}")
     n = int(math.floor((stop - start) / step * (1 + 1e-12) + 1e-9)) + 1
+    from .limits import check_grid
+
+    check_grid(n, f"scan days every {step:g} days from {start:g} to {stop:g}")
     return start + step * np.arange(n, dtype=np.float64)
 
 
@@ -481,6 +485,21 @@ def _loglinear(t: NDArray[np.float64], v: NDArray[np.float64], s: NDArray[np.flo
     out = np.where(w == 0.0, v0, out)
     out = np.where(w == 1.0, v1, out)
     return out
+
+
+def _skip_failed(dataset: xr.Dataset, v: np.ndarray) -> np.ndarray:
+    """Blank (NaN) the subjects whose simulation failed (``status != 0``), with a warning
+    saying how many: their volumes are not scanned."""
+    st = dataset.get("status")
+    if st is None or st.dims != ("subject",) or st.size != v.shape[0]:
+        return v
+    failed = np.asarray(st.values) != 0
+    if failed.any():
+        warnings.warn(f"{int(failed.sum())} of {failed.size} subject(s) failed in the "
+                      "simulation (status != 0) and are not scanned (NaN diameters)",
+                      TgsimWarning, stacklevel=3)
+        v = np.where(failed[:, None], np.nan, v)
+    return v
 
 
 def scan(
@@ -573,6 +592,7 @@ def scan(
     if t.size == 0 or not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
         raise DataError("`dataset.time` must be finite and strictly increasing (days)")
     v = np.asarray(var.values, dtype=np.float64)
+    v = _skip_failed(dataset, v)
     neg = np.argwhere(v < 0)
     if neg.size:
         i, j = (int(x) for x in neg[0])

@@ -689,15 +689,17 @@ def summarise(ds: xr.Dataset) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Tidy table, one row per statistic: ``scenario, readout, reading, statistic,
-        value, unit, n`` (``n`` = subjects the statistic is computed over). Rates are in
-        percent of the evaluable subjects; times in days; volumes in mm³.
+        value, unit, n`` (``n`` = subjects the statistic is computed over: its
+        denominator). Rates are in percent of the evaluable subjects; times in days;
+        volumes in mm³. Subjects whose simulation failed (``status != 0``) are left out
+        of every read-out and counted in ``failed``; with none evaluable, rates are NaN.
 
     Notes
     -----
     ===================  ==========================================================
     readout              statistics
     ===================  ==========================================================
-    status               ``subjects``, ``failed`` (status != 0)
+    status               ``subjects``, ``failed`` (status != 0), ``evaluable``
     burden_day_D         ``median``, ``q05``, ``q95`` of the tumour volume on day D
     recist               ``measurable``; ``CR_rate`` ... ``NE_rate`` (best overall
                          response, % of measurable subjects);
@@ -731,14 +733,16 @@ def summarise(ds: xr.Dataset) -> pd.DataFrame:
         return np.asarray(ds[name].values)
 
     status = load("status")
+    ok = status == 0  # read-outs count only the evaluable (non-failed) subjects
     for i, s in enumerate(scen):
         add(s, "status", "", "subjects", status.shape[1], "count", status.shape[1])
-        add(s, "status", "", "failed", int(np.sum(status[i] != 0)), "count", status.shape[1])
+        add(s, "status", "", "failed", int(np.sum(~ok[i])), "count", status.shape[1])
+        add(s, "status", "", "evaluable", int(np.sum(ok[i])), "count", status.shape[1])
     if "burden" in ds.data_vars:
         burden = load("burden")
         for i, s in enumerate(scen):
             for j, day in enumerate(ds["burden_day"].values):
-                x = burden[i, :, j]
+                x = burden[i, :, j][ok[i]]
                 x = x[np.isfinite(x)]
                 for stat, q in (("median", 0.5), ("q05", 0.05), ("q95", 0.95)):
                     v = np.quantile(x, q) if x.size else math.nan
@@ -750,10 +754,10 @@ def summarise(ds: xr.Dataset) -> pd.DataFrame:
         prog = load("progressed")
         for i, s in enumerate(scen):
             for r, reading in enumerate(readings):
-                m = meas[i, :, r].astype(bool)
+                m = meas[i, :, r].astype(bool) & ok[i]
                 b = bor[i, :, r][m]
                 nm = int(m.sum())
-                add(s, "recist", reading, "measurable", nm, "count", bor.shape[1])
+                add(s, "recist", reading, "measurable", nm, "count", int(ok[i].sum()))
                 for code, label in enumerate(RECIST_CODES):
                     add(s, "recist", reading, f"{label}_rate", _pct(b == code), "%", nm)
                 add(s, "recist", reading, "objective_response_rate", _pct(b <= PR), "%", nm)
@@ -763,12 +767,12 @@ def summarise(ds: xr.Dataset) -> pd.DataFrame:
                     _km_median(ttp[i, :, r][m], prog[i, :, r][m]), "day", nm)
             if "measured" in readings and "error_free" in readings:
                 a, e = readings.index("measured"), readings.index("error_free")
-                m = meas[i, :, a].astype(bool) & meas[i, :, e].astype(bool)
+                m = meas[i, :, a].astype(bool) & meas[i, :, e].astype(bool) & ok[i]
                 add(s, "recist", "measured vs error_free", "category_flip_rate",
                     _pct(bor[i, :, a][m] != bor[i, :, e][m]), "%", int(m.sum()))
             if "measured" in readings and "tumour" in readings:
                 a, t = readings.index("measured"), readings.index("tumour")
-                called = prog[i, :, a].astype(bool)
+                called = prog[i, :, a].astype(bool) & ok[i]
                 add(s, "recist", "measured vs tumour", "false_progression_rate",
                     _pct(~prog[i, :, t][called].astype(bool)), "% of progressed",
                     int(called.sum()))
@@ -781,7 +785,7 @@ def summarise(ds: xr.Dataset) -> pd.DataFrame:
         for i, s in enumerate(scen):
             for r, reading in enumerate(readings):
                 m = (meas[i, :, r].astype(bool) if meas is not None
-                     else ibor[i, :, r] != I_NE)
+                     else ibor[i, :, r] != I_NE) & ok[i]
                 b = ibor[i, :, r][m]
                 nm = int(m.sum())
                 for code, label in enumerate(IRECIST_CODES):
@@ -794,14 +798,15 @@ def summarise(ds: xr.Dataset) -> pd.DataFrame:
                         _pct(~cp[pd_]), "% of progressed", int(pd_.sum()))
             if "measured" in readings and "error_free" in readings:
                 a, e = readings.index("measured"), readings.index("error_free")
-                m = ibor[i, :, a] != I_NE
+                m = (ibor[i, :, a] != I_NE) & ok[i]
                 add(s, "irecist", "measured vs error_free", "category_flip_rate",
                     _pct(ibor[i, :, a][m] != ibor[i, :, e][m]), "%", int(m.sum()))
     if "threshold_growth" in ds.data_vars:
         tg = load("threshold_growth")
         for i, s in enumerate(scen):
             for r, reading in enumerate(readings):
-                add(s, "threshold_growth", reading, "rate", _pct(tg[i, :, r]), "%", tg.shape[1])
+                add(s, "threshold_growth", reading, "rate", _pct(tg[i, :, r][ok[i]]), "%",
+                    int(ok[i].sum()))
     if "hyperprogression" in ds.data_vars:
         hp = load("hyperprogression")
         defs = [str(x) for x in ds["definition"].values]
@@ -809,7 +814,7 @@ def summarise(ds: xr.Dataset) -> pd.DataFrame:
             for r, reading in enumerate(readings):
                 for k, name in enumerate(defs):
                     x = hp[i, :, r, k]
-                    ev = np.isfinite(x)
+                    ev = np.isfinite(x) & ok[i]
                     add(s, "hyperprogression", reading, f"{name}_rate",
                         100.0 * float(np.mean(x[ev])) if ev.any() else math.nan, "%",
                         int(ev.sum()))

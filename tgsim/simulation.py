@@ -24,7 +24,8 @@ from .compile import announce, kernels, numpy_closed
 from .errors import STATUS_MESSAGES, Status, TgsimError, TgsimWarning, flag_attrs
 from .treatment import PackedSchedule, Schedule
 
-__all__ = ["simulate", "check_times", "parameter_matrix", "run_kernel"]
+__all__ = ["simulate", "check_times", "parameter_matrix", "run_kernel", "check_max_steps",
+           "check_output_size"]
 
 SOLVERS = (None, "auto", "ode", "closed_form")
 
@@ -73,6 +74,27 @@ def check_times(times: Any, name: str = "times") -> np.ndarray:
     return t
 
 
+def check_max_steps(max_steps: Any, name: str = "max_steps") -> int:
+    """A step budget must be an integer >= 1 (not a bool, NaN or text)."""
+    ok = isinstance(max_steps, int | np.integer) or (
+        isinstance(max_steps, float | np.floating) and float(max_steps).is_integer())
+    if isinstance(max_steps, bool) or not ok or max_steps < 1:
+        raise TgsimError(f"`{name}` must be a positive integer; got {max_steps!r}")
+    return int(max_steps)
+
+
+def check_output_size(mdl: Model, n: int, n_times: int, what: str, scenarios: int = 1) -> None:
+    """Refuse a result larger than the output budget (:mod:`tgsim.limits`) before
+    allocating it: subjects x times x (states + volume + swelling/observed) x 8 bytes."""
+    from .limits import check_bytes
+
+    nbytes = 8.0 * n * scenarios * n_times * (len(mdl.states) + 4)
+    check_bytes(nbytes, f"{what} with {n} subject(s) x {n_times} time(s)",
+                "use fewer subjects or output times, or a cohort run streamed to Zarr "
+                "(tgsim.simulate_cohort(..., store='cohort.zarr'); [output] dataset = "
+                "'cohort.zarr' in an experiment file)")
+
+
 def parameter_matrix(
     mdl: Model, params: Mapping[str, Any], n: int | None = None, *, where: str = "params"
 ) -> np.ndarray:
@@ -94,12 +116,16 @@ def parameter_matrix(
             raise TgsimError(f"`{where}`: parameter {par.name!r} given twice (as name and symbol)")
         try:
             a = np.array(value, dtype=np.float64)
+            if np.asarray(value).dtype.kind not in "iuf":
+                raise TypeError
         except (TypeError, ValueError):
             raise TgsimError(
                 f"`{where}`: {par.name} must be a number or 1-D array; got {value!r}"
             ) from None
         if a.ndim > 1:
             raise TgsimError(f"`{where}`: {par.name} must be a scalar or 1-D; got shape {a.shape}")
+        if a.ndim == 1 and a.size == 0:
+            raise TgsimError(f"`{where}`: {par.name} is an empty array; give at least one value")
         resolved[par.name] = a
     missing = [p.name for p in mdl.parameters if p.name not in resolved and p.required]
     if missing:
@@ -319,10 +345,10 @@ def simulate(
     for nm, val in (("rtol", rtol), ("atol", atol)):
         if not (isinstance(val, int | float) and math.isfinite(val) and val > 0):
             raise TgsimError(f"`{nm}` must be a positive number; got {val!r}")
-    if int(max_steps) != max_steps or max_steps < 1:
-        raise TgsimError(f"`max_steps` must be a positive integer; got {max_steps!r}")
+    check_max_steps(max_steps)
     P = parameter_matrix(mdl, params)
     n = P.shape[0]
+    check_output_size(mdl, n, t.size, "`simulate`")
     sched = Schedule.coerce(schedule)
     packed = sched.pack(n, t0, float(t[-1]))
     reason = _closed_form_reason(mdl, packed)

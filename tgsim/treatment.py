@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError, ScheduleError, TgsimWarning
+from .errors import ConfigError, ScheduleError, TgsimError, TgsimWarning
 
 __all__ = [
     "Surgery",
@@ -397,6 +397,21 @@ class Immunotherapy(TargetedTherapy):
     swelling: Swelling | None = None
 
 
+def _check_pack_size(interventions: Sequence[Any], n: int) -> None:
+    """Refuse a schedule whose packed arrays (about 12 float64 per subject and event:
+    times, factors, breakpoints, dose rows) would exceed :mod:`tgsim.limits`."""
+    from .limits import check_bytes, check_count
+
+    events = 0
+    for x in interventions:
+        days = getattr(x, "days", None)
+        count = int(np.size(days)) if days is not None else 2
+        check_count("events", count, f"the number of days of {x.label}")
+        events += count
+    check_bytes(96.0 * n * events, f"the schedule for {n} subject(s) x {events} event(s)",
+                "use fewer events or simulate the cohort in chunks (tgsim.simulate_cohort)")
+
+
 def weekday_fractions(
     n_fractions: int, start_day: float = 0.0, *, start_weekday: int = 0, per_week: int = 5
 ) -> np.ndarray:
@@ -423,8 +438,14 @@ def weekday_fractions(
     >>> weekday_fractions(7)
     array([0., 1., 2., 3., 4., 7., 8.])
     """
-    if int(n_fractions) != n_fractions or n_fractions < 1:
+    if (isinstance(n_fractions, bool) or not isinstance(n_fractions, int | float | np.integer)
+            or not math.isfinite(n_fractions) or int(n_fractions) != n_fractions
+            or n_fractions < 1):
         raise ScheduleError(f"n_fractions must be a positive integer; got {n_fractions!r}")
+    from .limits import check_count
+
+    check_count("events", int(n_fractions), "n_fractions (radiotherapy fractions)",
+                "a course has at most a few hundred fractions")
     if not 0 <= start_weekday < per_week or not 1 <= per_week <= 7:
         raise ScheduleError(
             f"start_weekday must be in [0, {per_week}) and per_week in [1, 7]; "
@@ -603,6 +624,7 @@ class Schedule:
                 )
             return a.copy()
 
+        _check_pack_size(self.interventions, n)
         jumps: list[tuple[np.ndarray, np.ndarray]] = []
         doses: list[np.ndarray] = []
         expos: list[np.ndarray] = []
@@ -764,11 +786,14 @@ def schedule_from_tables(tables: Mapping[str, Any], where: str) -> Schedule:
                 wk = row.pop("weekdays")
                 if not isinstance(wk, dict) or set(wk) - {"fractions", "start", "start_weekday"}:
                     raise ConfigError(f"{here}: 'weekdays' takes fractions, start, start_weekday")
-                row["days"] = weekday_fractions(
-                    wk.get("fractions", 0),
-                    wk.get("start", 0.0),
-                    start_weekday=wk.get("start_weekday", 0),
-                )
+                try:
+                    row["days"] = weekday_fractions(
+                        wk.get("fractions", 0),
+                        wk.get("start", 0.0),
+                        start_weekday=wk.get("start_weekday", 0),
+                    )
+                except TgsimError as exc:
+                    raise type(exc)(f"{here}: weekdays: {exc}") from None
             allowed = {f.name for f in fields(cls)}
             unknown = set(row) - allowed
             if unknown:

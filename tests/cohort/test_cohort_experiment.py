@@ -259,7 +259,7 @@ def test_existing_output_directory(tmp_path, write_toml, capsys):
     assert "exists and is not empty" in capsys.readouterr().err
     assert (out / "keep.txt").read_text() == "mine"
     assert _run_cli(str(p), "-o", str(out), "--overwrite", "--subjects", "3") == 0
-    assert not (out / "keep.txt").exists() and (out / "cohort.nc").exists()
+    assert (out / "keep.txt").read_text() == "mine" and (out / "cohort.nc").exists()
     empty = tmp_path / "empty"
     empty.mkdir()
     assert _run_cli(str(p), "-o", str(empty), "--subjects", "3") == 0

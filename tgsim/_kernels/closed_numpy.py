@@ -9,7 +9,8 @@ inside ufuncs.
 
 Status codes and output conventions match the compiled ``closed_one`` kernel: outputs at
 times ``<= t0`` are the initial state; a subject with any non-finite output gets
-``NON_FINITE``; one whose final state is negative gets ``NEGATIVE_STATE`` with the final
+``NON_FINITE`` and NaN outputs from its first non-finite one on (never ``inf``);
+one whose final state is negative gets ``NEGATIVE_STATE`` with the final
 output NaN.
 
 The same blocks and thread pool serve :func:`exp_rows`, which turns the log-states left
@@ -140,8 +141,17 @@ def solve_closed_numpy(
             block_out[bad_neg, -1, :] = np.nan
         if not finite.all():
             st[~finite] = Status.NON_FINITE
+            _blank_after_failure(block_out, np.flatnonzero(~finite))
 
     _run_blocks(run, blocks)
+
+
+def _blank_after_failure(out: np.ndarray, rows: np.ndarray) -> None:
+    """Rows that overflowed: NaN from the first non-finite output on (as the ODE
+    kernels leave a failed subject), never ``inf``."""
+    for r in rows:
+        bad_t = ~np.isfinite(out[r]).all(axis=1)
+        out[r, int(np.argmax(bad_t)):, :] = np.nan
 
 
 def exp_rows(out: np.ndarray, rows: np.ndarray, ns: int, status: np.ndarray) -> None:

@@ -163,7 +163,11 @@ def run(args: argparse.Namespace) -> int:
     from ..fit import fit
     from ..fit.compare import compare
     from ..fit.population import fit_population
+    from ..io._atomic import check_output_file
 
+    for option, value in (("-o/--output", args.output), ("--plot", args.plot)):
+        if value:
+            check_output_file(value, option)
     data = _load(args)
     fixed = _fixed(args.fixed)
     progress = not args.quiet and sys.stderr.isatty()

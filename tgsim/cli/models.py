@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
+
+from ..errors import TgsimError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,8 +32,17 @@ def run(args: argparse.Namespace) -> int:
         return 0
     names = models(args.model_path)
     width = max(len(n) for n in names)
+    bad = 0
     for n in names:
-        m = model(n, path=args.model_path)
+        try:
+            m = model(n, path=args.model_path)
+        except TgsimError as exc:  # one bad card is reported, the others still listed
+            print(f"{n:<{width}}  {'invalid':<11}  {exc}")
+            bad += 1
+            continue
         kind = "closed form" if m.has_closed_form else "ODE"
         print(f"{n:<{width}}  {kind:<11}  {m.title}  ({', '.join(m.parameter_names)})")
-    return 0
+    if bad:
+        print(f"tgsim models: {bad} card(s) could not be read (marked invalid above)",
+              file=sys.stderr)
+    return 2 if bad else 0

@@ -77,7 +77,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
                         help="dask.distributed scheduler address (tcp://host:port), 'local' for "
                              "a new LocalCluster, or 'synchronous' to run in this process")
     parser.add_argument("--overwrite", action="store_true",
-                        help="replace an existing non-empty output directory")
+                        help="write into an existing non-empty output directory, replacing "
+                             "only the files its manifest.json lists (other files are kept)")
     bar = parser.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
                      help="always show progress bars")

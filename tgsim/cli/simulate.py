@@ -31,10 +31,29 @@ def _times(text: str):
     if len(nums) != 3:
         raise argparse.ArgumentTypeError(f"--times must be START:STOP:STEP (days), got {text!r}")
     start, stop, step = nums
+    if not np.isfinite(nums).all():
+        raise argparse.ArgumentTypeError(f"--times needs finite START:STOP:STEP; got {text!r}")
     if step <= 0 or stop < start:
         raise argparse.ArgumentTypeError(f"--times needs STOP >= START and STEP > 0, got {text!r}")
     n = int(round((stop - start) / step)) + 1
+    from ..errors import SizeLimitError
+    from ..limits import check_grid
+
+    try:  # before the grid is built
+        check_grid(n, f"--times {text}")
+    except SizeLimitError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return start + step * np.arange(n)
+
+
+def _seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        v = -1
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0; got {text!r}")
+    return v
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -82,7 +101,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="CV",
         help="coefficient of variation of log-normal parameter spread (default 0)",
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed for --spread (default 0)")
+    p.add_argument("--seed", type=_seed, default=0,
+                   help="random seed for --spread (integer >= 0, default 0)")
     p.add_argument("--schedule", metavar="FILE", help="treatment schedule (TOML)")
     p.add_argument("--solver", choices=["auto", "ode", "closed_form"], default="auto")
     p.add_argument(
@@ -107,11 +127,17 @@ def run(args: argparse.Namespace) -> int:
 
     from ..catalogue import model as get_model
     from ..io import atomic_path
-    from ..simulation import simulate
+    from ..io._atomic import check_output_file
+    from ..simulation import check_output_size, simulate
 
+    check_output_file(args.output, "-o/--output")
+    if args.plot:
+        check_output_file(args.plot, "--plot")
     mdl = get_model(args.model, path=args.model_path)
     if args.subjects < 1:
         raise TgsimError(f"--subjects must be >= 1; got {args.subjects}")
+    times = args.times if args.times is not None else np.arange(0.0, 101.0)
+    check_output_size(mdl, args.subjects, times.size, "tgsim simulate")
     if not np.isfinite(args.spread) or args.spread < 0:
         raise TgsimError(f"--spread must be a coefficient of variation >= 0; got {args.spread}")
     params = mdl.defaults()
@@ -130,7 +156,6 @@ def run(args: argparse.Namespace) -> int:
             params[par.name] = np.clip(draws, par.lower, par.upper)
     elif args.subjects > 1:
         params["initial_volume"] = np.full(args.subjects, params["initial_volume"])
-    times = args.times if args.times is not None else np.arange(0.0, 101.0)
     solver = None if args.solver == "auto" else args.solver
     ds = simulate(mdl, times, params, schedule=args.schedule, solver=solver)
     ds.attrs["command"] = " ".join(["tgsim", *sys.argv[1:]]) if sys.argv else "tgsim simulate"

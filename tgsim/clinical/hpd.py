@@ -91,7 +91,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -649,7 +649,8 @@ def hyperprogression_cohort(
             res = hyperprogression(days, g["sum_mm"].to_numpy(), td, name, **extra)
             rows.append({"subject": str(subject), **res.as_dict()})
             flag_rows[str(subject)][name] = res.hyperprogression
-    table = pd.DataFrame(rows)
+    columns = ["subject", *(f.name for f in fields(HyperprogressionResult))]
+    table = pd.DataFrame(rows) if rows else pd.DataFrame(columns=columns)  # no subjects
     flags = pd.DataFrame.from_dict(flag_rows, orient="index", columns=names).astype(object)
     flags.index.name = "subject"
     return HyperprogressionCohort(

@@ -263,6 +263,32 @@ def _run_chunked(setup: Setup, batch: SeriesBatch, X0: np.ndarray, *, progress: 
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
+#: largest relative residual of a fit that reproduces its data exactly (to rounding)
+EXACT_FIT_RTOL = 1e-9
+
+
+def _accept_exact_fits(out: dict[str, np.ndarray], batch: SeriesBatch) -> None:
+    """Noise-free data: a fit that reproduces every measured point to rounding is the
+    exact solution, even though the optimiser reports no convergence.
+
+    With sigma estimated, -2 log L = n log(RSS / n) + const has no minimum as RSS -> 0,
+    so the optimiser's convergence test (a decrease of -2 log L below ``ftol``) cannot
+    hold at an exact fit: it stops with ``not_converged`` at the right parameters.
+    Such rows (no censored point, every fitted value within :data:`EXACT_FIT_RTOL` of
+    its datum) get ``success``; their sigma is at its floor (about 0).
+    """
+    st = out["status"]
+    for s in np.flatnonzero(st == Status.NOT_CONVERGED):
+        k = int(batch.nu[s])
+        w = batch.W[s, :k]
+        if k == 0 or np.any(w != 1):
+            continue
+        f, y = out["F"][s, :k], batch.Y[s, :k]
+        scale = float(np.max(np.abs(y)))
+        if np.all(np.isfinite(f)) and np.max(np.abs(f - y)) <= EXACT_FIT_RTOL * scale:
+            st[s] = Status.SUCCESS
+
+
 def make_result(mdl: Model, em: ErrorModel, setup: Setup, batch: SeriesBatch,
                 fitted_rows: np.ndarray,
                 out: dict[str, np.ndarray] | None, pre_status: np.ndarray, reasons: list[str], *,
@@ -552,9 +578,9 @@ def fit(
         _check_positive(nm, v)
     if not (isinstance(level, float | int) and 0 < level < 1):
         raise TgsimError(f"`level` must be in (0, 1); got {level!r}")
-    if int(n_starts) != n_starts or n_starts < 1:
-        raise TgsimError(f"`n_starts` must be a positive integer; got {n_starts!r}")
-    if int(restarts) != restarts or restarts < 0:
+    _check_positive("n_starts", n_starts, integer=True)
+    if not (isinstance(restarts, int | np.integer) and not isinstance(restarts, bool)
+            and restarts >= 0):
         raise TgsimError(f"`restarts` must be a non-negative integer; got {restarts!r}")
     batch = as_batch(data, unit=unit, censored=censored, t0=t0, log_scale=em.log_scale)
     return fit_prepared(batch, mdl, em, bounds=bounds, fixed=fixed, start=start,
@@ -591,6 +617,7 @@ def fit_prepared(batch: SeriesBatch, mdl: Model, em: ErrorModel, *, bounds=None,
         out = fit_batch_rows(sub, bsub, X0, n_starts=n_starts, restarts=restarts, seed=seed,
                              alt_start=alt_start if integral else None,
                              progress=progress, max_iter=max_iter, ftol=ftol, xtol=xtol)
+        _accept_exact_fits(out, bsub)
     options = dict(method=method, error_model=em.name, fixed=dict(fixed or {}),
                    bounds=dict(bounds or {}), n_starts=n_starts, restarts=restarts,
                    max_iter=max_iter, ftol=ftol, xtol=xtol, rtol=rtol, atol=atol,

@@ -3,10 +3,28 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+
+def check_output_file(path: str | os.PathLike[str], option: str = "output") -> str:
+    """Refuse an output file name that is an existing folder (or ends in a separator).
+
+    Raises
+    ------
+    TgsimError
+        Naming the option and the path.
+    """
+    from ..errors import TgsimError
+
+    text = os.fspath(path)
+    if os.path.isdir(text) or text.endswith(("/", os.sep)):
+        raise TgsimError(f"{option} {text!r} is a folder; give a file name (e.g. "
+                         f"{os.path.join(text, 'result')!r} with its extension)")
+    return text
 
 
 @contextlib.contextmanager
@@ -23,9 +41,11 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     >>> with atomic_path("out.nc") as tmp:          # doctest: +SKIP
     ...     dataset.to_netcdf(tmp)
     """
-    final = Path(path)
+    final = Path(check_output_file(path))
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    _clean_stale_files(final)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.{os.getpid()}-", suffix=".tmp",
+                                    dir=final.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -42,6 +62,19 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
             else:
                 tmp.unlink()
         raise
+
+
+def _clean_stale_files(final: Path) -> None:
+    """Remove temporary files ``.<name>.<pid>-<random>.tmp`` beside ``final`` left by a
+    process that was killed (the process no longer exists)."""
+    from ._outdir import _pid_alive
+
+    head = f".{final.name}."
+    for p in final.parent.glob(f"{glob.escape(head)}*.tmp"):
+        pid = p.name[len(head):].split("-", 1)[0]
+        if pid.isdigit() and not _pid_alive(int(pid)) and p.is_file() and not p.is_symlink():
+            with contextlib.suppress(OSError):
+                p.unlink()
 
 
 def _umask() -> int:

@@ -83,6 +83,8 @@ def read_lesion_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         ) from exc
     except pd.errors.ParserError as exc:
         raise DataError(f"{p}: not a readable CSV file: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{p}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
     table = validate_lesion_table(frame, source=str(p), first_line=2)
     table[WHERE] = [f"{p}: {w}" for w in table[WHERE]]
     return table

@@ -1107,7 +1107,8 @@ def _read_rows(path: Path, sep: str = ",") -> tuple[list[str], list[list[str]], 
             lines.append(reader.line_num)
     except csv.Error as exc:
         raise DataError(f"{name}, line {reader.line_num}: malformed CSV ({exc})") from exc
-    assert header is not None
+    if header is None:  # only separators and blanks
+        raise DataError(f"{name}: no CSV header (the file holds only blank fields)")
     return header, rows, lines
 
 

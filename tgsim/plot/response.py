@@ -120,18 +120,24 @@ def waterfall(data: Any, *, categories: Any = None, ax: Any = None, title: str |
         cats = bc["best_response"].astype(str).to_numpy()
         criteria = data.criteria
     else:
-        if isinstance(data, Mapping):
-            data = pd.Series(data)
-        if isinstance(data, pd.Series):
-            subjects = data.index.astype(str).to_numpy()
-            values = data.to_numpy(dtype=float)
-        else:
-            try:
+        if type(data).__name__ in ("Dataset", "DataArray", "DataFrame"):
+            raise TgsimError(
+                f"`data` must be a ResponseAssessment, a mapping subject -> %, a Series or an "
+                f"array; got a {type(data).__name__} (for scans, assess them first, e.g. "
+                "tgsim.plot.waterfall(tgsim.recist(lesion_table)))")
+        what = ("`data` must be a ResponseAssessment, a mapping subject -> %, a Series or an "
+                "array of numbers")
+        try:
+            if isinstance(data, Mapping):
+                data = pd.Series(data)
+            if isinstance(data, pd.Series):
+                subjects = data.index.astype(str).to_numpy()
+                values = data.to_numpy(dtype=float)
+            else:
                 values = np.asarray(data, dtype=float).reshape(-1)
-            except (TypeError, ValueError):
-                raise TgsimError("`data` must be a ResponseAssessment, a mapping subject -> "
-                                 f"%, a Series or an array; got {data!r}") from None
-            subjects = np.arange(values.size).astype(str)
+                subjects = np.arange(values.size).astype(str)
+        except (TypeError, ValueError):
+            raise TgsimError(f"{what}; got {data!r:.200}") from None
         if categories is None:
             cats = np.array([""] * values.size)
         else:
