@@ -202,3 +202,34 @@ def test_first_compile_is_announced_once(tmp_path):
                        "growth_rate": 0.1}, solver="ode")
     """, {"TGSIM_CACHE_DIR": str(tmp_path / "c")})
     assert "compiling" not in again.stderr
+
+
+@pytest.mark.slow
+def test_cli_fit_cache_serves_the_api_without_a_second_compile(tmp_path):
+    """`tgsim fit` and `tgsim.fit` share one kernel cache: after the CLI has compiled an
+    ODE card's fit kernels, a new Python process fits with no compilation at all."""
+    import numpy as np
+
+    t = np.linspace(0.0, 21.0, 8)
+    v = tgsim.simulate("exponential_linear", t, {"initial_volume": 20.0, "growth_rate": 0.3,
+                                                 "linear_rate": 100.0}).volume.values[0]
+    rows = ["subject,time,value,unit"]
+    for s in range(3):
+        rows += [f"m{s},{ti},{vi * (1 + 0.05 * np.sin(7 * s + k)):.6f},mm^3"
+                 for k, (ti, vi) in enumerate(zip(t, v, strict=True))]
+    csv = tmp_path / "data.csv"
+    csv.write_text("\n".join(rows) + "\n")
+    env = {**os.environ, "TGSIM_CACHE_DIR": str(tmp_path / "c"), "PYTHONPATH": str(ROOT)}
+    cli = subprocess.run([sys.executable, "-m", "tgsim", "fit", str(csv), "--model",
+                          "exponential_linear", "-o", str(tmp_path / "fits.csv")], env=env,
+                         capture_output=True, text=True, timeout=1200)
+    assert cli.returncode == 0, cli.stderr
+    r = _run(f"""
+        import numba.core.event as ev
+        import tgsim
+        with ev.install_recorder("numba:compile") as rec:
+            res = tgsim.fit({str(csv)!r}, "exponential_linear")
+        names = sorted({{e.data["dispatcher"].py_func.__name__ for _, e in rec.buffer}})
+        print("COMPILED", names, "OK", bool(res.success.all()))
+    """, {"TGSIM_CACHE_DIR": str(tmp_path / "c")})
+    assert "COMPILED [] OK True" in r.stdout, r.stdout + r.stderr
