@@ -95,5 +95,23 @@ def _norm(y):
     return math.sqrt(acc / y.shape[0])
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def first_step(d0, d1, span):
+    """Initial step of an adaptive segment: about a 1 % change of the state (d0: its size,
+    d1: the size of its derivative; 1e-3 days when either is tiny), at most a tenth of
+    the segment ``span``."""
+    h = 0.01 * d0 / d1 if d0 > 1e-5 and d1 > 1e-5 else 1e-3
+    return min(h, 0.1 * span)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def step_to(t, h, b):
+    """The step to try from ``t`` with size ``h`` towards the breakpoint ``b``: ``(hs,
+    last)``, landing exactly on ``b`` when it is within reach (or rounding of it)."""
+    if t + h >= b or (b - t - h) <= 1e-13 * abs(b):
+        return b - t, True
+    return h, False
+
+
 # a cache entry that cannot be read is rebuilt, not an UnpicklingError (see cache.py)
 guard_module(sys.modules[__name__])

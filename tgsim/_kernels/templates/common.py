@@ -42,7 +42,14 @@
 
 from numba import njit
 
-from tgsim._kernels.static import _norm, dose_groups, segment_end, treatment_rates  # noqa: F401
+from tgsim._kernels.static import (  # noqa: F401
+    _norm,
+    dose_groups,
+    first_step,
+    segment_end,
+    step_to,
+    treatment_rates,
+)
 from tgsim._kernels.stub import *  # noqa: F403  @card (the card functions, ST_* codes)
 
 NT = NS + 1  # state slots: tumour states plus the swelling compartment

@@ -149,23 +149,12 @@ def fit_sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp
         for i in range(n):
             s0 += z[i] * z[i]
             s1 += k1[i] * k1[i]
-        s0 = math.sqrt(s0 / n)
-        s1 = math.sqrt(s1 / n)
-        if s0 > 1e-5 and s1 > 1e-5:
-            h = 0.01 * s0 / s1
-        else:
-            h = 1e-3
-        if h > 0.1 * (b - t):
-            h = 0.1 * (b - t)
+        h = first_step(math.sqrt(s0 / n), math.sqrt(s1 / n), b - t)
         while t < b:
             steps += 1
             if steps > max_steps:
                 return ST_MAX_STEPS
-            last = False
-            hs = h
-            if t + hs >= b or (b - t - hs) <= 1e-13 * abs(b):
-                hs = b - t
-                last = True
+            hs, last = step_to(t, h, b)
             for i in range(N):
                 zt[i] = z[i] + hs * A21 * k1[i]
             a, lk, ns, infil = 1.0, 0.0, 0.0, 0.0

@@ -160,23 +160,12 @@ def integrate_FORM(times, t0, p, jt, jf, dose, expo, acc, clear, bp, nsw, rtol, 
         # relative change). The step size is not carried over an event: a step grown
         # on a quiet stretch and cut to the next breakpoint can pass the error test by
         # accident (the embedded estimate crossing zero), so control restarts there.
-        d0 = 1.0 if LOG_FORM else _norm(y[:nso])
-        d1 = _norm(k1[:nso])
-        if d0 > 1e-5 and d1 > 1e-5:
-            h = 0.01 * d0 / d1
-        else:
-            h = 1e-3
-        if h > 0.1 * (b - t):
-            h = 0.1 * (b - t)
+        h = first_step(1.0 if LOG_FORM else _norm(y[:nso]), _norm(k1[:nso]), b - t)
         while t < b:
             steps += 1
             if steps > max_steps:
                 return ST_MAX_STEPS
-            last = False
-            hs = h
-            if t + hs >= b or (b - t - hs) <= 1e-13 * abs(b):
-                hs = b - t
-                last = True
+            hs, last = step_to(t, h, b)
             for i in range(NT_FORM):
                 yt[i] = y[i] + hs * A21 * k1[i]
             card_rhs_FORM(yt, p, q, k2)
@@ -340,19 +329,13 @@ def lanes_FORM(times, t0, P, s0, rtol, atol, max_steps, out):
             d1 += K1[i, l] * K1[i, l]
         d0 = 1.0 if LOG_FORM else math.sqrt(d0 / NS)
         d1 = math.sqrt(d1 / NS)
-        hl = 0.01 * d0 / d1 if d0 > 1e-5 and d1 > 1e-5 else 1e-3
-        if hl < h:
-            h = hl
+        h = min(h, first_step(d0, d1, b - t))
     steps = 0
     while t < b:
         steps += 1
         if steps > max_steps:
             return False
-        last = False
-        hs = h
-        if t + hs >= b or (b - t - hs) <= 1e-13 * abs(b):
-            hs = b - t
-            last = True
+        hs, last = step_to(t, h, b)
         for i in range(NS):
             for l in range(LANES):
                 YT[i, l] = Y[i, l] + hs * A21 * K1[i, l]
