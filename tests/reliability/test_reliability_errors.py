@@ -160,7 +160,7 @@ def test_noise_free_data_fit_to_the_exact_solution(model, error_model):
     truth = {k: v for k, v in GOMPERTZ.items() if k in tgsim.model(model).parameter_names}
     days = np.arange(0.0, 60.0, 4.0)
     v = tgsim.simulate(model, days, truth).volume.values[0]
-    data = pd.DataFrame({"subject": "a", "day": days, "value": v})
+    data = pd.DataFrame({"subject": "a", "day": days, "value": v, "unit": "mm^3"})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TgsimWarning)
         res = tgsim.fit(data, model, error_model=error_model)
