@@ -24,6 +24,12 @@ def _first(mask: np.ndarray) -> np.ndarray:
     return np.where(mask.any(axis=1), mask.argmax(axis=1), -1)
 
 
+def _sum(a: np.ndarray) -> np.ndarray:
+    """Row sums in point order (as the kernels add; NumPy's pairwise sum may differ in
+    the last bits, which ill-conditioned starts amplify)."""
+    return np.cumsum(a, axis=1)[:, -1] if a.shape[1] else np.zeros(a.shape[0])
+
+
 def _usable(T: np.ndarray, Y: np.ndarray, log_scale: bool) -> tuple[np.ndarray, np.ndarray]:
     """Usable points and points left out for a log scale (see _kernels._unusable)."""
     some = ~(np.isnan(T) | np.isnan(Y))
@@ -92,8 +98,8 @@ def _features(T, Y, W, nu, t0) -> np.ndarray:
         k = sel.sum(axis=1)
         x = np.where(sel, T - t0[:, None], 0.0)
         lys = np.where(sel, ly, 0.0)
-        sx, sy = x.sum(axis=1), lys.sum(axis=1)
-        sxx, sxy = (x * x).sum(axis=1), (x * lys).sum(axis=1)
+        sx, sy = _sum(x), _sum(lys)
+        sxx, sxy = _sum(x * x), _sum(x * lys)
         den = k * sxx - sx * sx
         ok = (k >= 2) & (den > 0.0)
         slope = np.where(ok, (k * sxy - sx * sy) / np.where(ok, den, 1.0), np.nan)
@@ -143,9 +149,9 @@ def _integral(T, Y, W, nu, t0, law) -> np.ndarray:
         z = np.where(on, -np.cumsum(np.where(on, trap, 0.0), axis=1), 0.0)
         x = np.where(on, t - t[:, :1], 0.0)
         u = np.where(on, u, 0.0)
-        sx, sz, su = x.sum(axis=1), z.sum(axis=1), u.sum(axis=1)
-        sxx, szz, sxz = (x * x).sum(axis=1), (z * z).sum(axis=1), (x * z).sum(axis=1)
-        sxu, szu = (x * u).sum(axis=1), (z * u).sum(axis=1)
+        sx, sz, su = _sum(x), _sum(z), _sum(u)
+        sxx, szz, sxz = _sum(x * x), _sum(z * z), _sum(x * z)
+        sxu, szu = _sum(x * u), _sum(z * u)
         kk = np.maximum(k, 1)
         cxx, czz = sxx - sx * sx / kk, szz - sz * sz / kk
         cxz, cxu, czu = sxz - sx * sz / kk, sxu - sx * su / kk, szu - sz * su / kk
