@@ -313,8 +313,7 @@ _COLD = textwrap.dedent("""
         f = v0[:, None] * np.exp(np.log(v0 / k)[:, None] * np.expm1(-r[:, None] * t))
         res = tgsim.fit((t, f * (1 + 0.1 * rng.standard_normal(f.shape))), "gompertz")
         text = res.summary()
-    names = sorted({getattr(e.data.get("dispatcher"), "__qualname__", "?")
-                    for e in rec.buffer})
+    names = sorted({e.data["dispatcher"].py_func.__name__ for _, e in rec.buffer})
     print(json.dumps({"compiled": names, "success": int(res.success.sum())}))
 """)
 
