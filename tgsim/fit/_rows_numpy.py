@@ -21,6 +21,8 @@ _V0, _RATE, _CAPACITY, _LINEAR, _RESISTANT, _POWER = 1, 2, 3, 4, 5, 6
 
 def _first(mask: np.ndarray) -> np.ndarray:
     """Index of the first True of each row, -1 where there is none."""
+    if mask.shape[1] == 0:
+        return np.full(mask.shape[0], -1)
     return np.where(mask.any(axis=1), mask.argmax(axis=1), -1)
 
 
