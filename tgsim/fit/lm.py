@@ -61,6 +61,7 @@ from ..catalogue import Model
 from ..compile import announce, kernels
 from ..errors import Status, TgsimError
 from ..treatment import PackedSchedule, Schedule
+from . import lm_numpy
 from .data import SeriesBatch
 from .likelihood import ErrorModel
 from .paths import use_numpy
@@ -440,8 +441,6 @@ def run_lm(
     ``status`` (int8).
     """
     n = batch.n
-    from . import lm_numpy
-
     if lm_numpy.eligible(setup, batch, prior, fast) and use_numpy(n, setup.kern.fit_rows):
         return lm_numpy.run_lm_numpy(setup, batch, X0, max_iter=max_iter, ftol=ftol, xtol=xtol)
     X = np.ascontiguousarray(X0, dtype=np.float64).copy()
@@ -500,9 +499,7 @@ def predict(
     jcols = (np.flatnonzero(setup.free[: setup.NP]) if jacobian else np.zeros(0)).astype(np.int64)
     p = setup.packed
     if n and setup.mode == 0 and setup.untreated and use_numpy(n, setup.kern.fit_predict_rows):
-        from .lm_numpy import predict_numpy
-
-        F, J, status = predict_numpy(setup, T, nu, t0, P, jacobian)
+        F, J, status = lm_numpy.predict_numpy(setup, T, nu, t0, P, jacobian)
     elif n:
         kern = setup.kern
         announce(kern, "fit_predict_rows")

@@ -27,6 +27,7 @@ sequence of decisions, so both paths stop at the same optimum with the same stat
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,12 +35,15 @@ from ..compile import numpy_volume_vg
 from ..errors import Status
 from .data import SeriesBatch
 
+if TYPE_CHECKING:
+    from .lm import Setup
+
 __all__ = ["eligible", "run_lm_numpy", "predict_numpy"]
 
 LOG2PI = 1.8378770664093453
 
 
-def eligible(setup, batch: SeriesBatch, prior, fast: bool) -> bool:
+def eligible(setup: Setup, batch: SeriesBatch, prior: object, fast: bool) -> bool:
     """Whether :func:`run_lm_numpy` covers this fit: the fast path's cases (untreated
     closed form, additive, proportional or log-normal error, no prior, no censored
     point)."""
@@ -54,7 +58,7 @@ def eligible(setup, batch: SeriesBatch, prior, fast: bool) -> bool:
 class _Data:
     """The compact series of the rows being fitted, as the evaluations need them."""
 
-    def __init__(self, setup, batch: SeriesBatch):
+    def __init__(self, setup: Setup, batch: SeriesBatch):
         self.vg: Callable[..., tuple] = numpy_volume_vg(setup.model)
         self.em = int(setup.em.code)
         self.scale = setup.scale == 1
@@ -179,7 +183,8 @@ def _solve(S: np.ndarray, act: np.ndarray, lam, diag: np.ndarray, rhs: np.ndarra
 class _Run:
     """Per-subject state of the iteration (one row per subject; see the module doc)."""
 
-    def __init__(self, setup, batch: SeriesBatch, X0: np.ndarray, ftol: float, xtol: float):
+    def __init__(self, setup: Setup, batch: SeriesBatch, X0: np.ndarray, ftol: float,
+                 xtol: float):
         self.d = _Data(setup, batch)
         n, K = X0.shape
         NP = setup.NP
@@ -336,7 +341,7 @@ class _Run:
         self.finish(rows[~small & ~acc & (self.lam[rows] > 1e20)], int(Status.NOT_CONVERGED))
 
 
-def run_lm_numpy(setup, batch: SeriesBatch, X0: np.ndarray, *, max_iter: int = 200,
+def run_lm_numpy(setup: Setup, batch: SeriesBatch, X0: np.ndarray, *, max_iter: int = 200,
                  ftol: float = 1e-10, xtol: float = 1e-12) -> dict[str, np.ndarray]:
     """:func:`tgsim.fit.lm.run_lm` on NumPy for the rows :func:`eligible` accepts.
 
@@ -369,7 +374,7 @@ def run_lm_numpy(setup, batch: SeriesBatch, X0: np.ndarray, *, max_iter: int = 2
             "status": run.status.astype(np.int8)}
 
 
-def predict_numpy(setup, T: np.ndarray, nu: np.ndarray, t0: np.ndarray, P: np.ndarray,
+def predict_numpy(setup: Setup, T: np.ndarray, nu: np.ndarray, t0: np.ndarray, P: np.ndarray,
                   jacobian: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Untreated closed-form predictions F (n, m), natural-scale Jacobian J (n, m, NP)
     (columns of the free growth parameters only, else 0) and status per row, as the
