@@ -100,6 +100,8 @@ def compile_kernels(models: Iterable[str | Model] | None = None,
     dict
         Seconds per ``"model/job"``.
     """
+    from .fit.paths import force_path
+
     bad = [j for j in jobs if j not in _RUN]
     if bad:
         raise TgsimError(f"unknown job(s) {bad}; choose from {list(JOB_NAMES)}")
@@ -109,7 +111,8 @@ def compile_kernels(models: Iterable[str | Model] | None = None,
         mdl = name if isinstance(name, Model) else get_model(name)
         for job in jobs:
             t0 = time.perf_counter()
-            with warnings.catch_warnings(), quiet():
+            # the compiled path even where a small fit would run on NumPy (tgsim.fit.paths)
+            with warnings.catch_warnings(), quiet(), force_path("numba"):
                 warnings.simplefilter("ignore")
                 _RUN[job](mdl)
             took[f"{mdl.name}/{job}"] = dt = time.perf_counter() - t0

@@ -15,6 +15,13 @@ from tgsim.fit.lm import build_setup, run_lm
 T8 = np.linspace(0.0, 21.0, 8)
 
 
+@pytest.fixture(autouse=True)
+def _compiled_kernels(monkeypatch):
+    """These tests are about the compiled kernels: never the NumPy path
+    (tgsim.fit.paths, tested against them in test_fit_numpy_path.py)."""
+    monkeypatch.setenv("TGSIM_FIT_PATH", "numba")
+
+
 def _gompertz(n, seed=3, noise=0.1):
     rng = np.random.default_rng(seed)
     v0 = 50.0 * rng.lognormal(0, 0.3, n)

@@ -15,6 +15,10 @@
 
 The first two work on the compact arrays of :class:`tgsim.fit.data.SeriesBatch` and take no Python
 objects, so they are called directly with NumPy arrays.
+
+Each public function runs its NumPy implementation (:mod:`tgsim.fit._rows_numpy`) instead
+of its compiled kernel when that kernel is not compiled or cached yet and the batch is
+small (:func:`tgsim.fit.paths.use_numpy`), so a first small fit compiles nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from numba import njit
 
 from .._kernels.cache import guard_module
 from .._kernels.rows import run_rows
+from . import _rows_numpy
+from .paths import use_numpy
 
 __all__ = ["covariance_rows", "result_rows", "series_features", "integral_start", "INTEGRAL_LAWS",
            "CHUNK", "count_rows", "compact_rows", "start_guess"]
@@ -182,8 +188,12 @@ def covariance_rows(X, INFO, free, lo, hi, scale, NP, combined, fac, CW, C, ATB,
     factor (1 without correction; NaN when there are no residual degrees of freedom).
     Components at a bound (ATB) get NaN, fixed ones zero. Rows whose information is not
     positive definite, or whose eigenvalue ratio may fall below 1e-12, get fallback[s] =
-    True and are left for :func:`tgsim.fit.covariance.working_covariance`.
+    True and are left for :func:`tgsim.fit.covariance.working_covariance`. On the NumPy
+    path (:func:`tgsim.fit.paths.use_numpy`) every row is left to it.
     """
+    if use_numpy(X.shape[0], _covariance_rows_range):  # every row to the eigenvalue path
+        fallback[:] = True
+        return
     run_rows(_covariance_rows_range, X.shape[0], X, INFO, free, lo, hi, scale, NP, combined, fac,
              CW, C, ATB, fallback)
 
@@ -208,6 +218,8 @@ def series_features(T, Y, W, nu, t0, out) -> None:
     the measured point of rank nm // 2 + 1 and the last one (NaN with fewer than three
     measured points). Only points with W == 1 and column < nu[s] count as measured.
     """
+    if use_numpy(T.shape[0], _series_features_range):
+        return _rows_numpy.series_features(T, Y, W, nu, t0, out)
     run_rows(_series_features_range, T.shape[0], T, Y, W, nu, t0, out)
 
 
@@ -310,6 +322,8 @@ def integral_start(T, Y, W, nu, t0, law, out) -> None:
     Needs four positive measured points; NaN when the fit gives no growth-then-saturation
     (r or K not positive and finite).
     """
+    if use_numpy(T.shape[0], _integral_start_range):
+        return _rows_numpy.integral_start(T, Y, W, nu, t0, law, out)
     run_rows(_integral_start_range, T.shape[0], T, Y, W, nu, t0, law, out)
 
 
@@ -350,6 +364,9 @@ def start_guess(T, Y, W, nu, t0, law, rules, aux, defaults, lo, hi, scale, X) ->
     where K is at least the largest value. Values are clipped to the natural bounds
     [lo, hi] and taken to the working scale (log where scale is 1); X[:, NP:] is zero.
     """
+    if use_numpy(T.shape[0], _start_guess_range):
+        return _rows_numpy.start_guess(T, Y, W, nu, t0, law, rules, aux, defaults, lo, hi,
+                                       scale, X)
     run_rows(_start_guess_range, T.shape[0], T, Y, W, nu, t0, law, rules, aux, defaults, lo, hi,
              scale, X)
 
@@ -538,6 +555,9 @@ def result_rows(est, cov, free_q, log_type, tq, F, Y, nu, emodel, NP, se, lo, hi
     f over sigma for the log-normal model), NaN past nu[s] and where f is NaN (F is set
     to NaN there too). Error models as in the fitting kernel (emodel 0-3).
     """
+    if use_numpy(est.shape[0], _result_rows_range):
+        return _rows_numpy.result_rows(est, cov, free_q, log_type, tq, F, Y, nu, emodel, NP,
+                                       se, lo, hi, resid, wres)
     run_rows(_result_rows_range, est.shape[0], est, cov, free_q, log_type, tq, F, Y, nu, emodel, NP,
              se, lo, hi, resid, wres)
 
@@ -595,6 +615,8 @@ def count_rows(T, Y, check_negative, log_scale, nu, flags) -> None:
     a negative value when ``check_negative`` (-1 where there is none), number of points
     left out for the log scale, number of points with a time or a value).
     """
+    if use_numpy(Y.shape[0], _count_rows_range):
+        return _rows_numpy.count_rows(T, Y, check_negative, log_scale, nu, flags)
     run_rows(_count_rows_range, Y.shape[0], T, Y, check_negative, log_scale, nu, flags)
 
 
@@ -652,6 +674,9 @@ def compact_rows(T, Y, C, log_scale, nu, Tc, Yc, Wc, OI, unsorted, alleq) -> Non
     i with T[i + 1] <= T[i] (-1 when the times increase strictly); alleq[s] is True when
     the subject has two or more measured values, all identical.
     """
+    if use_numpy(Y.shape[0], _compact_rows_range):
+        return _rows_numpy.compact_rows(T, Y, C, log_scale, nu, Tc, Yc, Wc, OI, unsorted,
+                                        alleq)
     run_rows(_compact_rows_range, Y.shape[0], T, Y, C, log_scale, nu, Tc, Yc, Wc, OI, unsorted,
              alleq)
 

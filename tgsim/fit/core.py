@@ -478,7 +478,10 @@ def fit(
 
     Every subject is fitted separately, all in one call of a compiled, parallel
     Levenberg-Marquardt kernel (see :mod:`tgsim.fit.lm`). A subject that cannot be fitted
-    gets its own status and message; it never stops the batch.
+    gets its own status and message; it never stops the batch. A small untreated
+    closed-form fit whose kernels are not compiled yet runs the same iteration in NumPy
+    instead of waiting for the compiler (:mod:`tgsim.fit.paths`; ``TGSIM_FIT_PATH``
+    forces either path).
 
     Parameters
     ----------

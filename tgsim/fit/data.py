@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -42,6 +43,22 @@ SPHERE = math.pi / 6.0
 _VOLUME_UNITS = {"mm^3": 1.0, "mm3": 1.0, "mm³": 1.0, "mm**3": 1.0, "cm^3": 1000.0,
                  "cm3": 1000.0, "cm³": 1000.0, "ml": 1000.0}
 _LENGTH_UNITS = {"mm": 1.0, "cm": 10.0}
+
+
+class _IfLoaded:
+    """A module's attributes if the module is imported already, else a class nothing is
+    an instance of: a DataFrame or a Dataset implies that pandas or xarray is loaded, so
+    array input never pays for importing them (a first fit stays light)."""
+
+    class _Never:
+        pass
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        module = sys.modules.get(self._name)
+        return self._Never if module is None else getattr(module, attr)
 
 
 @dataclass
@@ -274,8 +291,8 @@ def as_batch(
     DataError
         Malformed data, unknown units, negative sizes, unsorted times, a bad ``t0``.
     """
-    import pandas as pd
-    import xarray as xr
+    pd = _IfLoaded("pandas")
+    xr = _IfLoaded("xarray")
 
     if isinstance(data, str | os.PathLike):
         from ..io.series import read_series
