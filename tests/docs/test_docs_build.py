@@ -52,5 +52,7 @@ def test_guide_tutorials_gallery_and_validation_pages(site):
     gallery = (site / "gallery" / "index.html").read_text(encoding="utf-8")
     from tgsim.gallery import ENTRIES
 
+    assert gallery.count('class="highlight-python') >= len(ENTRIES)
     for entry in ENTRIES:  # each figure shows the code that draws it
-        assert f"def {entry.build.__name__}" in gallery, entry.slug
+        assert f"{entry.build.__module__}.{entry.build.__name__}" in gallery, entry.slug
+        assert f">{entry.build.__name__}<" in gallery, entry.slug
