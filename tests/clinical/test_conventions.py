@@ -1,4 +1,4 @@
-"""The README's "Conventions (RECIST 1.1 and iRECIST)" list against the code.
+"""The clinical guide page's "Conventions (RECIST 1.1 and iRECIST)" list against the code.
 
 Each numbered convention is checked twice: the README states it (a phrase of the item)
 and the code does it (a small worked case). References: Eisenhauer 2009 (RECIST 1.1) and
@@ -19,7 +19,7 @@ from tgsim.clinical import irecist, recist
 from tgsim.clinical._common import REL_TOL
 from tgsim.readouts import RECIST_CODES, Observation, Readouts, readout_chunk
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[2] / "docs" / "guide" / "observe-assess.md"
 
 
 def _conventions() -> dict[int, str]:
