@@ -84,6 +84,7 @@ def _write_api_index() -> None:
         lines.append("")
     text = "\n".join(lines)
     path = HERE / "api" / "index.rst"
+    path.parent.mkdir(parents=True, exist_ok=True)  # a clean checkout has no docs/api yet
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         path.write_text(text, encoding="utf-8")
 

@@ -101,6 +101,7 @@ def fit_batch_rows(setup: Setup, batch: SeriesBatch, X0: np.ndarray, *, n_starts
     """
     rng = np.random.default_rng(seed)
     out = _run_chunked(setup, batch, X0, progress=progress, **lm_kw)
+    _accept_exact_fits(out, batch)  # before any restart can replace an exact fit
     failed = np.flatnonzero(out["status"] != 0)
     if alt_start is not None and failed.size and restarts > 0:
         Xa = alt_start(failed)
