@@ -213,7 +213,7 @@ def test_cli_fit_cache_serves_the_api_without_a_second_compile(tmp_path):
     t = np.linspace(0.0, 21.0, 8)
     v = tgsim.simulate("exponential_linear", t, {"initial_volume": 20.0, "growth_rate": 0.3,
                                                  "linear_rate": 100.0}).volume.values[0]
-    rows = ["subject,time,value,unit"]
+    rows = ["subject,day,value,unit"]
     for s in range(3):
         rows += [f"m{s},{ti},{vi * (1 + 0.05 * np.sin(7 * s + k)):.6f},mm^3"
                  for k, (ti, vi) in enumerate(zip(t, v, strict=True))]
