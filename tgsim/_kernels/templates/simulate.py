@@ -412,6 +412,18 @@ def lanes_FORM(times, t0, P, s0, rtol, atol, max_steps, out):
     return True
 
 
+@njit(cache=True, error_model="numpy", nogil=True)
+def sim_FORM_rows(start, stop, times, t0, P, jt, jf, dose, expo, acc, clear, bp, nsw, rtol,
+                  atol, max_steps, out, status, logged):
+    """sim_ode_rows in one form only, when the caller knows which every subject takes:
+    log-states (all ``log_eligible``) or the states themselves (a card without a cheaper
+    log form, or a swelling compartment). Only that form is compiled."""
+    for s in range(start, stop):
+        status[s] = integrate_FORM(times, t0, P[s], jt[s], jf[s], dose[s], expo[s], acc[s],
+                                   clear[s], bp[s], nsw, rtol, atol, max_steps, out[s])
+        logged[s] = LOG_FORM
+
+
 # ---- end per-form integrator
 
 
@@ -460,28 +472,6 @@ def sim_ode_rows(start, stop, times, t0, P, jt, jf, dose, expo, acc, clear, bp, 
         status[s], logged[s] = integrate_subject(times, t0, P[s], jt[s], jf[s], dose[s],
                                                  expo[s], acc[s], clear[s], bp[s], nsw, rtol,
                                                  atol, max_steps, out[s])
-
-
-@njit(cache=True, error_model="numpy", nogil=True)
-def sim_log_rows(start, stop, times, t0, P, jt, jf, dose, expo, acc, clear, bp, nsw, rtol,
-                 atol, max_steps, out, status, logged):
-    """sim_ode_rows when the caller knows every subject can be integrated in log-states
-    (``log_eligible``): only the log form is compiled."""
-    for s in range(start, stop):
-        status[s] = integrate_log(times, t0, P[s], jt[s], jf[s], dose[s], expo[s], acc[s],
-                                  clear[s], bp[s], nsw, rtol, atol, max_steps, out[s])
-        logged[s] = True
-
-
-@njit(cache=True, error_model="numpy", nogil=True)
-def sim_lin_rows(start, stop, times, t0, P, jt, jf, dose, expo, acc, clear, bp, nsw, rtol,
-                 atol, max_steps, out, status, logged):
-    """sim_ode_rows in the states themselves (a card without a cheaper log form, or a
-    swelling compartment): only the linear form is compiled."""
-    for s in range(start, stop):
-        status[s] = integrate_lin(times, t0, P[s], jt[s], jf[s], dose[s], expo[s], acc[s],
-                                  clear[s], bp[s], nsw, rtol, atol, max_steps, out[s])
-        logged[s] = False
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
