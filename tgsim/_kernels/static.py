@@ -113,5 +113,16 @@ def step_to(t, h, b):
     return h, False
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def record_until(out, k, times, at, y, n):
+    """Write the state ``y[:n]`` to every output row ``k..`` whose time is ``<= at`` (the
+    outputs at an event or the start: right-continuous); returns the next row."""
+    while k < times.shape[0] and times[k] <= at:
+        for i in range(n):
+            out[k, i] = y[i]
+        k += 1
+    return k
+
+
 # a cache entry that cannot be read is rebuilt, not an UnpicklingError (see cache.py)
 guard_module(sys.modules[__name__])

@@ -46,6 +46,7 @@ from tgsim._kernels.static import (  # noqa: F401
     _norm,
     dose_groups,
     first_step,
+    record_until,
     segment_end,
     step_to,
     treatment_rates,

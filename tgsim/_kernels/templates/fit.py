@@ -132,7 +132,6 @@ def fit_sens_one(times, nt, t0, p, jcols, nj, jt, jf, dose, expo, acc, clear, bp
     tend = times[nt - 1]
     t = t0
     ib = 0
-    h = 0.0
     steps = 0
     while t < tend:
         ib, b = segment_end(bp, ib, t, tend)

@@ -138,15 +138,10 @@ def integrate_FORM(times, t0, p, jt, jf, dose, expo, acc, clear, bp, nsw, rtol, 
         for i in range(NS):
             y[i] = math.log(y[i])
     ij = jumps_FORM(y, jt, jf, 0, t0)
-    k = 0
-    while k < nout and times[k] <= t0:
-        for i in range(nso):
-            out[k, i] = y[i]
-        k += 1
+    k = record_until(out, 0, times, t0, y, nso)
     tend = times[nout - 1]
     t = t0
     ib = 0
-    h = 0.0
     steps = 0
     while t < tend:
         ib, b = segment_end(bp, ib, t, tend)
@@ -256,10 +251,7 @@ def integrate_FORM(times, t0, p, jt, jf, dose, expo, acc, clear, bp, nsw, rtol, 
                     return ST_STEP_TOO_SMALL
         # at the breakpoint b: apply jumps, then record outputs at b (right-continuous)
         ij = jumps_FORM(y, jt, jf, ij, b)
-        while k < nout and times[k] <= b:
-            for i in range(nso):
-                out[k, i] = y[i]
-            k += 1
+        k = record_until(out, k, times, b, y, nso)
     return ST_SUCCESS
 
 
@@ -526,11 +518,7 @@ def closed_one(times, t0, p, jt, jf, expo, acc, bp, out):
     yt = np.empty(NS)
     card_init(p, y)
     ij = apply_jumps(y, jt, jf, 0, t0, 1, 0)
-    k = 0
-    while k < nout and times[k] <= t0:
-        for i in range(NS):
-            out[k, i] = y[i]
-        k += 1
+    k = record_until(out, 0, times, t0, y, NS)
     tend = times[nout - 1]
     t = t0
     ib = 0
@@ -558,10 +546,7 @@ def closed_one(times, t0, p, jt, jf, expo, acc, bp, out):
                 return ST_NEGATIVE_STATE
         t = b
         ij = apply_jumps(y, jt, jf, ij, b, 1, 0)
-        while k < nout and times[k] <= b:
-            for i in range(NS):
-                out[k, i] = y[i]
-            k += 1
+        k = record_until(out, k, times, b, y, NS)
     for k in range(nout):
         for i in range(NS):
             if not math.isfinite(out[k, i]):
