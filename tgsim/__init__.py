@@ -28,6 +28,7 @@ _LAZY: dict[str, str] = {
     "simulate": ".simulation",
     # treatment
     "Schedule": ".treatment",
+    "Free": ".treatment",
     "Surgery": ".treatment",
     "Radiotherapy": ".treatment",
     "Chemotherapy": ".treatment",
@@ -182,6 +183,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .treatment import (
         Acceleration,
         Chemotherapy,
+        Free,
         Immunotherapy,
         Radiotherapy,
         Schedule,
