@@ -34,16 +34,19 @@ from .treatment import (
 __all__ = ["free_parameters", "with_values", "free_fields", "numeric_fields", "uninformed"]
 
 #: fields that are never numeric magnitudes (lists of days, labels, switches, sub-objects)
-_NOT_NUMERIC = {"days", "hypothesis", "colony_growth", "name", "acceleration", "swelling"}
+_NOT_NUMERIC = {"days", "hypothesis", "colony_growth", "name", "acceleration", "swelling",
+                "doses", "drug", "subjects", "pk", "effect", "transit", "n"}
 
 
 def _parts(x: Any) -> list[tuple[str, Any]]:
     """(prefix, object) for an intervention and its nested swelling/acceleration."""
     out: list[tuple[str, Any]] = [("", x)]
-    for sub in ("swelling", "acceleration"):
-        inner = getattr(x, sub, None) if isinstance(x, _Intervention) else None
-        if isinstance(inner, Swelling | Acceleration):
-            out.append((sub + ".", inner))
+    if not isinstance(x, _Intervention):
+        return out
+    for f in dataclasses.fields(x):
+        inner = getattr(x, f.name)
+        if isinstance(inner, Swelling | Acceleration) or getattr(inner, "_FREE_NESTED", False):
+            out.append((f.name + ".", inner))
     return out
 
 

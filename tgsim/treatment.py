@@ -843,6 +843,8 @@ class Schedule:
                         )
                     clear, clear_src = c, x.label
                 expos.append(np.stack([start, stop, kill, rho, infil], 1))
+            elif hasattr(x, "dose_rows"):  # exposure-driven drugs (tgsim.tgi.Drug)
+                doses.extend(x.dose_rows(n, t0))
         step_acc = True
         for a in self.accelerations():
             onset = per_subject(a.onset_day, f"{a.label}.onset_day")
