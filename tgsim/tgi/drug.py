@@ -25,14 +25,14 @@ by the compiled path with a message that says so.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
 
 from ..errors import ScheduleError
 from ..io.doses import DoseTable
-from ..treatment import _field, _Intervention
+from ..treatment import _field, _Intervention, _plain
 from .effect import Emax, Hill, Linear, Transit
 from .pk import ExposureTerms, OneCompartment, TwoCompartment, exposure_terms
 
@@ -112,10 +112,29 @@ class Drug(_Intervention):
             if np.any(amount < 0) or not np.all(np.isfinite(amount)):
                 i = int(np.flatnonzero(~(amount >= 0))[0])
                 raise ScheduleError(f"{self.label}.doses amount[{i}] must be >= 0; got "
-                                    f"{amount[i]!r}")
+                                    f"{float(amount[i])!r}")
         else:
             raise ScheduleError(f"{self.label}.doses must be a DoseTable or a mapping with "
                                 f"day and amount; got {type(self.doses).__name__}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able description (stored in result attrs)."""
+
+        def sub(obj: Any) -> Any:
+            if obj is None:
+                return None
+            d = {"type": type(obj).__name__}
+            d.update({f.name: _plain(getattr(obj, f.name)) for f in fields(obj)})
+            return d
+
+        if isinstance(self.doses, DoseTable):
+            doses: Any = {"table": self.doses.source, "drug": self.drug,
+                          "subjects": list(self.subjects) if self.subjects else None}
+        else:
+            doses = {k: _plain(np.asarray(v)) for k, v in self.doses.items()}
+        return {"type": "Drug", "name": self.name, "doses": doses, "pk": sub(self.pk),
+                "effect": sub(self.effect), "resistance_rate": _plain(self.resistance_rate),
+                "transit": sub(self.transit)}
 
     # ------------------------------------------------------------------ exposure
     def n_regimens(self) -> int | None:
