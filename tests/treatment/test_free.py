@@ -28,8 +28,8 @@ def test_free_field_named_by_intervention_name_or_type():
     ])
     names = list(s.free_parameters())
     assert names == ["docetaxel.kill_rate", "TargetedTherapy.resistance_rate",
-                     "Radiotherapy.alpha", "pd1.swelling.infiltration_rate",
-                     "pd1.acceleration.factor"]
+                     "Radiotherapy.alpha", "pd1.acceleration.factor",
+                     "pd1.swelling.infiltration_rate"]
 
 
 def test_bounds_cut_to_field_range():
