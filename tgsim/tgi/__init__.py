@@ -21,6 +21,7 @@ _LAZY = {
     "Linear": ".effect", "Emax": ".effect", "Hill": ".effect", "Transit": ".effect",
     "Drug": ".drug",
     "simulate_reference": ".reference",
+    "fit_treatment": ".fit", "TreatmentFit": ".fit",
 }
 
 __all__ = list(_LAZY)
