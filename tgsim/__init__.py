@@ -119,7 +119,7 @@ _LAZY: dict[str, str] = {
 #: submodules reachable as attributes (``tgsim.datasets``, ``tgsim.plot``, ...)
 _SUBMODULES = (
     "datasets", "plot", "io", "clinical", "observe", "treatment", "catalogue", "metastasis",
-    "gallery", "population", "cohort", "experiment",
+    "gallery", "population", "cohort", "experiment", "tgi",
 )
 
 __all__ = [
