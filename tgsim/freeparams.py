@@ -13,6 +13,7 @@ The functions here are used through :class:`tgsim.Schedule` methods
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -94,11 +95,19 @@ def free_parameters(schedule: Schedule) -> dict[str, Free]:
     return {k: v[0] for k, v in _free_entries(schedule).items()}
 
 
-def _replace(x: Any, prefix: str, name: str, value: Any) -> Any:
-    if not prefix:
+def _set(x: Any, name: str, value: Any, validate: bool) -> Any:
+    if validate:
         return dataclasses.replace(x, **{name: value})
+    y = copy.copy(x)
+    object.__setattr__(y, name, value)
+    return y
+
+
+def _replace(x: Any, prefix: str, name: str, value: Any, validate: bool = True) -> Any:
+    if not prefix:
+        return _set(x, name, value, validate)
     sub = prefix[:-1]
-    return dataclasses.replace(x, **{sub: dataclasses.replace(getattr(x, sub), **{name: value})})
+    return _set(x, sub, _set(getattr(x, sub), name, value, validate), validate)
 
 
 def _locate(schedule: Schedule, key: str) -> list[tuple[str, int, str, str]]:
@@ -115,9 +124,14 @@ def _locate(schedule: Schedule, key: str) -> list[tuple[str, int, str, str]]:
     return hits
 
 
-def with_values(schedule: Schedule, values: Mapping[str, Any]) -> Schedule:
+def with_values(schedule: Schedule, values: Mapping[str, Any], *,
+                validate: bool = True) -> Schedule:
     """``schedule`` with the named free fields fixed at ``values`` (numbers or one value per
     subject); fields not named keep their :class:`Free` (simulated at the start value).
+
+    ``validate=False`` skips the interventions' checks: for values already known to lie
+    within each :class:`Free`'s bounds (which lie within the field's range), as an
+    optimiser's trial values do.
 
     Raises
     ------
@@ -136,7 +150,11 @@ def with_values(schedule: Schedule, values: Mapping[str, Any]) -> Schedule:
     items = list(schedule.interventions)
     for key, value in values.items():
         i, prefix, name = fields_[key]
-        items[i] = _replace(items[i], prefix, name, value)
+        items[i] = _replace(items[i], prefix, name, value, validate)
+    if not validate:
+        out = Schedule.__new__(Schedule)
+        out.interventions = tuple(items)
+        return out
     return Schedule(items)
 
 

@@ -183,6 +183,7 @@ class _Problem:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Sizes at ``t`` for each row of ``X`` (free parameters), one kernel call."""
+        from ..freeparams import with_values
         from ..simulation import run_kernel
 
         X = np.atleast_2d(X)
@@ -192,7 +193,7 @@ class _Problem:
         packs = []
         for row in X:
             vals = {n: float(v) for n, v in zip(self.treat_free, row[k:], strict=True)}
-            s = self.schedule.with_values(vals) if vals else self.schedule
+            s = with_values(self.schedule, vals, validate=False) if vals else self.schedule
             packs.append(s.pack(1, self.t0, float(self.t[-1]), warn=False))
         states, status = run_kernel(self.mdl, self.t, self.t0, P, _stack(packs), solver="ode",
                                     rtol=self.rtol, atol=1e-12, max_steps=200_000)
