@@ -119,6 +119,18 @@ def test_uninformed_free_parameter_refused_or_held():
     assert "not identifiable" in res.summary()
 
 
+def test_free_by_name_and_unknown_field():
+    tki = tgsim.TargetedTherapy(0, 40, kill_rate=0.05, resistance_rate=0.01, name="tki")
+    truth = tgsim.TargetedTherapy(0, 40, kill_rate=0.2, resistance_rate=0.04, name="tki")
+    y = tgsim.simulate("exponential", T, TRUTH, schedule=[truth], rtol=1e-11)["volume"]
+    res = fit_treatment((T, y.values[0]), "exponential", [tki],
+                        free=["kill_rate", "resistance_rate"])
+    assert res.names[2:] == ("tki.kill_rate", "tki.resistance_rate")
+    np.testing.assert_allclose(res.estimate[0], [100.0, 0.1, 0.2, 0.04], rtol=1e-6)
+    with pytest.raises(ScheduleError, match="no intervention has a numeric field 'kil_rate'"):
+        fit_treatment((T, y.values[0]), "exponential", [tki], free=["kil_rate"])
+
+
 def test_bad_arguments():
     with pytest.raises(DataError, match="error_model must be one of"):
         fit_treatment((T, _data()), "exponential", [_drug()], error_model="poisson")
@@ -156,3 +168,14 @@ def test_recovery_and_coverage_over_200_replicates(route):
     bias = est.mean(0) - true
     assert np.all(np.abs(bias) < np.median(se, 0)), (bias, np.median(se, 0))
     assert np.all((cover >= 0.90) & (cover <= 0.99)), cover
+
+
+def test_free_pk_parameter_recovered():
+    doses = {"day": [0, 7, 14], "amount": 10.0, "route": "oral"}
+    truth = _drug(0.1, 0.0, doses=doses, pk=OneCompartment(0.5, absorption_rate=4.0))
+    free = _drug(Free(0.05, upper=1.0), 0.0, doses=doses,
+                 pk=OneCompartment(Free(1.0, upper=5.0), absorption_rate=4.0))
+    res = fit_treatment((T, _data(drug=truth)), "exponential", [free],
+                        fixed={"initial_volume": 100.0})
+    assert res.names == ("growth_rate", "x.pk.elimination_rate", "x.effect.slope")
+    np.testing.assert_allclose(res.estimate[0], [0.1, 0.5, 0.1], rtol=1e-5)

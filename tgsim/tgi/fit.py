@@ -257,6 +257,7 @@ def fit_treatment(
     model: Any,
     schedule: Any,
     *,
+    free: Mapping[str, Any] | Sequence[str] | None = None,
     fixed: Mapping[str, float] | None = None,
     start: Mapping[str, float] | None = None,
     bounds: Mapping[str, tuple[float, float]] | None = None,
@@ -278,6 +279,11 @@ def fit_treatment(
         With the fields to estimate given as :class:`tgsim.Free`; a
         :class:`tgsim.tgi.Drug` with a :class:`~tgsim.io.doses.DoseTable` uses each
         subject's own doses (a dose for a subject without data is an error).
+    free : sequence of str or mapping, optional
+        More treatment fields to estimate, by ``"<name>.<field>"`` or bare field name
+        (``["kill_rate", "resistance_rate"]``), see :meth:`tgsim.Schedule.free`; a field
+        that does not exist is a :class:`~tgsim.errors.ScheduleError` listing the numeric
+        fields.
     fixed : mapping, optional
         Card parameters held at a value.
     start : mapping, optional
@@ -324,7 +330,12 @@ def fit_treatment(
         raise DataError(f"uninformed must be 'raise' or 'fix'; got {uninformed!r}")
     mdl = get_model(model)
     sched = Schedule.coerce(schedule)
+    if free:
+        sched = sched.free(free)
     free_t = sched.free_parameters()
+    if not free_t and not len([n for n in mdl.parameter_names if n not in (fixed or {})]):
+        raise DataError("nothing to estimate: every card parameter is fixed and no treatment "
+                        "field is free")
     subjects, series = _series(data)
     from ..io.doses import DoseTable
 

@@ -81,6 +81,7 @@ class _PK:
 
     absorption_rate: Any
     bioavailability: Any
+    _FREE_NESTED = True            # its fields may be Free (named <drug>.pk.<field>)
 
     def unit_response(self) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
         raise NotImplementedError
