@@ -115,7 +115,8 @@ def _locate(schedule: Schedule, key: str) -> list[tuple[str, int, str, str]]:
     fields_ = numeric_fields(schedule)
     if key in fields_:
         return [(key, *fields_[key])]
-    hits = [(k, *v) for k, v in fields_.items() if k.split(".", 1)[1] == key]
+    hits = [(k, *v) for k, v in fields_.items()
+            if key in (k.split(".", 1)[1], k.rsplit(".", 1)[1])]
     if not hits:
         listed = ", ".join(fields_) or "(the schedule has no interventions)"
         raise ScheduleError(
@@ -162,7 +163,8 @@ def free_fields(schedule: Schedule, spec: Mapping[str, Free | None] | Iterable[s
     """``schedule`` with more fields made free.
 
     ``spec`` names fields by ``"<label>.<field>"`` or by a bare field name (every
-    intervention that has it); a mapping may give the :class:`Free` for each, else the
+    intervention that has it, nested fields included: ``"slope"`` frees
+    ``"<label>.effect.slope"``); a mapping may give the :class:`Free` for each, else the
     current value is the start and the field's range the bounds.
 
     Raises

@@ -59,6 +59,9 @@ def test_per_subject_dose_table_packs_one_kernel_for_all_regimens():
         ref = simulate_reference(lambda v: R * v, V0, drug, TIMES, subject=i)
         np.testing.assert_allclose(ds["volume"].values[i], ref, rtol=1e-6)
     assert list(tgsim.Schedule([drug]).free_parameters()) == ["x.effect.slope"]
+    freed = tgsim.Schedule([drug]).free(["elimination_rate", "resistance_rate"])
+    assert list(freed.free_parameters()) == ["x.resistance_rate", "x.pk.elimination_rate",
+                                             "x.effect.slope"]
 
 
 def test_transit_reference_is_delayed_kill_and_emax_is_refused_by_kernels():
