@@ -166,6 +166,8 @@ def test_recovery_and_coverage_over_200_replicates(route):
     z = norm.ppf(0.975)
     cover = (np.abs(est - true) <= z * se).mean(0)
     bias = est.mean(0) - true
+    print(f"\n{route}: mean estimate {est.mean(0)}, true {true}, median SE "
+          f"{np.median(se, 0)}, 95 % coverage {cover}")
     assert np.all(np.abs(bias) < np.median(se, 0)), (bias, np.median(se, 0))
     assert np.all((cover >= 0.90) & (cover <= 0.99)), cover
 
