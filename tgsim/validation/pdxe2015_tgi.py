@@ -128,6 +128,19 @@ def _checks(df: Any) -> list[Check]:
                      "(%)", "not reported", round(agree, 1), "—", "not comparable",
                      note=f"{nc}; Cohen's kappa {kappa:.2f} on {len(d)} series",
                      source="Gao 2015 classes (Xeva recomputation)"))
+    objective = d["mrecist"].isin(["CR", "PR"])
+    agree_or = float((active == objective).mean()) * 100 if len(d) else math.nan
+    kappa_or = cohen_kappa(active.to_numpy(), objective.to_numpy()) if len(d) else math.nan
+    out.append(Check(f"model T/C <= {ACTIVE_TC:g} % at day 21 vs mRECIST CR/PR: agreement (%)",
+                     "not reported", round(agree_or, 1), "—", "not comparable",
+                     note=f"{nc}; Cohen's kappa {kappa_or:.2f} on {len(d)} series",
+                     source="Gao 2015 classes (Xeva recomputation)"))
+    med = [float(d.loc[d["mrecist"] == c, "kill_rate"].median()) for c in ("CR", "PR", "SD",
+                                                                          "PD")]
+    out.append(Check("median kill rate (1/day) by mRECIST class CR, PR, SD, PD",
+                     "not reported", ", ".join(f"{m:.3g}" for m in med), "—",
+                     "not comparable", note=f"{nc}; decreasing from CR to PD: "
+                     f"{'yes' if all(a > b for a, b in zip(med, med[1:])) else 'no'}"))
     both = np.isfinite(d["tc_data_d21"])
     r = (float(np.corrcoef(np.log(d["tc_model_d21"][both]),
                            np.log(d["tc_data_d21"][both]))[0, 1]) if both.sum() > 2
