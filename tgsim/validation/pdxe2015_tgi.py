@@ -137,10 +137,11 @@ def _checks(df: Any) -> list[Check]:
                      source="Gao 2015 classes (Xeva recomputation)"))
     med = [float(d.loc[d["mrecist"] == c, "kill_rate"].median()) for c in ("CR", "PR", "SD",
                                                                           "PD")]
+    falling = all(a > b for a, b in zip(med[:-1], med[1:], strict=True))
     out.append(Check("median kill rate (1/day) by mRECIST class CR, PR, SD, PD",
                      "not reported", ", ".join(f"{m:.3g}" for m in med), "—",
                      "not comparable", note=f"{nc}; decreasing from CR to PD: "
-                     f"{'yes' if all(a > b for a, b in zip(med, med[1:])) else 'no'}"))
+                     f"{'yes' if falling else 'no'}"))
     both = np.isfinite(d["tc_data_d21"])
     r = (float(np.corrcoef(np.log(d["tc_model_d21"][both]),
                            np.log(d["tc_data_d21"][both]))[0, 1]) if both.sum() > 2
