@@ -230,8 +230,16 @@ class Model:
 
 # ------------------------------------------------------------------------ loading
 def builtin_model_dir() -> Path:
-    """Folder holding the built-in cards (inside the installed package)."""
-    return Path(__file__).resolve().parent / "models"
+    """Folder holding the built-in cards.
+
+    An installed wheel carries them as package data (``tgsim/models``); a source checkout
+    (or an editable install) reads them from the top-level ``models/`` folder.
+    """
+    package = Path(__file__).resolve().parent
+    shipped = package / "models"
+    if shipped.is_dir():
+        return shipped
+    return package.parent / "models"
 
 
 def _search_dirs(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None):
