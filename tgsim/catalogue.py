@@ -62,6 +62,7 @@ from typing import Any
 
 from . import expr
 from .errors import CardError
+from .schema import check_unknown
 
 __all__ = ["Parameter", "Model", "models", "model", "load_model", "builtin_model_dir"]
 
@@ -382,12 +383,7 @@ def _check_size(limit: str, value: int, where: str) -> None:
 
 
 def _build(data: Mapping[str, Any], path: str) -> Model:
-    unknown = set(data) - _CARD_KEYS
-    if unknown:
-        raise CardError(
-            f"{path}: unknown field(s) {', '.join(sorted(unknown))}; "
-            f"allowed fields are {', '.join(sorted(_CARD_KEYS))}"
-        )
+    check_unknown(data, _CARD_KEYS, path, what="field", error=CardError)
     name = _identifier(_need(data, "name", str, path), f"{path}: field 'name'")
     states_raw = _need(data, "states", list, path)
     if not states_raw:
@@ -405,9 +401,7 @@ def _build(data: Mapping[str, Any], path: str) -> Model:
         where = f"{path}: parameters[{i}]"
         if not isinstance(pd, dict):
             raise CardError(f"{where}: must be a table")
-        bad = set(pd) - _PARAM_KEYS
-        if bad:
-            raise CardError(f"{where}: unknown key(s) {', '.join(sorted(bad))}")
+        check_unknown(pd, _PARAM_KEYS, where, error=CardError)
         pname = _identifier(_need(pd, "name", str, where), f"{where} name")
         where = f"{path}: parameter {pname!r}"
         vals = {}

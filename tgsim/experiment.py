@@ -169,6 +169,7 @@ from .readouts import (
     Readouts,
     summarise,
 )
+from .schema import check_unknown, closest
 from .treatment import schedule_from_tables
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -213,10 +214,7 @@ def _table(cfg: Mapping[str, Any], key: str, where: str, allowed: set[str] | Non
     if not isinstance(value, Mapping):
         raise _fail(where, f"[{key}] must be a table; got {value!r}")
     if allowed is not None:
-        unknown = sorted(set(value) - allowed)
-        if unknown:
-            raise _fail(where, f"[{key}] unknown key {unknown[0]!r}; allowed keys are "
-                               f"{', '.join(sorted(allowed))}")
+        check_unknown(value, allowed, f"{where}: [{key}]")
     return dict(value)
 
 
@@ -388,10 +386,8 @@ def load_experiment(path: str | os.PathLike[str]) -> Experiment:
     p = Path(path).expanduser().resolve()
     cfg = _read_toml(p)
     where = str(p)
-    unknown = sorted(set(cfg) - _TOP_KEYS)
-    if unknown and "analysis" not in cfg:
-        raise _fail(where, f"unknown top-level key {unknown[0]!r}; allowed keys are "
-                           f"{', '.join(sorted(_TOP_KEYS))}")
+    if "analysis" not in cfg:
+        check_unknown(cfg, _TOP_KEYS, where, what="top-level key")
     title = _str(cfg.get("title", p.stem), where, "title")
     description = cfg.get("description", "")
     if not isinstance(description, str):
@@ -558,8 +554,10 @@ def _population(cfg: dict[str, Any], where: str, mdl: Model, base: Path) -> Popu
         try:
             name = key if "." in key else mdl.parameter(key).name
         except KeyError:
-            raise _fail(where, f"[population] unknown key {key!r}: model {mdl.name!r} has "
-                               f"parameters {', '.join(mdl.parameter_names)} (effect "
+            hint = closest(key, [*mdl.parameter_names, *_POP_SPECIAL])
+            mean = f" (did you mean {hint!r}?)" if hint else ""
+            raise _fail(where, f"[population]: unknown key {key!r}{mean}: model {mdl.name!r} "
+                               f"has parameters {', '.join(mdl.parameter_names)} (effect "
                                "parameters are '<intervention>.<field>'; other keys: "
                                "correlation, estimates, truncate)") from None
         dists[name] = distribution_from_dict(spec, where=f"{here} {key}", base_dir=base)
@@ -573,10 +571,7 @@ def _population(cfg: dict[str, Any], where: str, mdl: Model, base: Path) -> Popu
             w = f"{here} estimates"
             if not isinstance(est, Mapping):
                 raise ConfigError(f"{w}: must be a table {{file, kind, parameters}}")
-            bad = sorted(set(est) - {"file", "kind", "parameters"})
-            if bad:
-                raise ConfigError(f"{w}: unknown key {bad[0]!r}; allowed keys are file, kind, "
-                                  "parameters")
+            check_unknown(est, ("file", "kind", "parameters"), w)
             if "file" not in est:
                 raise ConfigError(f"{w}: missing key 'file' (a CSV or NetCDF of estimates)")
             frame = _read_table(_resolve(est["file"], base), w)
@@ -627,11 +622,7 @@ def _correlation_spec(spec: Any, where: str) -> Any:
 def _fragment(value: Any, where: str, name: str) -> Scenario:
     if not isinstance(value, Mapping):
         raise ConfigError(f"{where}: must be a table; got {value!r}")
-    bad = sorted(set(value) - _FRAGMENT_KEYS - {"name", "labels"})
-    if bad:
-        raise ConfigError(f"{where}: unknown key {bad[0]!r}; allowed keys are name, description, "
-                          "labels, parameters and the interventions "
-                          f"{', '.join(sorted(_INTERVENTIONS))}")
+    check_unknown(value, _FRAGMENT_KEYS | {"name", "labels"}, where)
     labels = value.get("labels", {})
     if not isinstance(labels, Mapping) or not all(isinstance(v, str) for v in labels.values()):
         raise ConfigError(f"{where}: labels must be a table of strings (axis = level); "
@@ -748,10 +739,7 @@ def _error_model(spec: Any, where: str):
                           f"{', '.join(_ERROR_MODELS)}")
     cls_name, keys = _ERROR_MODELS[kind]
     args = {k: v for k, v in spec.items() if k != "model"}
-    bad = sorted(set(args) - set(keys))
-    if bad:
-        raise ConfigError(f"{where}: unknown key {bad[0]!r} for model {kind!r}; allowed keys "
-                          f"are {', '.join(keys)}")
+    check_unknown(args, keys, f"{where} (model {kind!r})")
     missing = [k for k in keys if k not in args]
     if missing:
         raise ConfigError(f"{where}: model {kind!r} needs key {missing[0]!r}")
@@ -808,11 +796,11 @@ def _output(cfg: dict[str, Any], where: str, path: Path, *, hook: bool) -> dict[
     if not isinstance(out, Mapping):
         raise _fail(where, f"[output] must be a table; got {out!r}")
     bad = sorted(set(out) - allowed)
-    if bad:
-        extra = " (with an analysis hook the function writes its own files)" if hook and \
-            bad[0] in _OUTPUT_KEYS else ""
-        raise _fail(where, f"[output] unknown key {bad[0]!r}{extra}; allowed keys are "
+    if bad and hook and bad[0] in _OUTPUT_KEYS:
+        raise _fail(where, f"[output]: unknown key {bad[0]!r} (with an analysis hook the "
+                           f"function writes its own files); allowed keys are "
                            f"{', '.join(sorted(allowed))}")
+    check_unknown(out, allowed, f"{where}: [output]")
     res: dict[str, Any] = {"dir": f"{path.stem}_results", "config": "config.toml"}
     if not hook:
         res.update(dataset="cohort.nc", summary="summary.csv", figures=list(FIGURES))
@@ -1122,6 +1110,7 @@ def _pseudoprogression_figure(ds, path: Path, title: str) -> bool:
     from matplotlib.figure import Figure
 
     from . import plot
+    from .clinical import assess_pseudoprogression
     from .io._atomic import atomic_path
 
     need = {"observed", "progressed", "diameter_mm"}
@@ -1141,7 +1130,8 @@ def _pseudoprogression_figure(ds, path: Path, title: str) -> bool:
     treatment = json.loads(ds.attrs.get("observation", "{}")).get("treatment_day")
     fig = Figure(figsize=(8.0, 5.0), layout="constrained")
     ax = fig.subplots()
-    plot.pseudoprogression(one, days=ds["day"].values, treatment_day=treatment, ax=ax,
+    reading = assess_pseudoprogression(one, days=ds["day"].values, treatment_day=treatment)
+    plot.pseudoprogression(reading, ax=ax,
                            title=f"{ds.scenario.values[i]}: subject {int(sc['subject'])}")
     fig.suptitle(title)
     with atomic_path(path) as tmp:

@@ -340,7 +340,7 @@ class Explorer:
             if np.any(days <= self.treatment_day + 1e-9) else 0
         with np.errstate(divide="ignore", invalid="ignore"):
             out["change_pct"] = 100.0 * (d - d[base]) / d[base]
-        from .plot.pseudoprogression import scan_categories
+        from .clinical.pseudoprogression import scan_categories
 
         try:
             cats = scan_categories(sc, treatment_day=self.treatment_day)

@@ -79,6 +79,7 @@ from scipy import special
 from .catalogue import Model
 from .catalogue import model as get_model
 from .errors import ConfigError, TgsimError
+from .schema import check_unknown
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -519,12 +520,7 @@ def distribution_from_dict(spec: Any, *, where: str = "distribution",
             "uniform, fixed, empirical"
         )
     kwargs = {k: v for k, v in spec.items() if k != "distribution"}
-    unknown = sorted(set(kwargs) - set(_KEYS[cls]))
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown key(s) {', '.join(map(repr, unknown))} for a {_NAMES[cls]} "
-            f"distribution; allowed keys are {', '.join(_KEYS[cls])}"
-        )
+    check_unknown(kwargs, _KEYS[cls], f"{where} ({_NAMES[cls]} distribution)")
     missing = [k for k in _REQUIRED[cls] if k not in kwargs]
     if missing:
         raise ConfigError(f"{where}: {_NAMES[cls]} distribution needs key(s) {', '.join(missing)}")

@@ -154,6 +154,7 @@ PSEUDO_TUMOUR = {"initial_volume": 1.4e4, "growth_rate": 0.01}
 def build_pseudoprogression(quick: bool) -> tuple[Any, list[str]]:
     import matplotlib.pyplot as plt
 
+    from ..clinical import assess_pseudoprogression
     from ..plot import pseudoprogression
     from ..treatment import Immunotherapy, Swelling
 
@@ -167,7 +168,8 @@ def build_pseudoprogression(quick: bool) -> tuple[Any, list[str]]:
     for ax, letter, (title, kill, sw) in zip(axes, "ab", cases, strict=True):
         sched = [Immunotherapy(0.0, t[-1] + 1.0, kill, swelling=sw)]
         ds = _sim("exponential", t, PSEUDO_TUMOUR, sched)
-        pseudoprogression(ds, every_days="6w", ax=ax, title=title)
+        assessment = assess_pseudoprogression(ds, every_days="6w")
+        pseudoprogression(assessment, ax=ax, title=title)
         if letter == "b":
             ax.get_legend().remove()
         panel_label(ax, letter, dy=32)

@@ -40,6 +40,7 @@ from ..catalogue import model as get_model
 from ..clinical.threshold import THRESHOLD_GROWTH_WINDOW_DAYS, threshold_growth
 from ..errors import ConfigError, TgsimError, TgsimWarning
 from ..io._atomic import atomic_path
+from ..schema import Key, check_unknown
 from ..simulation import simulate
 from ..treatment import (
     Acceleration,
@@ -79,20 +80,14 @@ def _table(config: Mapping[str, Any], name: str, where: str, allowed: set[str], 
     tab = config[name]
     if not isinstance(tab, Mapping):
         raise ConfigError(f"{where}: [{name}] must be a table; got {tab!r}")
-    unknown = set(tab) - allowed
-    if unknown:
-        raise ConfigError(f"{where}: [{name}] unknown key(s) {', '.join(sorted(unknown))}; "
-                          f"allowed keys are {', '.join(sorted(allowed))}")
+    check_unknown(tab, allowed, f"{where}: [{name}]")
     return dict(tab)
 
 
 def _check_top(config: Mapping[str, Any], where: str, tables: set[str]) -> None:
     if not isinstance(config, Mapping):
         raise ConfigError(f"{where}: the configuration must be a table; got {config!r}")
-    unknown = set(config) - tables - RUNNER_KEYS
-    if unknown:
-        raise ConfigError(f"{where}: unknown table(s) {', '.join(sorted(unknown))}; allowed are "
-                          f"{', '.join(sorted(tables))}")
+    check_unknown([k for k in config if k not in RUNNER_KEYS], tables, where, what="table")
 
 
 def _num(tab: Mapping[str, Any], key: str, here: str, *, default: Any = None,
@@ -102,19 +97,8 @@ def _num(tab: Mapping[str, Any], key: str, here: str, *, default: Any = None,
         if default is None:
             raise ConfigError(f"{here}: missing key {key!r}")
         return default
-    v = tab[key]
-    if isinstance(v, bool) or not isinstance(v, int | float) or (
-            integer and not isinstance(v, int)):
-        kind = "an integer" if integer else "a number"
-        raise ConfigError(f"{here}.{key}: must be {kind}; got {v!r}")
-    if not math.isfinite(v) or (lo is not None and (v <= lo if lo_open else v < lo)) or (
-            hi is not None and v > hi):
-        rule = []
-        if lo is not None:
-            rule.append(f"{'>' if lo_open else '>='} {lo:g}")
-        if hi is not None:
-            rule.append(f"<= {hi:g}")
-        raise ConfigError(f"{here}.{key}: must be finite {' and '.join(rule)}; got {v!r}")
+    spec = Key(key, "integer" if integer else "number", min=lo, max=hi, min_open=lo_open)
+    v = spec.check(tab[key], here)
     return int(v) if integer else float(v)
 
 
@@ -136,10 +120,7 @@ def _range(tab: Mapping[str, Any], key: str, here: str, *, count: int | None = N
     if not isinstance(spec, Mapping):
         raise ConfigError(f"{here}.{key}: must be a list or a table {{min, max, count}}; got "
                           f"{spec!r}")
-    unknown = set(spec) - {"min", "max", "count"}
-    if unknown:
-        raise ConfigError(f"{here}.{key}: unknown key(s) {', '.join(sorted(unknown))}; allowed "
-                          "keys are count, max, min")
+    check_unknown(spec, ("min", "max", "count"), f"{here}.{key}")
     sub = f"{here}.{key}"
     lo = _num(spec, "min", sub, lo=0.0, lo_open=True)
     hi = _num(spec, "max", sub, lo=0.0, lo_open=True)

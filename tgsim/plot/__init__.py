@@ -27,7 +27,7 @@ from .fit import fit_plot, model_comparison, profile_plot
 from .growth import growth_curves
 from .metastasis import colony_classes, colony_histogram
 from .phase import growth_rate, phase_plot
-from .pseudoprogression import pseudoprogression, scan_categories
+from .pseudoprogression import pseudoprogression
 from .response import best_change, spider, swimmer, waterfall
 
 __all__ = [
@@ -43,7 +43,6 @@ __all__ = [
     "colony_classes",
     "colony_histogram",
     "pseudoprogression",
-    "scan_categories",
     "phase_plot",
     "growth_rate",
     "plot",

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, TgsimWarning
+from ..schema import check_unknown
 from .report import ValidationReport
 
 __all__ = ["analysis_hook"]
@@ -82,10 +83,8 @@ def analysis_hook(reproduce_fn: Callable[..., ValidationReport]) -> Callable[...
     def hook(config: dict[str, Any], *, where: str, out_dir: Path, subjects: int | None,
              seed: int | None) -> dict[str, str]:
         kwargs: dict[str, Any] = {}
+        check_unknown(config, [k for k in params if k != "subjects"], where)
         for key, value in config.items():
-            if key not in params or key == "subjects":
-                allowed = ", ".join(sorted(k for k in params if k != "subjects"))
-                raise ConfigError(f"{where}: unknown key '{key}' (allowed: {allowed})")
             kwargs[key] = _check_value(key, value, params[key].default, where)
         if "seed" in kwargs and (isinstance(kwargs["seed"], bool)
                                  or not isinstance(kwargs["seed"], int) or kwargs["seed"] < 0):
