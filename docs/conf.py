@@ -92,7 +92,7 @@ def _write_api_index() -> None:
 # ----------------------------------------------------------------- gallery
 def _write_gallery() -> None:
     """docs/gallery/index.md: every gallery figure, its text and the code that draws it."""
-    from tgsim.gallery import ENTRIES
+    from studies.gallery import ENTRIES
 
     out = HERE / "gallery"
     figures = out / "figures"
@@ -106,7 +106,7 @@ def _write_gallery() -> None:
     lines = ["# Gallery", "",
              "Explained teaching figures; `tgsim gallery -o DIR` draws the full-resolution",
              "set. Under each figure, *the code that draws it* shows the function of",
-             "`tgsim.gallery` that made it (drawn here with `quick=True`).", ""]
+             "`studies.gallery` that made it (drawn here with `quick=True`).", ""]
     for k, entry in enumerate(ENTRIES, 1):
         fn = entry.build
         src = Path(inspect.getsourcefile(fn)).resolve()

@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from .catalogue import Model
-from .catalogue import model as get_model
+from .engine.catalogue import Model
+from .engine.catalogue import model as get_model
 from .errors import STATUS_MESSAGES, TgsimError, TgsimWarning
 from .treatment import (
     Acceleration,

@@ -38,7 +38,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tgsim.errors import ConfigError, TgsimError
+from .errors import ConfigError, TgsimError
 
 __all__ = ["Key", "Schema", "check_unknown", "closest"]
 

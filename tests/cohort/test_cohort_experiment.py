@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from tgsim import experiment as ex
 from tgsim.cli import main
-from tgsim.cohort import have_dask
+from tgsim.cohort import experiment as ex
+from tgsim.cohort.simulate import have_dask
 from tgsim.errors import ConfigError
 
 SHIPPED = ["quickstart", "pseudoprogression", "hyperprogression", "chemo_mtd_vs_metronomic",

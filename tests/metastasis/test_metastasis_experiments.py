@@ -9,14 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tgsim.errors import ConfigError
-from tgsim.metastasis import diameter_to_volume
-from tgsim.metastasis.experiments import (
+from studies.metastasis import (
     adjuvant_therapy,
     natural_history,
     run_file,
     weighted_roc,
 )
+from tgsim.errors import ConfigError
+from tgsim.metastasis import diameter_to_volume
 from tgsim.simulation import simulate
 from tgsim.treatment import Radiotherapy, weekday_fractions
 

@@ -58,7 +58,7 @@ def test_installed_wheel_finds_its_cards(wheel: Path, tmp_path: Path):
     with zipfile.ZipFile(wheel) as z:
         z.extractall(site)
     code = (
-        "import sys; sys.path.insert(0, sys.argv[1]); import tgsim, tgsim.catalogue as c;"
+        "import sys; sys.path.insert(0, sys.argv[1]); import tgsim, tgsim.engine.catalogue as c;"
         "print(c.builtin_model_dir()); print(','.join(tgsim.models()))"
     )
     run = subprocess.run([sys.executable, "-c", code, str(site)], capture_output=True,

@@ -110,8 +110,8 @@ def test_pseudoprogression_structure():
 
 
 def test_growth_laws_gallery_structure():
-    from tgsim.gallery import _base
-    from tgsim.gallery.laws import LAWS
+    from studies.gallery import _base
+    from studies.gallery.laws import LAWS
 
     with _base.style():
         fig, _ = LAWS.build(True)

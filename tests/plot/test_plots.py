@@ -92,8 +92,8 @@ def test_spaghetti_by_scenario(exp_cohort):
 
 
 def test_spaghetti_on_a_simulated_cohort():
-    from tgsim.cohort import simulate_cohort
-    from tgsim.population import LogNormal
+    from tgsim.cohort.simulate import simulate_cohort
+    from tgsim.cohort.virtual import LogNormal
 
     pop = {"initial_volume": LogNormal(median=50.0, cv=0.3),
            "growth_rate": LogNormal(median=0.03, cv=0.3)}

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from ..gallery import ENTRIES, build_gallery
+    from studies.gallery import ENTRIES, build_gallery
 
     if args.list:
         for e in ENTRIES:

@@ -134,7 +134,7 @@ class _Page:
             TextAreaInput,
         )
 
-        from ..catalogue import models
+        from ..engine.catalogue import models
 
         self.doc, self.view, self.model_path = doc, view, model_path
         self.start_notes = list(notes or [])
@@ -323,7 +323,7 @@ def _short(category: str) -> str:
 
 
 def _card(name: str, model_path: Any):
-    from ..catalogue import model as get_model
+    from ..engine.catalogue import model as get_model
 
     return get_model(name, path=model_path)
 

@@ -147,7 +147,7 @@ TEACHING_VOLUME = 1.4e4  # mm³: a sphere 30 mm across
 
 
 def _get_model(name: str, model_path: Any = None):
-    from ..catalogue import model as get_model
+    from ..engine.catalogue import model as get_model
 
     return get_model(name, path=model_path)
 
