@@ -39,7 +39,7 @@ from numpy.typing import NDArray
 from tgsim.clinical.threshold import THRESHOLD_GROWTH_WINDOW_DAYS, threshold_growth
 from tgsim.engine.catalogue import model as get_model
 from tgsim.errors import ConfigError, TgsimError, TgsimWarning
-from tgsim.io._atomic import atomic_path
+from tgsim.io import atomic_path
 from tgsim.metastasis.config import metastasis_from_table
 from tgsim.metastasis.model import MetastasisModel
 from tgsim.metastasis.readouts import diameter_to_volume, volume_to_diameter

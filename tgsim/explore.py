@@ -363,7 +363,7 @@ class Explorer:
         import matplotlib.pyplot as plt
         from matplotlib.widgets import Slider
 
-        from .plot._labels import OKABE_ITO, reference_line
+        from .plot import OKABE_ITO, reference_line
 
         n = len(self.knobs)
         h = 5.2 + 0.32 * n
@@ -442,7 +442,7 @@ class Explorer:
         return self.update(**{name: value})
 
     def _redraw(self) -> None:
-        from .plot._labels import GREY, response_colour
+        from .plot import GREY, response_colour
 
         c = self.curves
         a = self._artists

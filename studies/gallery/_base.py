@@ -70,7 +70,7 @@ def style() -> Iterator[None]:
     import matplotlib as mpl
     from cycler import cycler
 
-    from tgsim.plot._labels import OKABE_ITO
+    from tgsim.plot import OKABE_ITO
 
     with mpl.rc_context({**STYLE, "axes.prop_cycle": cycler(color=list(OKABE_ITO))}):
         yield

@@ -224,7 +224,7 @@ def _rank_note(order: list[str], ident: dict[str, float]) -> str:
 def _forecast_figure(forecast_table, n_fit: int):
     import matplotlib.pyplot as plt
 
-    from tgsim.plot._labels import GREY, OKABE_ITO
+    from tgsim.plot import GREY, OKABE_ITO
 
     fig, ax = plt.subplots(figsize=(6.0, 3.6), layout="constrained")
     for j, (m, sub) in enumerate(forecast_table.groupby("model", sort=False)):

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from tgsim.errors import TgsimError
-from tgsim.plot._labels import GREY, OKABE_ITO, new_axes
+from tgsim.plot import GREY, OKABE_ITO, new_axes
 
 __all__ = ["fits_overlay", "ranking_bar", "scatter_compare"]
 

@@ -432,7 +432,7 @@ class ValidationReport:
             ``{label: file name relative to out_dir}``; labels are ``"report"``,
             ``"checks"``, ``"table:<name>"`` and ``"figure:<name>"``.
         """
-        from tgsim.io._atomic import atomic_path
+        from tgsim.io import atomic_path
 
         mode = _file_mode()
         out = Path(out_dir)

@@ -167,7 +167,7 @@ def _dash(fig, label: str) -> None:
 
 def _counts_figure(ours, ref):
     """Figure: how often each model was selected, tgsim beside tumgr."""
-    from tgsim.plot._labels import OKABE_ITO, new_axes
+    from tgsim.plot import OKABE_ITO, new_axes
 
     cats = ["gd", "dx", "gx", "gdphi", "not fit", "only 1 eval", "2 evals not 20% diff"]
     a = [int((ref["selectedFit"] == c).sum()) for c in cats]

@@ -213,7 +213,7 @@ def reproduce(*, quick: bool = False, seed: int | None = None, data_dir: str | N
 def _age_figure(ages):
     import matplotlib.pyplot as plt
 
-    from tgsim.plot._labels import GREY, OKABE_ITO
+    from tgsim.plot import GREY, OKABE_ITO
 
     fig, ax = plt.subplots(figsize=(7.0, 3.6), layout="constrained")
     x = np.arange(len(ages))

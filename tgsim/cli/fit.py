@@ -163,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
     from ..fitting import fit
     from ..fitting.comparison import compare
     from ..fitting.saem import fit_population
-    from ..io._atomic import check_output_file
+    from ..io import check_output_file
 
     for option, value in (("-o/--output", args.output), ("--plot", args.plot)):
         if value:

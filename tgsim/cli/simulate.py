@@ -126,8 +126,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..engine.catalogue import model as get_model
-    from ..io import atomic_path
-    from ..io._atomic import check_output_file
+    from ..io import atomic_path, check_output_file
     from ..simulation import check_output_size, simulate
 
     check_output_file(args.output, "-o/--output")

@@ -135,6 +135,7 @@ import importlib
 import json
 import math
 import os
+import sys
 import time
 import tomllib
 from collections.abc import Callable, Mapping
@@ -403,17 +404,36 @@ def load_experiment(path: str | os.PathLike[str]) -> Experiment:
 
 def _check_analysis(value: Any, where: str) -> str:
     if not isinstance(value, str) or value.count(":") != 1:
-        raise _fail(where, f"analysis must be 'tgsim.module:function'; got {value!r}")
+        raise _fail(where, f"analysis must be 'module:function'; got {value!r}")
     mod, func = value.split(":")
-    if not mod.startswith("tgsim.") or not all(part.isidentifier() for part in mod.split(".")) \
-            or not func.isidentifier():
-        raise _fail(where, f"analysis must name a function in a module under 'tgsim.' "
-                           f"('tgsim.module:function'); got {value!r}")
+    if not mod.startswith(("tgsim.", "studies.")) or not func.isidentifier() or \
+            not all(part.isidentifier() for part in mod.split(".")):
+        raise _fail(where, "analysis must name a function in a module under 'tgsim.' or in "
+                           "the checkout's studies/ folder ('studies.module:function'); "
+                           f"got {value!r}")
     return value
+
+
+def _studies_root(where: str) -> Path | None:
+    """The source checkout holding the experiment file: the nearest folder above it with a
+    ``studies/__init__.py`` (the reproductions and studies are not installed)."""
+    for folder in Path(where).resolve().parents:
+        if (folder / "studies" / "__init__.py").is_file():
+            return folder
+    return None
 
 
 def _resolve_hook(spec: str, where: str) -> Callable[..., Any]:
     mod, func = spec.split(":")
+    if mod.startswith("studies."):
+        root = _studies_root(where)
+        if root is None:
+            raise _fail(where, f"analysis {spec!r} is one of the studies of a tgsim source "
+                               "checkout (its studies/ folder is not installed with the "
+                               "package): clone the tgsim repository and run the experiment "
+                               "file from there")
+        if str(root) not in sys.path:
+            sys.path.insert(0, str(root))
     try:
         module = importlib.import_module(mod)
     except ModuleNotFoundError as exc:
@@ -909,7 +929,7 @@ def _atomic_dir(out: Path, overwrite: bool):
     """Yield a temporary sibling folder; move its files into ``out`` when the body
     succeeds (:func:`tgsim.io._outdir.atomic_dir`: ``overwrite`` replaces only the files
     listed in the folder's ``manifest.json``; stale folders of killed runs are removed)."""
-    from ..io._outdir import atomic_dir
+    from ..io import atomic_dir
 
     with atomic_dir(out, overwrite) as tmp:
         yield tmp
@@ -956,7 +976,7 @@ def _run(exp: Experiment, out_dir: str | os.PathLike[str] | None, *, subjects: i
 
 
 def _write_text(path: Path, text: str) -> None:
-    from ..io._atomic import atomic_path
+    from ..io import atomic_path
 
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
@@ -1016,14 +1036,14 @@ def _run_cohort(exp: Experiment, tmp: Path, subjects: int | None, seed: int | No
 
 def _write_dataset(ds, path: Path) -> None:
     """Write a NetCDF file atomically (a temporary file renamed into place)."""
-    from ..io._atomic import atomic_path
+    from ..io import atomic_path
 
     with atomic_path(path) as tmp:
         ds.to_netcdf(tmp)
 
 
 def _write_summary(table, path: Path) -> None:
-    from ..io._atomic import atomic_path
+    from ..io import atomic_path
 
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False, float_format="%.10g")
@@ -1068,7 +1088,7 @@ def _write_figure(name: str, ds, path: Path, title: str) -> bool:
     from matplotlib.figure import Figure
 
     from .. import plot
-    from ..io._atomic import atomic_path
+    from ..io import atomic_path
 
     if name in ("response", "waterfall") and "recist_bor" not in ds:
         return False
@@ -1111,7 +1131,7 @@ def _pseudoprogression_figure(ds, path: Path, title: str) -> bool:
 
     from .. import plot
     from ..clinical import assess_pseudoprogression
-    from ..io._atomic import atomic_path
+    from ..io import atomic_path
 
     need = {"observed", "progressed", "diameter_mm"}
     if not need <= set(ds.data_vars) or "tumour" not in ds.reading.values:

@@ -174,7 +174,7 @@ class Comparison:
             return model_comparison(dict(zip(self.models, crit_all[row], strict=True)),
                                     criterion=name, ax=ax,
                                     title=f"subject {self.subjects[row]}: {name} weights")
-        from ..plot._labels import new_axes
+        from ..plot import new_axes
 
         ax = new_axes(ax, figsize=(6.4, max(2.4, 0.5 * len(self.models) + 1.4)))
         with np.errstate(invalid="ignore"):

@@ -20,7 +20,14 @@ Okabe-Ito palette.
 =================================  ========================================================
 """
 
-from ._labels import OKABE_ITO, RESPONSE_COLOURS
+from ._labels import (
+    GREY,
+    OKABE_ITO,
+    RESPONSE_COLOURS,
+    new_axes,
+    reference_line,
+    response_colour,
+)
 from .auto import plot, register_accessor
 from .cohort import spaghetti
 from .fit import fit_plot, model_comparison, profile_plot
@@ -48,5 +55,9 @@ __all__ = [
     "plot",
     "register_accessor",
     "OKABE_ITO",
+    "GREY",
+    "new_axes",
+    "reference_line",
+    "response_colour",
     "RESPONSE_COLOURS",
 ]

@@ -26,7 +26,7 @@ _CSS_SMALL = "font-size: 11px; color: #555; margin-top: -6px;"
 
 
 def _colour(category: str) -> str:
-    from ..plot._labels import GREY, response_colour
+    from ..plot import GREY, response_colour
 
     if category == "TG":
         return "#D55E00"
