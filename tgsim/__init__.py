@@ -162,10 +162,22 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
-if TYPE_CHECKING:  # pragma: no cover
-    from . import clinical, datasets, io, observe, plot  # noqa: F401
+if TYPE_CHECKING:  # pragma: no cover - what the lazy table resolves to, for type checkers
+    from . import (  # noqa: F401
+        clinical,
+        cohort,
+        datasets,
+        engine,
+        fitting,
+        io,
+        metastasis,
+        observe,
+        plot,
+        treatment,
+    )
     from .clinical import (
         best_overall_response,
+        cohen_kappa,
         doubling_time,
         hyperprogression,
         hyperprogression_agreement,
@@ -175,15 +187,90 @@ if TYPE_CHECKING:  # pragma: no cover
         recist,
         specific_growth_rate,
         t_stage,
+        target_sums,
         threshold_growth,
         tumour_growth_kinetics,
         tumour_growth_rate,
     )
-    from .engine.catalogue import Model, Parameter, load_model, model, models
-    from .io import read_lesions, read_series, write_lesions, write_series
+    from .cohort.experiment import (
+        Experiment,
+        ExperimentResult,
+        load_experiment,
+        run_experiment,
+    )
+    from .cohort.readouts import (
+        ReadoutSettings,
+        ScanProtocol,
+        summarise_cohort,
+    )
+    from .cohort.simulate import (
+        Scenario,
+        open_cohort,
+        scenario_grid,
+        simulate_cohort,
+    )
+    from .cohort.virtual import (
+        Empirical,
+        Fixed,
+        LogNormal,
+        Normal,
+        Uniform,
+        VirtualPopulation,
+    )
+    from .engine.catalogue import (
+        Model,
+        Parameter,
+        load_model,
+        model,
+        models,
+    )
+    from .explore import Explorer
+    from .fitting import (
+        FitResult,
+        akaike_weights,
+        fit,
+    )
+    from .fitting.comparison import (
+        Comparison,
+        compare,
+    )
+    from .fitting.forecasting import (
+        ForecastResult,
+        TumourAge,
+        forecast,
+        tumour_age,
+    )
+    from .fitting.regression import gdrate
+    from .fitting.saem import (
+        PopulationResult,
+        fit_population,
+    )
+    from .fitting.uncertainty import (
+        bootstrap,
+        profile_likelihood,
+    )
+    from .io import (
+        read_lesions,
+        read_series,
+        write_lesions,
+        write_series,
+    )
+    from .metastasis import (
+        MetastasisModel,
+        metastatic_spread,
+        simulate_spread,
+        spread_summary,
+    )
     from .observe import (
+        AdditiveError,
+        CombinedError,
+        LogNormalError,
+        ProportionalError,
         caliper_volume,
+        cells_to_volume,
+        ellipsoid_volume,
         scan,
+        scans_to_lesions,
         sphere_diameter,
         sphere_volume,
         sum_of_diameters,
