@@ -18,6 +18,7 @@ import xarray as xr
 
 from tgsim.cli import main
 from tgsim.cohort import experiment as ex
+from tgsim.cohort.readouts import HYPERPROGRESSION_DEFINITIONS
 from tgsim.cohort.simulate import have_dask
 from tgsim.errors import ConfigError
 
@@ -95,13 +96,13 @@ def _pseudoprogression(ds, t):
 
 
 def _hyperprogression(ds, t):
-    assert list(ds.definition.values) == list(ex.HYPERPROGRESSION_DEFINITIONS)
+    assert list(ds.definition.values) == list(HYPERPROGRESSION_DEFINITIONS)
     for d in ("champiat2017", "saada-bouzid2017", "matos2020"):
         acc = _stat(t, "immunotherapy", "hyperprogression", "measured", f"{d}_rate")
         base = _stat(t, "no_acceleration", "hyperprogression", "measured", f"{d}_rate")
         assert acc > base
     values = [_stat(t, "immunotherapy", "hyperprogression", "measured", f"{d}_rate")
-              for d in ex.HYPERPROGRESSION_DEFINITIONS]
+              for d in HYPERPROGRESSION_DEFINITIONS]
     assert max(values) > 2 * min(values)  # the definitions disagree
     assert ds.day.values[0] < 0.0 <= ds.day.values[1]  # a pre-treatment scan
 
