@@ -236,7 +236,7 @@ def builtin_model_dir() -> Path:
     An installed wheel carries them as package data (``tgsim/models``); a source checkout
     (or an editable install) reads them from the top-level ``models/`` folder.
     """
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # tgsim/
     shipped = package / "models"
     if shipped.is_dir():
         return shipped
