@@ -141,20 +141,6 @@ from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
 from ..errors import ConfigError, TgsimError
-from .readouts import (
-    summarise_cohort,
-)
-from .simulate import (
-    open_cohort,
-    simulate_cohort,
-)
-from .virtual import (
-    _resolve,
-)
-
-if TYPE_CHECKING:  # pragma: no cover
-    import xarray as xr
-
 from ..io.toml import toml_dumps
 from .experiment_config import (
     FIGURES,
@@ -164,6 +150,17 @@ from .experiment_config import (
     load_experiment,
 )
 from .experiment_figures import _write_figure
+from .readouts import (
+    summarise_cohort,
+)
+from .simulate import (
+    open_cohort,
+    simulate_cohort,
+)
+from .tables import _resolve
+
+if TYPE_CHECKING:  # pragma: no cover
+    import xarray as xr
 
 __all__ = ["Experiment", "ExperimentResult", "load_experiment", "run_experiment",
            "FIGURES", "RUNNER_KEYS", "toml_dumps"]
@@ -346,7 +343,7 @@ def _run_hook(exp: Experiment, tmp: Path, subjects: int | None, seed: int | None
 
 def _run_cohort(exp: Experiment, tmp: Path, subjects: int | None, seed: int | None,
                 scheduler: str | None, progress: bool | None):
-    from .virtual import check_seed
+    from .streams import check_seed
 
     n = subjects if subjects is not None else exp.subjects
     s = check_seed(seed if seed is not None else exp.seed)

@@ -34,13 +34,8 @@ from .simulate import (
     Scenario,
     check_observation,
 )
-from .virtual import (
-    VirtualPopulation,
-    _estimates_frame,
-    _read_table,
-    _resolve,
-    distribution_from_dict,
-)
+from .tables import _estimates_frame, _read_table, _resolve
+from .virtual import VirtualPopulation, distribution_from_dict
 
 if TYPE_CHECKING:  # pragma: no cover
     from .experiment import ExperimentResult

@@ -497,7 +497,7 @@ def scan_chunk(obs: ScanProtocol, times: np.ndarray, volume: np.ndarray,
     import xarray as xr
 
     from ..observe import scan
-    from .virtual import STREAM_BLOCK, STREAM_OBSERVATION, block_generator
+    from .streams import STREAM_BLOCK, STREAM_OBSERVATION, block_generator
 
     days = obs.scan_days(times)
     n = volume.shape[0]

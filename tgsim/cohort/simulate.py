@@ -88,7 +88,8 @@ from .readouts import (
     readout_layout,
     scan_chunk,
 )
-from .virtual import EFFECT_FIELDS, VirtualPopulation, check_seed
+from .streams import check_seed
+from .virtual import EFFECT_FIELDS, VirtualPopulation
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr

@@ -81,6 +81,15 @@ from ..engine.catalogue import Model
 from ..engine.catalogue import model as get_model
 from ..errors import ConfigError, TgsimError
 from ..schema import check_unknown
+from .streams import (  # noqa: F401  (STREAM_* are part of this module's API)
+    STREAM_BLOCK,
+    STREAM_OBSERVATION,
+    STREAM_PARAMETERS,
+    block_generator,
+    check_seed,
+    stream_normals,
+)
+from .tables import _empirical_values, _estimates_frame
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -99,13 +108,6 @@ __all__ = [
     "stream_normals",
 ]
 
-#: Subjects per random stream block (part of the reproducibility contract: changing it
-#: changes which values a seed gives).
-STREAM_BLOCK: int = 1024
-
-#: Stream identifiers (the first spawn key): parameters, observation noise.
-STREAM_PARAMETERS: int = 0
-STREAM_OBSERVATION: int = 1
 
 #: Treatment magnitudes that may vary per subject, by TOML table name, with their
 #: admissible interval (used for truncation).
@@ -531,132 +533,6 @@ def distribution_from_dict(spec: Any, *, where: str = "distribution",
         return cls(**kwargs)
     except TgsimError as exc:
         raise ConfigError(f"{where}: {exc}") from None
-
-
-def _empirical_values(kwargs: dict[str, Any], where: str,
-                      base_dir: str | os.PathLike[str] | None) -> dict[str, Any]:
-    has_values, has_file = "values" in kwargs, "file" in kwargs
-    if has_values == has_file:
-        raise ConfigError(f"{where}: an empirical distribution needs exactly one of "
-                          "`values` (a list) or `file` (a CSV with `column`)")
-    out = {k: v for k, v in kwargs.items() if k in ("lower", "upper")}
-    if has_values:
-        if "column" in kwargs:
-            raise ConfigError(f"{where}: `column` goes with `file`, not with `values`")
-        out["values"] = kwargs["values"]
-        return out
-    if "column" not in kwargs:
-        raise ConfigError(f"{where}: `file` needs `column` (the CSV column to read)")
-    path = _resolve(kwargs["file"], base_dir)
-    table = _read_table(path, where)
-    col = kwargs["column"]
-    if col not in table.columns:
-        raise ConfigError(f"{where}: column {col!r} not in {path} (columns: "
-                          f"{', '.join(map(str, table.columns))})")
-    out["values"] = table[col].to_numpy(dtype=np.float64)
-    return out
-
-
-def _resolve(path: Any, base_dir: str | os.PathLike[str] | None) -> str:
-    p = os.path.expanduser(os.fspath(path))
-    if not os.path.isabs(p) and base_dir is not None:
-        p = os.path.join(os.fspath(base_dir), p)
-    return os.path.abspath(p)
-
-
-def _read_table(path: str, where: str) -> pd.DataFrame:
-    import pandas as pd
-
-    if not os.path.isfile(path):
-        raise ConfigError(f"{where}: file {path!r} does not exist")
-    if path.endswith((".nc", ".zarr")):
-        return _estimates_frame(_open_dataset(path), where)
-    try:
-        return pd.read_csv(path)
-    except (ValueError, OSError) as exc:
-        raise ConfigError(f"{where}: cannot read {path!r} as CSV: {exc}") from None
-
-
-def _open_dataset(path: str):
-    import xarray as xr
-
-    return xr.open_zarr(path) if path.endswith(".zarr") else xr.load_dataset(path)
-
-
-_ESTIMATE_VARS = ("curvefit_coefficients", "estimates", "params", "parameters")
-
-
-def _estimates_frame(data: Any, where: str) -> pd.DataFrame:
-    """A (rows x parameter) table from a DataFrame, a mapping of arrays or a Dataset."""
-    import pandas as pd
-
-    try:
-        import xarray as xr
-    except ImportError:  # pragma: no cover
-        xr = None
-    if xr is not None and isinstance(data, xr.Dataset):
-        for name in _ESTIMATE_VARS:
-            if name in data.data_vars:
-                var = data[name]
-                pdim = next((d for d in ("param", "parameter") if d in var.dims), None)
-                if pdim is None or var.ndim != 2:
-                    continue
-                other = next(d for d in var.dims if d != pdim)
-                arr = var.transpose(other, pdim).values
-                return pd.DataFrame(arr, columns=[str(c) for c in var[pdim].values])
-        raise TgsimError(
-            f"{where}: the Dataset has no 2-D estimates variable over a `param` dimension "
-            f"(looked for {', '.join(_ESTIMATE_VARS)})"
-        )
-    if xr is not None and isinstance(data, xr.DataArray):
-        return _estimates_frame(data.to_dataset(name="estimates"), where)
-    if isinstance(data, pd.DataFrame):
-        return data
-    if isinstance(data, Mapping):
-        return pd.DataFrame({k: np.asarray(v, dtype=np.float64) for k, v in data.items()})
-    raise TgsimError(
-        f"{where}: estimates must be a DataFrame, a mapping of arrays or a Dataset; "
-        f"got {type(data).__name__}"
-    )
-
-
-# ----------------------------------------------------------------------- streams
-def stream_normals(seed: int, start: int, stop: int, width: int,
-                   stream: int = STREAM_PARAMETERS) -> np.ndarray:
-    """Standard normal draws for subjects ``start .. stop-1``: shape ``(stop-start, width)``.
-
-    Row ``i`` depends only on ``(seed, stream, i, width)``: block ``k`` of
-    :data:`STREAM_BLOCK` subjects draws a ``(STREAM_BLOCK, width)`` array from
-    ``Generator(Philox(SeedSequence(seed, spawn_key=(stream, k))))`` and the rows asked for
-    are sliced out, so any chunking of the subjects gives the same numbers.
-    """
-    out = np.empty((stop - start, width))
-    if stop <= start or width == 0:
-        return out
-    k0, k1 = start // STREAM_BLOCK, (stop - 1) // STREAM_BLOCK
-    for k in range(k0, k1 + 1):
-        a, b = k * STREAM_BLOCK, (k + 1) * STREAM_BLOCK
-        gen = block_generator(seed, stream, k)
-        block = gen.standard_normal((STREAM_BLOCK, width))
-        lo, hi = max(a, start), min(b, stop)
-        out[lo - start:hi - start] = block[lo - a:hi - a]
-    return out
-
-
-def block_generator(seed: int, stream: int, block: int) -> np.random.Generator:
-    """The random generator of one stream block (see :func:`stream_normals`)."""
-    ss = np.random.SeedSequence(int(seed), spawn_key=(int(stream), int(block)))
-    return np.random.Generator(np.random.Philox(ss))
-
-
-def check_seed(seed: Any, name: str = "seed") -> int:
-    """A seed must be an integer >= 0; ``None`` draws fresh entropy (returned, so it can be
-    recorded and the run repeated)."""
-    if seed is None:
-        return int(np.random.SeedSequence().entropy % (2**63))
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise TgsimError(f"`{name}` must be an integer >= 0; got {seed!r}")
-    return int(seed)
 
 
 # -------------------------------------------------------------------- population
