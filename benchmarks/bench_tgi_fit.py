@@ -1,5 +1,6 @@
-"""Benchmark: treated fits with two free drug parameters, tgsim.tgi.fit_treatment against
-least_squares + solve_ivp (DOP853) on the same objective, per subject.
+"""Benchmark: treated fits with two free drug parameters,
+tgsim.fitting.treated.fit_treatment against least_squares + solve_ivp (DOP853) on the
+same objective, per subject.
 
 Workload: exponential growth, a one-compartment drug given as three boluses (days 0, 7,
 14), linear kill with Claret resistance; free: initial volume, growth rate, resistance
@@ -25,7 +26,8 @@ import numpy as np
 from scipy.optimize import least_squares
 
 import tgsim
-from tgsim.tgi import Drug, Linear, OneCompartment, fit_treatment, simulate_reference
+from tgsim.fitting.treated import fit_treatment
+from tgsim.tgi import Drug, Linear, OneCompartment, simulate_reference
 
 T = np.linspace(0.0, 35.0, 12)
 

@@ -9,8 +9,9 @@ from scipy.optimize import least_squares
 import tgsim
 from tgsim import Free, ScheduleError
 from tgsim.errors import DataError
+from tgsim.fitting.treated import fit_treatment
 from tgsim.io import read_doses
-from tgsim.tgi import Drug, Linear, OneCompartment, fit_treatment, simulate_reference
+from tgsim.tgi import Drug, Linear, OneCompartment, simulate_reference
 
 T = np.linspace(0.0, 35.0, 12)
 TRUTH = {"initial_volume": 100.0, "growth_rate": 0.1}
@@ -67,7 +68,8 @@ def test_finite_difference_jacobian_against_reference_differences():
     """The batched central differences of the kernels against differences of the
     reference solution with a tight tolerance: agreement to 1e-5 relative."""
     from tgsim.catalogue import model
-    from tgsim.tgi.fit import _jacobian, _Problem
+
+    from tgsim.fitting.treated import _jacobian, _Problem
 
     y = _data(noise=0.1)
     sched = tgsim.Schedule([_drug()])

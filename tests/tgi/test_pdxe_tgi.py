@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from tgsim.validation import pdxe2015_tgi as pt
+from studies.validation import pdxe2015_tgi as pt
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data"

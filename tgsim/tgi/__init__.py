@@ -7,8 +7,7 @@
 * :mod:`tgsim.tgi.drug` — :class:`Drug`, an intervention driven by dosing records.
 * :mod:`tgsim.tgi.reference` — SciPy integration of any drug (the oracle).
 * :mod:`tgsim.tgi.readouts` — TTG, tumour size ratio, T/C, growth delay, %TGI.
-* :mod:`tgsim.tgi.fit` — fitting free treatment parameters (finite differences around the
-  compiled simulation kernels).
+Fitting free treatment parameters is a job: :func:`tgsim.fitting.treated.fit_treatment`.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ _LAZY = {
     "Linear": ".effect", "Emax": ".effect", "Hill": ".effect", "Transit": ".effect",
     "Drug": ".drug",
     "simulate_reference": ".reference",
-    "fit_treatment": ".fit", "TreatmentFit": ".fit",
 }
 
 __all__ = list(_LAZY)

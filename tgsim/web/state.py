@@ -147,7 +147,7 @@ TEACHING_VOLUME = 1.4e4  # mm³: a sphere 30 mm across
 
 
 def _get_model(name: str, model_path: Any = None):
-    from ..catalogue import model as get_model
+    from ..engine.catalogue import model as get_model
 
     return get_model(name, path=model_path)
 
@@ -512,7 +512,7 @@ def assess_view(curves: dict[str, Any]) -> dict[str, Any]:
         ``recist`` and ``irecist`` (one call per scan: "pre-baseline" before the
         treatment day, "baseline", then the category) and ``notes``.
     """
-    from ..plot.pseudoprogression import scan_categories
+    from ..clinical.pseudoprogression import scan_categories
 
     days, d = curves["scan_day"], curves["scan_diameter_mm"]
     out: dict[str, Any] = {"recist": [], "irecist": [], "notes": ""}
