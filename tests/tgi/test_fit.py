@@ -40,6 +40,10 @@ def test_noise_free_recovery_of_kill_and_resistance():
                          "x.effect.slope")
     np.testing.assert_allclose(res.estimate[0], [100.0, 0.1, 0.03, 0.1], rtol=1e-6)
     assert res.success[0] and "x.effect.slope" in res.summary()
+    ax = res.plot(0)
+    assert ax.get_yscale() == "log" and len(ax.lines) == 2
+    np.testing.assert_allclose(ax.lines[1].get_ydata(), _data(), rtol=1e-6)
+    assert res.params().loc[0, "x.effect.slope"] == pytest.approx(0.1, rel=1e-6)
 
 
 def _oracle(y, x0, lo, hi):
