@@ -65,6 +65,8 @@ class TreatmentFit:
     success : numpy.ndarray of bool; message : list of str; nfev : numpy.ndarray
     rss, aic : numpy.ndarray
         Residual sum of squares and Akaike's criterion (scale counted as a parameter).
+    dof : numpy.ndarray
+        Residual degrees of freedom (points minus estimated parameters).
     error_model : str
     """
 
@@ -80,6 +82,7 @@ class TreatmentFit:
     rss: np.ndarray
     aic: np.ndarray
     error_model: str
+    dof: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
     fitted: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(repr=False,
                                                                    default_factory=list)
 
@@ -88,6 +91,17 @@ class TreatmentFit:
         import pandas as pd
 
         return pd.DataFrame(self.estimate, index=self.subjects, columns=list(self.names))
+
+    def ci(self, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+        """Wald intervals ``estimate ± t SE`` with Student's t on :attr:`dof` degrees of
+        freedom (as :func:`tgsim.fit` does): arrays (lower, upper), NaN where undefined."""
+        from scipy.stats import t as student
+
+        if not 0 < level < 1:
+            raise DataError(f"level must be in (0, 1); got {level!r}")
+        d = np.asarray(self.dof, float)
+        q = np.where(d > 0, student.ppf(0.5 + level / 2, np.maximum(d, 1)), np.nan)[:, None]
+        return self.estimate - q * self.stderr, self.estimate + q * self.stderr
 
     def summary(self) -> str:
         """A text table: estimate ± SE per subject and parameter."""
@@ -353,7 +367,7 @@ def fit_treatment(
         stderr=np.full((n, p), np.nan), covariance=np.full((n, p, p), np.nan),
         identifiable=np.ones((n, p), bool), success=np.zeros(n, bool), message=[""] * n,
         nfev=np.zeros(n, int), rss=np.full(n, np.nan), aic=np.full(n, np.nan),
-        error_model=error_model,
+        error_model=error_model, dof=np.zeros(n, int),
     )
     for i, (label, (t, y)) in enumerate(zip(subjects, series, strict=True)):
         if t.size < 2:
@@ -407,6 +421,7 @@ def _store(res: TreatmentFit, i: int, pb: _Problem, sol: Any, names_card: list[s
     rss = float(r @ r)
     res.estimate[i] = est
     res.rss[i] = rss
+    res.dof[i] = m - k
     res.success[i] = bool(sol.success)
     res.message[i] = str(sol.message)
     res.nfev[i] = int(sol.nfev)
