@@ -44,6 +44,15 @@ def test_noise_free_recovery_of_kill_and_resistance():
     assert ax.get_yscale() == "log" and len(ax.lines) == 2
     np.testing.assert_allclose(ax.lines[1].get_ydata(), _data(), rtol=1e-6)
     assert res.params().loc[0, "x.effect.slope"] == pytest.approx(0.1, rel=1e-6)
+    y = _data(noise=0.1)
+    noisy = fit_treatment((T, y), "exponential", [_drug()])
+    lo, hi = noisy.ci(0.9)
+    from scipy.stats import t as student
+    q = student.ppf(0.95, T.size - 4)
+    np.testing.assert_allclose(hi - noisy.estimate, q * noisy.stderr, rtol=1e-12)
+    assert noisy.dof[0] == T.size - 4 and np.all(lo < noisy.estimate)
+    with pytest.raises(DataError, match="level must be in"):
+        noisy.ci(1.5)
 
 
 def _oracle(y, x0, lo, hi):
