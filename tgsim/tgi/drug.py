@@ -165,8 +165,19 @@ class Drug(_Intervention):
                                             day.shape).copy()}
 
     def terms(self, i: int = 0) -> ExposureTerms:
-        """Exposure (concentration) terms of subject ``i``."""
-        return exposure_terms(self.pk, self.regimen(i))
+        """Exposure (concentration) terms of subject ``i`` (cached per PK parameters: the
+        doses, subjects and drug of an instance never change)."""
+        cache = self.__dict__.setdefault("_terms_cache", {})
+        key = (self.pk, i)
+        try:
+            hash(key)
+        except TypeError:              # array-valued PK fields: no caching
+            return exposure_terms(self.pk, self.regimen(i))
+        if key not in cache:
+            if len(cache) > 64:
+                cache.clear()
+            cache[key] = exposure_terms(self.pk, self.regimen(i))
+        return cache[key]
 
     def concentration(self, t: Any, i: int = 0) -> np.ndarray:
         """Concentration of subject ``i`` at ``t`` (days)."""
