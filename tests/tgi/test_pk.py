@@ -105,6 +105,8 @@ def test_bad_pk_input():
     with pytest.raises(ScheduleError, match="positive duration"):
         OneCompartment(1.0).terms([0.0], [1.0], "infusion", 0.0)
     assert OneCompartment(Free(1.0)).unit_response()[1].tolist() == [1.0]
+    with pytest.raises(ScheduleError, match="elimination_rate must be one number"):
+        OneCompartment(np.array([1.5, 2.0]))
 
 
 @settings(max_examples=40, deadline=None)

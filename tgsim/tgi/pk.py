@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ScheduleError
-from ..treatment import _field
+from ..treatment import Free, _field
 
 __all__ = ["OneCompartment", "TwoCompartment", "ExposureTerms", "exposure_terms"]
 
@@ -86,7 +86,19 @@ class _PK:
     def unit_response(self) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
         raise NotImplementedError
 
+    def _check_scalars(self) -> None:
+        from dataclasses import fields
+
+        for f in fields(self):  # type: ignore[arg-type]
+            v = getattr(self, f.name)
+            if v is not None and not isinstance(v, Free) and np.ndim(v) != 0:
+                raise ScheduleError(
+                    f"{type(self).__name__}.{f.name} must be one number (PK parameters are "
+                    f"shared by a drug's subjects); got {v!r}"
+                )
+
     def _check_absorption(self) -> None:
+        self._check_scalars()
         if self.absorption_rate is not None:
             _field(self, "absorption_rate", f"{type(self).__name__}.absorption_rate",
                    lo=0.0, lo_open=True)
