@@ -179,7 +179,7 @@ def test_explorer_in_headless_chromium(server, browser, tmp_path):
     assert box is not None, "no swelling entry in the treatment picker"
     driver.execute_script("arguments[0].querySelector('input').click();", box)
     # the first swelling run may compile its kernel (tens of seconds when cold)
-    _wait(driver, "return Bokeh.documents[0].get_model_by_name('shown_view').text"
+    _wait(driver, "return Bokeh.documents[0].get_model_by_name('shown_view').data.query[0]"
           ".includes('treatments=swelling&');", 300)
     calls = driver.execute_script(CALLS)
     rec, irec = _row(calls, "RECIST 1.1"), _row(calls, "iRECIST")
