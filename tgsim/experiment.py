@@ -282,6 +282,32 @@ class Experiment:
         The cohort experiment, resolved.
     output : dict
         ``dir``, ``dataset``, ``summary``, ``figures``, ``config``.
+
+    Examples
+    --------
+    >>> import os, tempfile, tgsim
+    >>> text = '''
+    ... title = "Exponential growth, untreated"
+    ... [model]
+    ... name = "exponential"
+    ... [cohort]
+    ... subjects = 20
+    ... seed = 1
+    ... [times]
+    ... start = 0
+    ... stop = 84
+    ... step = 7
+    ... [population]
+    ... initial_volume = { distribution = "lognormal", median = 1.4e4, cv = 0.3 }
+    ... growth_rate = 0.01
+    ... '''
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "small.toml")
+    ...     with open(path, "w") as fh:
+    ...         _ = fh.write(text)
+    ...     exp = tgsim.load_experiment(path)
+    >>> exp.times[[0, -1]].tolist(), exp.population.names
+    ([0.0, 84.0], ('initial_volume', 'growth_rate'))
     """
 
     path: Path
@@ -343,6 +369,42 @@ class ExperimentResult:
     elapsed_s : float
         Wall time of the run (seconds).
     experiment : Experiment
+
+    Examples
+    --------
+    >>> import os, tempfile, tgsim
+    >>> text = '''
+    ... title = "Exponential growth, untreated"
+    ... [model]
+    ... name = "exponential"
+    ... [cohort]
+    ... subjects = 20
+    ... seed = 1
+    ... [times]
+    ... start = 0
+    ... stop = 84
+    ... step = 7
+    ... [population]
+    ... initial_volume = { distribution = "lognormal", median = 1.4e4, cv = 0.3 }
+    ... growth_rate = 0.01
+    ... [observation]
+    ... every = "6w"
+    ... [readouts]
+    ... recist = true
+    ... [output]
+    ... dataset = false
+    ... figures = false
+    ... '''
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "small.toml")
+    ...     with open(path, "w") as fh:
+    ...         _ = fh.write(text)
+    ...     result = tgsim.run_experiment(path, os.path.join(tmp, "out"), progress=False)
+    >>> result.experiment.title
+    'Exponential growth, untreated'
+    >>> row = result.table.set_index("statistic").loc["progressed"]
+    >>> float(row["value"]), row["unit"]
+    (100.0, '%')
     """
 
     out_dir: Path
@@ -384,6 +446,34 @@ def load_experiment(path: str | os.PathLike[str]) -> Experiment:
     ConfigError
         Malformed TOML, unknown keys, wrong types or invalid values: the message names the
         file, the table and the key.
+
+    Examples
+    --------
+    >>> import os, tempfile, tgsim
+    >>> text = '''
+    ... title = "Exponential growth, untreated"
+    ... [model]
+    ... name = "exponential"
+    ... [cohort]
+    ... subjects = 20
+    ... seed = 1
+    ... [times]
+    ... start = 0
+    ... stop = 84
+    ... step = 7
+    ... [population]
+    ... initial_volume = { distribution = "lognormal", median = 1.4e4, cv = 0.3 }
+    ... growth_rate = 0.01
+    ... [[scenario]]
+    ... name = "untreated"
+    ... '''
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "small.toml")
+    ...     with open(path, "w") as fh:
+    ...         _ = fh.write(text)
+    ...     exp = tgsim.load_experiment(path)
+    >>> exp.title, exp.model.name, [s.name for s in exp.scenarios]
+    ('Exponential growth, untreated', 'exponential', ['untreated'])
     """
     p = Path(path).expanduser().resolve()
     cfg = _read_toml(p)
@@ -902,6 +992,39 @@ def run_experiment(path: str | os.PathLike[str], out_dir: str | os.PathLike[str]
         directory that exists and is not empty.
     OSError
         When writing fails (e.g. a full disk); nothing is left under the output name.
+
+    Examples
+    --------
+    >>> import os, tempfile, tgsim
+    >>> text = '''
+    ... title = "Exponential growth, untreated"
+    ... [model]
+    ... name = "exponential"
+    ... [cohort]
+    ... subjects = 20
+    ... seed = 1
+    ... [times]
+    ... start = 0
+    ... stop = 84
+    ... step = 7
+    ... [population]
+    ... initial_volume = { distribution = "lognormal", median = 1.4e4, cv = 0.3 }
+    ... growth_rate = 0.01
+    ... [observation]
+    ... every = "6w"
+    ... [readouts]
+    ... recist = true
+    ... [output]
+    ... figures = ["volume"]
+    ... '''
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "small.toml")
+    ...     with open(path, "w") as fh:
+    ...         _ = fh.write(text)
+    ...     result = tgsim.run_experiment(path, os.path.join(tmp, "out"), progress=False)
+    ...     written = sorted(os.listdir(result.out_dir))
+    >>> [name for name in written if name.endswith((".nc", ".csv", ".png"))]
+    ['cohort.nc', 'summary.csv', 'volume.png']
     """
     return load_experiment(path).run(out_dir, subjects=subjects, seed=seed,
                                      scheduler=scheduler, overwrite=overwrite,
