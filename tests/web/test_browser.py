@@ -187,8 +187,9 @@ def test_explorer_in_headless_chromium(server, browser, tmp_path):
     assert "PD" in rec
     first = irec.index("iUPD")
     assert any(c in ("iSD", "iPR", "iCR") for c in irec[first + 1:]), irec
-    table = _element(driver, "table", "iRECIST")
-    assert table is not None and "iUPD" in table.get_attribute("textContent")
+    # the table under the plots follows on the server's next tick
+    _wait(driver, DEEP_QUERY + "return deepAll(document, 'table').some(t => "
+          "t.textContent.includes('iRECIST') && t.textContent.includes('iUPD'));", 60)
 
     # 3. latency, warm: the growth-rate slider set in the page until the curve is redrawn
     lo = driver.execute_script(

@@ -141,6 +141,7 @@ class _Page:
         self.start_notes = list(notes or [])
         self.curves: dict[str, Any] = {}
         self.update_ms = float("nan")
+        self.table_html, self.table_pending = "", False
         self.src, figs = _figures()
         self.status = Div(text="", name="status", sizing_mode="stretch_width")
         self.model_select = Select(title="growth law", value=view.model,
@@ -308,9 +309,18 @@ class _Page:
             + "".join(f"<td style='color:{_colour(x)}'>{x}</td>" for x in vals) + "</tr>"
             for name, vals in (("RECIST 1.1", rec), ("iRECIST", irec),
                                ("LI-RADS threshold growth", tg)))
-        self._set_div(self.calls_table,
-                      f"<table style='font-size:12px;border-spacing:8px 2px'><tr>"
-                      f"<th style='text-align:left'>scan day</th>{head}</tr>{body}</table>")
+        self.table_html = (f"<table style='font-size:12px;border-spacing:8px 2px'><tr>"
+                           f"<th style='text-align:left'>scan day</th>{head}</tr>{body}"
+                           f"</table>")
+        if self.calls_table.text != self.table_html and not self.table_pending:
+            # the table re-lays out the page in the browser: sent on the next tick, after
+            # the plots (which show the same calls) have been redrawn
+            self.table_pending = True
+            self.doc.add_next_tick_callback(self._draw_table)
+
+    def _draw_table(self) -> None:
+        self.table_pending = False
+        self._set_div(self.calls_table, self.table_html)
 
 
 def _short(category: str) -> str:
