@@ -2,7 +2,7 @@
 
 Build: ``python -m sphinx -W -b html docs docs/_build/html`` (needs the ``docs`` extra).
 At build time this file writes the API reference list (every name in ``tgsim.__all__``)
-and the gallery page (figures drawn by :func:`tgsim.build_gallery`, each with the code
+and the gallery page (figures drawn by ``studies.gallery.build_gallery``, each with the code
 that draws it); the tutorials are executed by MyST-NB.
 """
 
@@ -92,7 +92,7 @@ def _write_api_index() -> None:
 # ----------------------------------------------------------------- gallery
 def _write_gallery() -> None:
     """docs/gallery/index.md: every gallery figure, its text and the code that draws it."""
-    from tgsim.gallery import ENTRIES
+    from studies.gallery import ENTRIES, build_gallery
 
     out = HERE / "gallery"
     figures = out / "figures"
@@ -100,13 +100,13 @@ def _write_gallery() -> None:
         import matplotlib
 
         matplotlib.use("Agg")
-        tgsim.build_gallery(figures, quick=True)
+        build_gallery(figures, quick=True)
     built = json.loads((figures / "gallery.json").read_text(encoding="utf-8"))
     notes = {e["slug"]: e for e in built["entries"]}
     lines = ["# Gallery", "",
              "Explained teaching figures; `tgsim gallery -o DIR` draws the full-resolution",
              "set. Under each figure, *the code that draws it* shows the function of",
-             "`tgsim.gallery` that made it (drawn here with `quick=True`).", ""]
+             "`studies.gallery` that made it (drawn here with `quick=True`).", ""]
     for k, entry in enumerate(ENTRIES, 1):
         fn = entry.build
         src = Path(inspect.getsourcefile(fn)).resolve()

@@ -119,7 +119,7 @@ def _random_view(rng) -> View:
 def test_calls_agree_with_the_lesion_table_functions():
     """The explorer reads one measurable lesion by the array rule table; tgsim.recist and
     tgsim.irecist on the scans' lesion table must give the same call at every scan."""
-    from tgsim.plot.pseudoprogression import scan_categories
+    from tgsim.clinical.pseudoprogression import scan_categories
     from tgsim.web.state import assess_view, simulate_view
 
     rng = np.random.default_rng(7)

@@ -28,7 +28,7 @@ new lesions; new lesions are recorded but never added to the target sum). Then
 * Otherwise the status stays iUPD. After iCPD every later assessment is iCPD.
 
 Non-target-only disease is iCR, non-iCR/non-iUPD, iUPD/iCPD or iNE, never iSD. The rules
-are applied by :mod:`tgsim.clinical.rules` (shared with :mod:`tgsim.readouts`); the
+are applied by :mod:`tgsim.clinical.rules` (shared with :mod:`tgsim.cohort.readouts`); the
 conventions are listed in :mod:`tgsim.clinical.recist` and the README.
 
 The split of new lesions into "new target" (>= 10 mm, at most 5) and "new non-target"

@@ -32,7 +32,7 @@ Diameters in **mm**, days in **days**. The rules encoded (Eisenhauer et al. 2009
   default 0).
 
 The rules are applied by :mod:`tgsim.clinical.rules`, which the cohort read-outs of
-:mod:`tgsim.readouts` share.
+:mod:`tgsim.cohort.readouts` share.
 
 Conventions
 -----------

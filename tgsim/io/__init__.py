@@ -12,7 +12,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ._atomic import atomic_path
+from ._atomic import atomic_path, check_output_file
+from ._outdir import atomic_dir
 
 _LAZY = {
     "read_series": ".series",
@@ -21,7 +22,7 @@ _LAZY = {
     "write_lesions": ".lesions",
 }
 
-__all__ = ["atomic_path", *_LAZY]
+__all__ = ["atomic_path", "atomic_dir", "check_output_file", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

@@ -17,7 +17,7 @@ Modules: :mod:`~tgsim.metastasis.model` (parameters), :mod:`~tgsim.metastasis.se
 :mod:`~tgsim.metastasis.deterministic`, :mod:`~tgsim.metastasis.stochastic`,
 :mod:`~tgsim.metastasis.readouts` (size classes, summary),
 :mod:`~tgsim.metastasis.config` (the ``[metastasis]`` table of experiment files) and
-:mod:`~tgsim.metastasis.experiments` (analyses run by ``tgsim run``).
+:mod:`~studies.metastasis` (analyses run by ``tgsim run``).
 
 Examples
 --------

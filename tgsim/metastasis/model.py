@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..catalogue import Model
+from ..engine.catalogue import Model
 from ..errors import TgsimError
 from .readouts import (
     DEFAULT_DETECTION_LIMIT_MM,

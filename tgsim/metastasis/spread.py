@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..errors import TgsimError, TgsimWarning
 from ..simulation import check_times, simulate
 from ..treatment import (

@@ -30,14 +30,21 @@ Examples
 ('time (day)', 'tumour volume (mm³)')
 """
 
-from ._labels import OKABE_ITO, RESPONSE_COLOURS
+from ._labels import (
+    GREY,
+    OKABE_ITO,
+    RESPONSE_COLOURS,
+    new_axes,
+    reference_line,
+    response_colour,
+)
 from .auto import plot, register_accessor
 from .cohort import spaghetti
 from .fit import fit_plot, model_comparison, profile_plot
 from .growth import growth_curves
 from .metastasis import colony_classes, colony_histogram
 from .phase import growth_rate, phase_plot
-from .pseudoprogression import pseudoprogression, scan_categories
+from .pseudoprogression import pseudoprogression
 from .response import best_change, spider, swimmer, waterfall
 
 __all__ = [
@@ -53,11 +60,14 @@ __all__ = [
     "colony_classes",
     "colony_histogram",
     "pseudoprogression",
-    "scan_categories",
     "phase_plot",
     "growth_rate",
     "plot",
     "register_accessor",
     "OKABE_ITO",
+    "GREY",
+    "new_axes",
+    "reference_line",
+    "response_colour",
     "RESPONSE_COLOURS",
 ]

@@ -26,7 +26,7 @@ _CSS_SMALL = "font-size: 11px; color: #555; margin-top: -6px;"
 
 
 def _colour(category: str) -> str:
-    from ..plot._labels import GREY, response_colour
+    from ..plot import GREY, response_colour
 
     if category == "TG":
         return "#D55E00"
@@ -135,7 +135,7 @@ class _Page:
             TextAreaInput,
         )
 
-        from ..catalogue import models
+        from ..engine.catalogue import models
 
         self.doc, self.view, self.model_path = doc, view, model_path
         self.start_notes = list(notes or [])
@@ -328,7 +328,7 @@ def _short(category: str) -> str:
 
 
 def _card(name: str, model_path: Any):
-    from ..catalogue import model as get_model
+    from ..engine.catalogue import model as get_model
 
     return get_model(name, path=model_path)
 

@@ -147,7 +147,7 @@ TEACHING_VOLUME = 1.4e4  # mm³: a sphere 30 mm across
 
 
 def _get_model(name: str, model_path: Any = None):
-    from ..catalogue import model as get_model
+    from ..engine.catalogue import model as get_model
 
     return get_model(name, path=model_path)
 
@@ -518,12 +518,12 @@ def _one_lesion_calls(days: np.ndarray, d: np.ndarray, base: int
     """RECIST 1.1 and iRECIST calls from baseline on, by the array rules.
 
     One measurable target lesion seen at every scan is what the explorer shows almost
-    always; :mod:`tgsim.readouts` reads it by the rule table the lesion-table functions
+    always; :mod:`tgsim.cohort.readouts` reads it by the rule table the lesion-table functions
     share (:mod:`tgsim.clinical.rules`), in well under a millisecond. ``None`` for anything
     else (a baseline under 10 mm, a lesion not measured), which the lesion-table
     functions read.
     """
-    from ..readouts import (
+    from ..cohort.readouts import (
         CONFIRM_DAYS,
         IRECIST_CODES,
         MEASURABLE_MM,
@@ -561,7 +561,7 @@ def assess_view(curves: dict[str, Any]) -> dict[str, Any]:
     >>> calls["recist"][:3], calls["irecist"][:4]
     (['baseline', 'PD', 'PD'], ['baseline', 'iUPD', 'iUPD', 'iSD'])
     """
-    from ..plot.pseudoprogression import scan_categories
+    from ..clinical.pseudoprogression import scan_categories
 
     days, d = curves["scan_day"], curves["scan_diameter_mm"]
     out: dict[str, Any] = {"recist": [], "irecist": [], "notes": ""}
