@@ -13,8 +13,8 @@ of 0.3 s between them (a student dragging slowly). It also reports the CPU time 
 change by the server process and by the browser's processes (psutil), which a loaded
 machine changes far less than wall-clock times.
 
-Needs the ``web`` extra, selenium, psutil, and Debian's ``chromium`` and
-``chromium-driver``.
+Needs the ``web`` extra, selenium, and Debian's ``chromium`` and ``chromium-driver``;
+the CPU times need psutil (installed with the ``dask`` extra), and are left out without it.
 
 Run:  python benchmarks/bench_explorer.py [--changes 40] [--checkout DIR]
 """
@@ -86,8 +86,10 @@ def _browser():
 
 
 def _cpu(pids: list[int]) -> float:
-    import psutil
-
+    try:
+        import psutil
+    except ImportError:
+        return float("nan")
     total = 0.0
     for pid in pids:
         try:
@@ -110,9 +112,15 @@ def _run(driver, values, pause: float, pids: tuple[list[int], list[int]]):
     return out, cpu
 
 
-def main() -> None:
-    import psutil
+def _children(pid: int) -> list[int]:
+    try:
+        import psutil
+    except ImportError:
+        return []
+    return [p.pid for p in psutil.Process(pid).children(recursive=True)]
 
+
+def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--changes", type=int, default=40)
     ap.add_argument("--checkout", default=os.path.dirname(os.path.dirname(
@@ -131,8 +139,7 @@ def main() -> None:
                                        "'growth_rate'); return [s.start, s.end];")
         values = [lo + (hi - lo) * (0.3 + 0.02 * (i % 10)) for i in range(args.changes + 1)]
         driver.execute_async_script(LATENCY, values[0])  # warm-up
-        chrome = [p.pid for p in psutil.Process(driver.service.process.pid).children(True)]
-        pids = ([proc.pid], chrome)
+        pids = ([proc.pid], _children(driver.service.process.pid))
         load = os.getloadavg()[0]
         for label, pause in (("back to back", 0.0), ("0.3 s apart", 0.3)):
             ms, cpu = _run(driver, values[1:], pause, pids)
