@@ -121,9 +121,9 @@ def build_gallery(outdir: str | Path, *, quick: bool = False, dpi: int | None = 
 
     Examples
     --------
-    >>> import os, tempfile, tgsim
+    >>> import os, tempfile
     >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     gallery = tgsim.build_gallery(tmp, quick=True, only=["growth-laws"], formats=())
+    ...     gallery = build_gallery(tmp, quick=True, only=["growth-laws"], formats=())
     ...     print(sorted(os.listdir(tmp)))
     ['growth-laws.png']
     """
