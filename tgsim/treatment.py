@@ -239,6 +239,15 @@ class Swelling:
         Swelling volume recruited per unit tumour volume per day (1/day).
     clearance_rate : float or array
         First-order clearance of the swelling (1/day); half-life ln 2 / clearance_rate.
+
+    Examples
+    --------
+    The swelling's half-life is ln 2 / clearance_rate:
+
+    >>> import math, tgsim
+    >>> sw = tgsim.Swelling(infiltration_rate=0.1, clearance_rate=0.03)
+    >>> round(math.log(2) / sw.clearance_rate, 1)
+    23.1
     """
 
     infiltration_rate: ArrayLike
@@ -266,6 +275,14 @@ class Acceleration:
         Multiplier of metastatic seeding from the onset on (used by the spread model).
     colony_growth : bool, default False
         Whether metastatic colonies are accelerated too.
+
+    Examples
+    --------
+    >>> import tgsim
+    >>> hpd = tgsim.Acceleration(onset_day=0, factor=3.0, ramp_days=14)
+    >>> immuno = tgsim.Immunotherapy(start=0, stop=180, kill_rate=0.0, acceleration=hpd)
+    >>> immuno.acceleration.factor
+    3.0
     """
 
     onset_day: ArrayLike
@@ -333,6 +350,15 @@ class Surgery(_Intervention):
     shed_colonies : float or array, default 0
         Expected number of metastatic colonies shed by the operation (iatrogenic
         spread; used by :mod:`tgsim.metastasis`).
+
+    Examples
+    --------
+    >>> import tgsim
+    >>> cut = tgsim.Surgery(day=30.0, resected_fraction=0.9)   # removes 90 % on day 30
+    >>> cut.event_days().tolist()
+    [30.0]
+    >>> cut.to_dict()["resected_fraction"]
+    0.9
     """
 
     day: ArrayLike
@@ -368,6 +394,19 @@ class Radiotherapy(_Intervention):
         Linear radiosensitivity (1/Gy).
     beta : float or array, default 0.03
         Quadratic radiosensitivity (1/Gy²); alpha/beta = 10 Gy is typical of tumours.
+
+    Examples
+    --------
+    Thirty fractions of 2 Gy, Monday to Friday: per fraction the surviving fraction is
+    ``exp(-0.3 * 2 - 0.03 * 2**2)``, and the BED with alpha/beta = 10 Gy is 30 * 2 * 1.2 = 72 Gy.
+
+    >>> import tgsim
+    >>> rt = tgsim.Radiotherapy(tgsim.weekday_fractions(30, 0), dose_gy=2.0,
+    ...                         alpha=0.3, beta=0.03)
+    >>> rt.event_days()[:6].tolist()
+    [0.0, 1.0, 2.0, 3.0, 4.0, 7.0]
+    >>> round(float(rt.surviving_fraction()), 4), float(rt.bed())
+    (0.4868, 72.0)
     """
 
     days: Sequence[float] | np.ndarray
@@ -426,6 +465,14 @@ class Chemotherapy(_Intervention):
         Kill per unit concentration per day (log-kill, 1/(dose·day)) or per unit
         concentration (Norton-Simon, 1/dose).
     hypothesis : {"log-kill", "norton-simon"}
+
+    Examples
+    --------
+    >>> import tgsim
+    >>> chemo = tgsim.Chemotherapy(days=[0, 21, 42], dose=1.0, half_life_days=2.0,
+    ...                            kill_rate=0.2, hypothesis="norton-simon")
+    >>> chemo.event_days().tolist(), chemo.hypothesis
+    ([0.0, 21.0, 42.0], 'norton-simon')
     """
 
     days: Sequence[float] | np.ndarray
@@ -463,6 +510,13 @@ class TargetedTherapy(_Intervention):
         Initial kill hazard (1/day).
     resistance_rate : float or array, default 0
         Rate at which the kill wanes (1/day); 0 = constant kill.
+
+    Examples
+    --------
+    >>> import tgsim
+    >>> drug = tgsim.TargetedTherapy(start=0, stop=180, kill_rate=0.03, resistance_rate=0.01)
+    >>> drug.event_days().tolist()                  # exposure on [0, 180)
+    [0.0, 180.0]
     """
 
     start: ArrayLike
@@ -497,7 +551,17 @@ class TargetedTherapy(_Intervention):
 class Immunotherapy(TargetedTherapy):
     """Immune checkpoint or other immunotherapy: the targeted-therapy kill plus optional
     pseudoprogression ``swelling`` (:class:`Swelling`) and ``acceleration``
-    (:class:`Acceleration`, e.g. hyperprogression)."""
+    (:class:`Acceleration`, e.g. hyperprogression).
+
+    Examples
+    --------
+    >>> import tgsim
+    >>> immuno = tgsim.Immunotherapy(start=0, stop=295, kill_rate=0.025,
+    ...                              swelling=tgsim.Swelling(infiltration_rate=0.1,
+    ...                                                      clearance_rate=0.03))
+    >>> immuno.event_days().tolist(), immuno.swelling.clearance_rate
+    ([0.0, 295.0], 0.03)
+    """
 
     swelling: Swelling | None = None
 
@@ -601,6 +665,20 @@ class Schedule:
     ScheduleError
         On clashes: the same intervention twice at one time, or overlapping exposures of
         one therapy (same type and name).
+
+    Examples
+    --------
+    >>> import tgsim
+    >>> schedule = tgsim.Schedule([
+    ...     tgsim.Chemotherapy(days=[0, 21, 42], dose=1.0, half_life_days=2.0, kill_rate=0.2),
+    ...     tgsim.Surgery(day=30, resected_fraction=0.9)])
+    >>> len(schedule), schedule.event_days().tolist()
+    (2, [0.0, 21.0, 30.0, 42.0])
+    >>> try:                                      # the same intervention twice on one day
+    ...     tgsim.Schedule([tgsim.Surgery(10, 0.5), tgsim.Surgery(10, 0.5)])
+    ... except tgsim.ScheduleError as exc:
+    ...     print(exc)
+    Surgery clashes with Surgery: the same intervention twice on day 10
     """
 
     def __init__(self, interventions: Iterable[Any] = ()):
@@ -1035,6 +1113,28 @@ def load_schedule(path: str | os.PathLike[str]) -> Schedule:
 
     A ``[schedule]`` table holding these is accepted too (the experiment-file layout).
     Unknown keys raise a :class:`~tgsim.errors.ConfigError` naming the file and key.
+
+    Examples
+    --------
+    >>> import os, tempfile, tgsim
+    >>> text = '''
+    ... [[surgery]]
+    ... day = 30
+    ... resected_fraction = 0.99
+    ...
+    ... [[immunotherapy]]
+    ... start = 0
+    ... stop = 84
+    ... kill_rate = 0.04
+    ... swelling = { infiltration_rate = 0.05, clearance_rate = 0.03 }
+    ... '''
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "schedule.toml")
+    ...     with open(path, "w") as fh:
+    ...         _ = fh.write(text)
+    ...     schedule = tgsim.load_schedule(path)
+    >>> [type(item).__name__ for item in schedule]
+    ['Surgery', 'Immunotherapy']
     """
     p = os.fspath(path)
     try:
