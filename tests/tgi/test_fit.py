@@ -80,7 +80,7 @@ def test_agrees_with_least_squares_solve_ivp_oracle():
 def test_finite_difference_jacobian_against_reference_differences():
     """The batched central differences of the kernels against differences of the
     reference solution with a tight tolerance: agreement to 1e-5 relative."""
-    from tgsim.catalogue import model
+    from tgsim.engine.catalogue import model
 
     from tgsim.fitting.treated import _jacobian, _Problem
 
