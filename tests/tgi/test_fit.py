@@ -81,7 +81,6 @@ def test_finite_difference_jacobian_against_reference_differences():
     """The batched central differences of the kernels against differences of the
     reference solution with a tight tolerance: agreement to 1e-5 relative."""
     from tgsim.engine.catalogue import model
-
     from tgsim.fitting.treated import _jacobian, _Problem
 
     y = _data(noise=0.1)
