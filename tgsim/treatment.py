@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ConfigError, ScheduleError, TgsimError, TgsimWarning
+from .schema import check_unknown
 
 __all__ = [
     "Free",
@@ -1036,12 +1037,8 @@ def schedule_from_tables(tables: Mapping[str, Any], where: str) -> Schedule:
     ``weekdays = {fractions = 30, start = 0}`` instead of ``days``.
     """
     items: list[Any] = []
+    check_unknown(tables, _TOML_TYPES, where, what="intervention table")
     for key, value in tables.items():
-        if key not in _TOML_TYPES:
-            raise ConfigError(
-                f"{where}: unknown key {key!r}; allowed intervention tables are "
-                f"{', '.join(sorted(set(_TOML_TYPES)))}"
-            )
         cls = _TOML_TYPES[key]
         rows = value if isinstance(value, list) else [value]
         for i, row in enumerate(rows):
@@ -1063,21 +1060,10 @@ def schedule_from_tables(tables: Mapping[str, Any], where: str) -> Schedule:
                     raise type(exc)(f"{here}: weekdays: {exc}") from None
             allowed = {f.name for f in fields(cls)}
             row = _free_tables(row, here)
-            unknown = set(row) - allowed
-            if unknown:
-                raise ConfigError(
-                    f"{here}: unknown key(s) {', '.join(sorted(unknown))}; allowed keys are "
-                    f"{', '.join(sorted(allowed))}"
-                )
+            check_unknown(row, allowed, here)
             for sub, subcls in (("acceleration", Acceleration), ("swelling", Swelling)):
                 if sub in row and isinstance(row[sub], dict):
-                    sub_allowed = {f.name for f in fields(subcls)}
-                    bad = set(row[sub]) - sub_allowed
-                    if bad:
-                        raise ConfigError(
-                            f"{here}.{sub}: unknown key(s) {', '.join(sorted(bad))}; allowed "
-                            f"keys are {', '.join(sorted(sub_allowed))}"
-                        )
+                    check_unknown(row[sub], {f.name for f in fields(subcls)}, f"{here}.{sub}")
                     try:
                         row[sub] = subcls(**_free_tables(row[sub], f"{here}.{sub}"))
                     except ScheduleError as exc:
