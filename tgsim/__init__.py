@@ -82,6 +82,10 @@ _LAZY: dict[str, str] = {
     "profile_likelihood": ".fit.uncertainty",
     "bootstrap": ".fit.uncertainty",
     "gdrate": ".fit.gdrate",
+    # Bayesian inference
+    "sample": ".bayes",
+    "Prior": ".bayes",
+    "SampleResult": ".bayes",
     # virtual cohorts and experiments
     "Population": ".population",
     "LogNormal": ".population",
@@ -118,7 +122,7 @@ _LAZY: dict[str, str] = {
 #: submodules reachable as attributes (``tgsim.datasets``, ``tgsim.plot``, ...)
 _SUBMODULES = (
     "datasets", "plot", "io", "clinical", "observe", "treatment", "catalogue", "metastasis",
-    "gallery", "population", "cohort", "experiment",
+    "gallery", "population", "cohort", "experiment", "bayes",
 )
 
 __all__ = [
@@ -178,6 +182,7 @@ if TYPE_CHECKING:  # pragma: no cover
         sum_of_diameters,
         volume_to_cells,
     )
+    from .bayes import Prior, SampleResult, sample
     from .simulation import simulate
     from .treatment import (
         Acceleration,

@@ -1,0 +1,21 @@
+"""Bayesian inference: posteriors of growth parameters for every subject of a cohort.
+
+* :func:`sample` — NUTS over all subjects x chains in one compiled call
+  (:mod:`tgsim.bayes.sample`), returning a :class:`SampleResult` (ArviZ
+  ``InferenceData``, diagnostics, forecasts).
+* :class:`Prior` — prior distributions; defaults from the card's bounds
+  (:mod:`tgsim.bayes.priors`).
+* :func:`sample_population` — the hierarchical (random-effects) model by Gibbs steps for
+  the population parameters and NUTS steps for the subjects
+  (:mod:`tgsim.bayes.hierarchical`).
+
+ArviZ (the ``bayes`` extra) is needed for the diagnostics and the InferenceData only.
+"""
+
+from __future__ import annotations
+
+from .priors import Prior
+from .result import SampleResult
+from .sample import sample
+
+__all__ = ["sample", "Prior", "SampleResult"]
