@@ -25,7 +25,7 @@ STAT_NAMES = ("acceptance_rate", "step_size", "tree_depth", "n_steps", "divergin
               "lp")
 
 #: transform codes
-IDENTITY, LOG, LOGIT = 0, 1, 2
+IDENTITY, LOG, LOGIT, LOGLOGIT = 0, 1, 2, 3
 
 
 @dataclass
@@ -70,6 +70,9 @@ class Target:
                     out[:, c] = np.log(v)
                 elif self.tkind[i] == LOGIT:
                     s = (v - self.tlo[i]) / (self.thi[i] - self.tlo[i])
+                    out[:, c] = np.log(s) - np.log1p(-s)
+                elif self.tkind[i] == LOGLOGIT:
+                    s = (np.log(v) - np.log(self.tlo[i])) / np.log(self.thi[i] / self.tlo[i])
                     out[:, c] = np.log(s) - np.log1p(-s)
                 else:
                     out[:, c] = v

@@ -121,6 +121,8 @@ def build_target(mdl: Model, em: ErrorModel, batch: SeriesBatch, priors: Any,
                 raise TgsimError(f"`priors[{k!r}]`: uniform({pr.a:g}, {pr.b:g}) must lie within "
                                  f"the bounds [{clo[i]:g}, {chi[i]:g}]")
             tkind[i], tlo[i], thi[i] = engine.LOGIT, pr.a, pr.b
+        elif clo[i] > 0.0 and math.isfinite(chi[i]):
+            tkind[i], tlo[i], thi[i] = engine.LOGLOGIT, clo[i], chi[i]
         elif clo[i] >= 0.0:
             tkind[i] = engine.LOG
         elif pr.kind in ("lognormal", "half_normal"):
@@ -163,6 +165,11 @@ def initial_points(target: engine.Target, mdl: Model, em: ErrorModel, batch: Ser
         if target.tkind[i] == engine.LOGIT:
             w = target.thi[i] - target.tlo[i]
             col = np.clip(col, target.tlo[i] + 1e-3 * w, target.thi[i] - 1e-3 * w)
+        elif target.tkind[i] == engine.LOGLOGIT:
+            w = math.log(target.thi[i] / target.tlo[i])
+            col = np.exp(np.clip(np.log(np.maximum(col, 1e-300)),
+                                 math.log(target.tlo[i]) + 1e-3 * w,
+                                 math.log(target.thi[i]) - 1e-3 * w))
         else:
             col = np.clip(col, target.clo[i], target.chi[i])
             if target.tkind[i] == engine.LOG:

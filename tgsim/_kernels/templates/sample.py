@@ -22,7 +22,9 @@
 # parameter sigma. D of them are free: comp[c] (c < D) is the slot of free coordinate c;
 # the others keep their value in fixed[s, :].
 # Transforms (tkind, per slot): 0 identity; 1 log (theta = exp(u)); 2 logit between
-# tlo and thi (theta = tlo + (thi - tlo) / (1 + exp(-u))). The log density of u includes
+# tlo and thi (theta = tlo + (thi - tlo) / (1 + exp(-u))); 3 logit of log theta between
+# 0 < tlo and thi (theta = exp(log tlo + log(thi / tlo) / (1 + exp(-u))): a positive
+# parameter with finite bounds, which then are no walls). The log density of u includes
 # the log Jacobian of the transform.
 # Priors (pkind, per slot; natural scale): 0 flat; 1 normal(pa, pb); 2 log-normal
 # (pa, pb: mean and sd of log theta); 3 half-normal(pb); 4 uniform(pa, pb) (support from
@@ -78,16 +80,23 @@ def smp_logp(u, D, comp, tkind, tlo, thi, pkind, pa, pb, mvm, mvq, clo, chi, T, 
             dth[i] = theta[i]
             lj += u[c]
             grad[c] = 1.0
-        else:
+        elif k == 2:
             s = 1.0 / (1.0 + math.exp(-u[c]))
             w = thi[i] - tlo[i]
             theta[i] = tlo[i] + w * s
             dth[i] = w * s * (1.0 - s)
             lj += math.log(w) + math.log(s) + math.log1p(-s)
             grad[c] = 1.0 - 2.0 * s
+        else:
+            s = 1.0 / (1.0 + math.exp(-u[c]))
+            w = math.log(thi[i]) - math.log(tlo[i])
+            theta[i] = math.exp(math.log(tlo[i]) + w * s)
+            dth[i] = theta[i] * w * s * (1.0 - s)
+            lj += math.log(theta[i]) + math.log(w) + math.log(s) + math.log1p(-s)
+            grad[c] = w * s * (1.0 - s) + 1.0 - 2.0 * s
     for i in range(NP + 1):
         gth[i] = 0.0
-        if not (theta[i] >= clo[i] and theta[i] <= chi[i]):
+        if tkind[i] < 2 and not (theta[i] >= clo[i] and theta[i] <= chi[i]):
             return -np.inf
     sig = theta[NP]
     p = theta[:NP]
@@ -176,8 +185,11 @@ def smp_natural(u, D, comp, tkind, tlo, thi, theta):
             theta[i] = u[c]
         elif tkind[i] == 1:
             theta[i] = math.exp(u[c])
-        else:
+        elif tkind[i] == 2:
             theta[i] = tlo[i] + (thi[i] - tlo[i]) / (1.0 + math.exp(-u[c]))
+        else:
+            w = math.log(thi[i]) - math.log(tlo[i])
+            theta[i] = math.exp(math.log(tlo[i]) + w / (1.0 + math.exp(-u[c])))
 
 
 @njit(cache=True, error_model="numpy")
