@@ -14,8 +14,9 @@ ArviZ (the ``bayes`` extra) is needed for the diagnostics and the InferenceData 
 
 from __future__ import annotations
 
+from .hierarchical import sample_population
 from .priors import Prior
 from .result import SampleResult
 from .sample import sample
 
-__all__ = ["sample", "Prior", "SampleResult"]
+__all__ = ["sample", "sample_population", "Prior", "SampleResult"]

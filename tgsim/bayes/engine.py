@@ -41,7 +41,7 @@ class Target:
     pa: np.ndarray
     pb: np.ndarray
     mvm: np.ndarray  # (n, NP + 1)
-    mvq: np.ndarray  # (NP + 1, NP + 1)
+    mvq: np.ndarray  # (n, NP + 1, NP + 1)
     clo: np.ndarray
     chi: np.ndarray
     T: np.ndarray

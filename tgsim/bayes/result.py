@@ -66,6 +66,8 @@ class SampleResult:
         Parameters held fixed.
     options : dict
         Sampler settings.
+    population : Dataset or None
+        Population parameters of the hierarchical model (:func:`sample_population`).
     """
 
     model: Model
@@ -80,6 +82,7 @@ class SampleResult:
     prior_text: str
     fixed: list[str]
     options: dict[str, Any] = field(default_factory=dict)
+    population: Any = None
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -223,8 +226,12 @@ class SampleResult:
         posterior_predictive and observed_data (ArviZ 0.x; the ``bayes`` extra)."""
         az = require_arviz()
         if "idata" not in self._cache:
+            post = self.posterior
+            if self.population is not None:
+                post = post.merge(self.population.rename(
+                    {k: f"population_{k}" for k in self.population.data_vars}))
             self._cache["idata"] = az.InferenceData(
-                posterior=self.posterior, sample_stats=self.sample_stats,
+                posterior=post, sample_stats=self.sample_stats,
                 log_likelihood=self.log_likelihood(),
                 posterior_predictive=self.posterior_predictive(),
                 observed_data=self.observed_data())

@@ -134,7 +134,8 @@ def build_target(mdl: Model, em: ErrorModel, batch: SeriesBatch, priors: Any,
             fixed_arr[:, i] = fixed_v[k]
     target = engine.Target(
         kernels=kernels(mdl, "sample"), comp=comp, tkind=tkind, tlo=tlo, thi=thi, pkind=pkind,
-        pa=pa, pb=pb, mvm=np.ascontiguousarray(mvm), mvq=np.ascontiguousarray(mvq), clo=clo,
+        pa=pa, pb=pb, mvm=np.ascontiguousarray(mvm),
+        mvq=np.ascontiguousarray(np.broadcast_to(mvq, (n, NP + 1, NP + 1))), clo=clo,
         chi=chi, T=np.ascontiguousarray(batch.T), Y=np.ascontiguousarray(batch.Y),
         nu=np.ascontiguousarray(batch.nu, dtype=np.int64),
         t0=np.ascontiguousarray(batch.t0), emodel=_EMODEL[em.name], fixed=fixed_arr)

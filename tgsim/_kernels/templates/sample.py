@@ -28,8 +28,8 @@
 # the log Jacobian of the transform.
 # Priors (pkind, per slot; natural scale): 0 flat; 1 normal(pa, pb); 2 log-normal
 # (pa, pb: mean and sd of log theta); 3 half-normal(pb); 4 uniform(pa, pb) (support from
-# the logit transform); 5 joint normal on log theta, mean mvm[s, slot], precision
-# mvq[slot, slot] (over the slots of kind 5; the hierarchical model's population prior).
+# the logit transform); 5 joint normal on log theta, mean MVM[s, slot], precision
+# MVQ[s, slot, slot] (over the slots of kind 5; the hierarchical model's population prior).
 # Card bounds clo/chi (per slot) are the support: outside them the density is zero.
 # Error models (emodel): 0 additive sd = sigma; 1 proportional sd = sigma f;
 # 3 log-normal: log y ~ N(log f, sigma^2) (the likelihood on the original scale).
@@ -161,7 +161,7 @@ def smp_logp(u, D, comp, tkind, tlo, thi, pkind, pa, pb, mvm, mvq, clo, chi, T, 
 
 @njit(cache=True, error_model="numpy", nogil=True)
 def smp_logp_rows(start, stop, U, LPO, GO, D, comp, tkind, tlo, thi, pkind, pa, pb, MVM,
-                  mvq, clo, chi, T, Y, nu, t0, subj, emodel, FIXED):
+                  MVQ, clo, chi, T, Y, nu, t0, subj, emodel, FIXED):
     """Log density LPO[r] and gradient GO[r, :D] at U[r, :D] for rows start .. stop-1."""
     theta = np.empty(NP + 1)
     dth = np.empty(NP + 1)
@@ -172,7 +172,7 @@ def smp_logp_rows(start, stop, U, LPO, GO, D, comp, tkind, tlo, thi, pkind, pa, 
         s = subj[r]
         for i in range(NP + 1):
             theta[i] = FIXED[s, i]
-        LPO[r] = smp_logp(U[r], D, comp, tkind, tlo, thi, pkind, pa, pb, MVM[s], mvq, clo,
+        LPO[r] = smp_logp(U[r], D, comp, tkind, tlo, thi, pkind, pa, pb, MVM[s], MVQ[s], clo,
                           chi, T[s], Y[s], nu[s], t0[s], emodel, theta, dth, gth, q, g, GO[r])
 
 
@@ -443,7 +443,7 @@ def smp_adapt(it, warmup, wbeg, wend, x, eps, da, minv, wn, wmean, wm2, acc_stat
 @njit(cache=True, error_model="numpy", nogil=True)
 def smp_rows(start, stop, n_iter, warmup, ndraw, wbeg, wend, delta, max_depth, seeds, X, LP,
              G, EPS, DA, MINV, WN, WMEAN, WM2, IT, OUT, ST, D, comp, tkind, tlo, thi, pkind,
-             pa, pb, MVM, mvq, clo, chi, T, Y, nu, t0, subj, emodel, FIXED):
+             pa, pb, MVM, MVQ, clo, chi, T, Y, nu, t0, subj, emodel, FIXED):
     """Advance rows start .. stop-1 by n_iter NUTS iterations each (see the header)."""
     wk0 = np.empty(NP + 1)
     wk1 = np.empty(NP + 1)
@@ -461,7 +461,7 @@ def smp_rows(start, stop, n_iter, warmup, ndraw, wbeg, wend, delta, max_depth, s
         s = subj[r]
         for i in range(NP + 1):
             wk0[i] = FIXED[s, i]
-        args = (comp, tkind, tlo, thi, pkind, pa, pb, MVM[s], mvq, clo, chi, T[s], Y[s],
+        args = (comp, tkind, tlo, thi, pkind, pa, pb, MVM[s], MVQ[s], clo, chi, T[s], Y[s],
                 nu[s], t0[s], emodel)
         x = X[r]
         gr = G[r]
