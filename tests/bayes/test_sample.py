@@ -1,0 +1,147 @@
+"""tgsim.sample: exact posterior, gradients, containers, forecasts and errors (quick)."""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pytest
+
+import tgsim
+from tgsim.bayes import Prior, engine
+from tgsim.errors import DataError, TgsimError
+
+az = pytest.importorskip("arviz")
+smod = importlib.import_module("tgsim.bayes.sample")
+
+SIG = 0.2
+TIMES = np.linspace(0.0, 14.0, 8)
+PRIORS = {"initial_volume": Prior.lognormal(2000.0, 0.5), "growth_rate": Prior.normal(0.15, 0.03)}
+
+
+def _linear_data(n=6, seed=3):
+    rng = np.random.default_rng(seed)
+    v0 = np.exp(rng.normal(np.log(2000.0), 0.5, n))
+    r = rng.normal(0.15, 0.03, n)
+    Y = v0[:, None] * np.exp(r[:, None] * TIMES) * np.exp(SIG * rng.standard_normal((n, TIMES.size)))
+    return np.tile(TIMES, (n, 1)), Y
+
+
+@pytest.fixture(scope="module")
+def exact_run():
+    T, Y = _linear_data()
+    res = tgsim.sample((T, Y), "exponential", priors=PRIORS, fixed={"sigma": SIG},
+                       seed=1, quiet=True)  # the defaults: 4 chains x 1000 draws, 1000 warm-up
+    return T, Y, res
+
+
+def test_matches_the_conjugate_normal_posterior(exact_run):
+    # log V = log V0 + r t + sigma eps with normal priors on (log V0, r): Gaussian posterior
+    T, Y, res = exact_run
+    A = np.column_stack([np.ones(TIMES.size), TIMES])
+    P0 = np.diag([1 / 0.5**2, 1 / 0.03**2])
+    m0 = np.array([np.log(2000.0), 0.15])
+    for s in range(Y.shape[0]):
+        C = np.linalg.inv(P0 + A.T @ A / SIG**2)
+        mu = C @ (P0 @ m0 + A.T @ np.log(Y[s]) / SIG**2)
+        assert mu[1] > 5 * np.sqrt(C[1, 1])  # the truncation at r >= 0 is immaterial
+        z = [np.log(res.draws[..., s, 0]), res.draws[..., s, 1]]
+        for j in range(2):
+            mcse = float(np.ravel(az.mcse(z[j], method="mean"))[0])
+            assert abs(z[j].mean() - mu[j]) < 4.5 * mcse, (s, j)
+            assert abs(z[j].std() / np.sqrt(C[j, j]) - 1) < 0.12, (s, j)
+
+
+def test_diagnostics_and_inference_data(exact_run, tmp_path):
+    _, _, res = exact_run
+    d = res.diagnostics()
+    assert float(d["r_hat"].max()) < 1.01
+    assert float(d["ess_bulk"].min()) > 400
+    assert int(d["divergences"].sum()) == 0
+    idata = res.to_inference_data()
+    for group in ("posterior", "sample_stats", "log_likelihood", "posterior_predictive",
+                  "observed_data"):
+        assert group in idata.groups()
+    post = idata.posterior
+    assert post["initial_volume"].dims == ("chain", "draw", "subject")
+    assert post["initial_volume"].attrs["units"] == "mm^3"
+    assert post["growth_rate"].attrs["units"] == "1/day"
+    assert idata.log_likelihood["y"].dims == ("chain", "draw", "subject", "obs")
+    assert bool(idata.sample_stats["diverging"].dtype == bool)
+    assert "summary" not in az.summary(idata, var_names=["growth_rate"]).columns
+    # log-likelihood agrees with the error-model formula of tgsim.fit.likelihood
+    from tgsim.fit.likelihood import neg2_loglik
+
+    F = res.model_volume(TIMES)[0, 0, 0]
+    ll = float(idata.log_likelihood["y"].values[0, 0, 0].sum())
+    assert ll == pytest.approx(-0.5 * neg2_loglik(res.data.Y[0], F, "lognormal", [SIG]))
+    path = res.to_netcdf(tmp_path / "post.nc")
+    back = az.from_netcdf(path)
+    np.testing.assert_allclose(back.posterior["growth_rate"].values,
+                               post["growth_rate"].values)
+
+
+def test_forecasts(exact_run):
+    _, _, res = exact_run
+    pp = res.predict([20.0, 30.0])
+    assert pp["volume"].dims == ("chain", "draw", "subject", "time")
+    assert pp["diameter"].attrs["units"] == "mm"
+    med = pp["model_volume"].median(("chain", "draw")).values
+    assert np.all(med[:, 1] > med[:, 0])  # exponential growth
+    p = res.prob_progression(30.0, n_draws=50)
+    assert p.dims == ("subject",) and np.all((p >= 0) & (p <= 1))
+    # doubling-time scale growth over 16 days past the last scan: progression is likely
+    assert float(p.mean()) > 0.5
+    age = res.tumour_age()
+    assert age.attrs["units"] == "days"
+    # closed form: V0 exp(r a) = 1e-6 mm^3 -> a = log(V0 / 1e-6) / r
+    a = np.log(res.draws[..., 0] / 1e-6) / res.draws[..., 1]
+    np.testing.assert_allclose(age.values, a, rtol=1e-6)
+
+
+@pytest.mark.parametrize("em", ["lognormal", "proportional", "additive"])
+def test_gradient_matches_finite_differences(em):
+    from tgsim.fit.data import as_batch
+    from tgsim.fit.likelihood import error_model
+
+    m = tgsim.model("gompertz")
+    e = error_model(em)
+    ds = tgsim.datasets.load("benzekry2014_lung").isel(subject=[0, 1])
+    b = as_batch(ds, log_scale=e.log_scale)
+    tg, _, _, _ = smod.build_target(m, e, b, None, None)
+    sig = np.log(0.2) if em != "additive" else np.log(50.0)
+    U = tg.to_unconstrained(np.array([[60.0, 0.1, 3000.0, 0.0]] * 2))
+    U[:, 3] = sig
+    subj = np.array([0, 1])
+    lp, g = engine.logp(tg, U, subj)
+    assert np.all(np.isfinite(lp))
+    for c in range(tg.D):
+        h = 1e-5
+        Up, Um = U.copy(), U.copy()
+        Up[:, c] += h
+        Um[:, c] -= h
+        num = (engine.logp(tg, Up, subj)[0] - engine.logp(tg, Um, subj)[0]) / (2 * h)
+        np.testing.assert_allclose(g[:, c], num, rtol=1e-5, atol=1e-5 * np.abs(lp).max())
+
+
+def test_default_priors_are_printed(capsys):
+    T, Y = _linear_data(n=1)
+    tgsim.sample((T, Y), "exponential", chains=1, draws=20, warmup=20)
+    err = capsys.readouterr().err
+    assert "* initial_volume" in err and "log-normal" in err and "sigma" in err
+
+
+def test_bad_input_is_refused():
+    T, Y = _linear_data(n=1)
+    with pytest.raises(TgsimError, match="schedule"):
+        tgsim.sample((T, Y), "exponential", schedule=[tgsim.Surgery(day=3.0, resected_fraction=0.5)])
+    with pytest.raises(TgsimError, match="chains"):
+        tgsim.sample((T, Y), "exponential", chains=0)
+    with pytest.raises(TgsimError, match="unknown parameter"):
+        tgsim.sample((T, Y), "exponential", priors={"rate": Prior.normal(0.1, 0.1)})
+    with pytest.raises(TgsimError, match="must be a Prior"):
+        tgsim.sample((T, Y), "exponential", priors={"growth_rate": 0.1})
+    with pytest.raises(TgsimError, match="combined"):
+        tgsim.sample((T, Y), "exponential", error_model="combined")
+    with pytest.raises(TgsimError, match="median"):
+        Prior.lognormal(-1.0, 1.0)
