@@ -83,6 +83,7 @@ class SampleResult:
     fixed: list[str]
     options: dict[str, Any] = field(default_factory=dict)
     population: Any = None
+    _target: Any = field(default=None, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod

@@ -329,11 +329,13 @@ def sample(
     finally:
         if bar is not None:
             bar.close()
-    return SampleResult.from_chains(mdl, em, batch, ch, chains, used, text, units,
-                                    sorted(fixed_v), options=dict(
-                                        chains=chains, draws=draws, warmup=warmup, seed=seed,
-                                        target_accept=target_accept,
-                                        max_tree_depth=max_tree_depth))
+    res = SampleResult.from_chains(mdl, em, batch, ch, chains, used, text, units,
+                                   sorted(fixed_v), options=dict(
+                                       chains=chains, draws=draws, warmup=warmup, seed=seed,
+                                       target_accept=target_accept,
+                                       max_tree_depth=max_tree_depth))
+    res._target = target
+    return res
 
 
 def _units(mdl: Model, em: ErrorModel, batch: SeriesBatch) -> dict[str, str]:
