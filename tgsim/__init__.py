@@ -157,6 +157,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import clinical, datasets, io, observe, plot  # noqa: F401
+    from .bayes import Prior, SampleResult, sample
     from .catalogue import Model, Parameter, load_model, model, models
     from .clinical import (
         best_overall_response,
@@ -182,7 +183,6 @@ if TYPE_CHECKING:  # pragma: no cover
         sum_of_diameters,
         volume_to_cells,
     )
-    from .bayes import Prior, SampleResult, sample
     from .simulation import simulate
     from .treatment import (
         Acceleration,

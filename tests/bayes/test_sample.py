@@ -9,7 +9,7 @@ import pytest
 
 import tgsim
 from tgsim.bayes import Prior, engine
-from tgsim.errors import DataError, TgsimError
+from tgsim.errors import TgsimError
 
 az = pytest.importorskip("arviz")
 smod = importlib.import_module("tgsim.bayes.sample")
@@ -23,7 +23,8 @@ def _linear_data(n=6, seed=3):
     rng = np.random.default_rng(seed)
     v0 = np.exp(rng.normal(np.log(2000.0), 0.5, n))
     r = rng.normal(0.15, 0.03, n)
-    Y = v0[:, None] * np.exp(r[:, None] * TIMES) * np.exp(SIG * rng.standard_normal((n, TIMES.size)))
+    noise = np.exp(SIG * rng.standard_normal((n, TIMES.size)))
+    Y = v0[:, None] * np.exp(r[:, None] * TIMES) * noise
     return np.tile(TIMES, (n, 1)), Y
 
 
@@ -134,7 +135,8 @@ def test_default_priors_are_printed(capsys):
 def test_bad_input_is_refused():
     T, Y = _linear_data(n=1)
     with pytest.raises(TgsimError, match="schedule"):
-        tgsim.sample((T, Y), "exponential", schedule=[tgsim.Surgery(day=3.0, resected_fraction=0.5)])
+        tgsim.sample((T, Y), "exponential",
+                     schedule=[tgsim.Surgery(day=3.0, resected_fraction=0.5)])
     with pytest.raises(TgsimError, match="chains"):
         tgsim.sample((T, Y), "exponential", chains=0)
     with pytest.raises(TgsimError, match="unknown parameter"):

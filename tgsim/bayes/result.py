@@ -312,10 +312,10 @@ class SampleResult:
         rh = d["r_hat"].values
         eb = d["ess_bulk"].values
         idf = d["identified"].values
-        ok = idf
-        lines.append(f"  max R-hat {np.nanmax(np.where(ok, rh, np.nan)) if ok.any() else np.nan:.4f}"
-                     f", min bulk ESS {np.nanmin(np.where(ok, eb, np.nan)) if ok.any() else np.nan:.0f}"
-                     f" (identified parameters); divergences {int(d['divergences'].sum())}")
+        rh_max = float(np.nanmax(np.where(idf, rh, np.nan))) if idf.any() else np.nan
+        eb_min = float(np.nanmin(np.where(idf, eb, np.nan))) if idf.any() else np.nan
+        lines.append(f"  max R-hat {rh_max:.4f}, min bulk ESS {eb_min:.0f} (identified "
+                     f"parameters); divergences {int(d['divergences'].sum())}")
         bad = [(str(s), str(p)) for s, p in zip(*np.nonzero(~idf), strict=True)]
         if bad:
             shown = ", ".join(f"{self.subjects[int(s)]}:{d['param'].values[int(p)]}"

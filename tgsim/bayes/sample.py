@@ -41,8 +41,7 @@ from ..fit.data import SeriesBatch, as_batch, parameter_units
 from ..fit.likelihood import ErrorModel
 from ..fit.likelihood import error_model as get_error_model
 from . import engine
-from .priors import KINDS, Prior, default_priors, format_priors, population_priors, \
-    resolve_priors
+from .priors import KINDS, Prior, default_priors, format_priors, population_priors, resolve_priors
 from .result import SampleResult
 
 __all__ = ["sample", "build_target", "initial_points"]

@@ -12,7 +12,6 @@ Examples
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 __all__ = ["register", "run"]

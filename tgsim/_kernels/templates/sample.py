@@ -249,7 +249,7 @@ def smp_init_eps(x, lp, gr, eps, minv, D, args, wk, buf):
     halved until one leapfrog step's acceptance probability crosses 1/2."""
     xs, ps, gs = buf[0], buf[1], buf[2]
     for c in range(D):
-        ps[c] = np.random.standard_normal() / math.sqrt(minv[c])
+        ps[c] = np.random.standard_normal() / math.sqrt(minv[c])  # noqa: NPY002 (Numba's per-thread generator)
     h0 = -lp + smp_kinetic(ps, minv, D)
     direction = 0
     for _ in range(60):
@@ -288,7 +288,7 @@ def smp_nuts(x, lp0, g0, eps, minv, D, max_depth, args, wk, buf, ck, cks, res):
     rho, rsub = buf[13], buf[14]
     pprop = buf[15]
     for c in range(D):
-        p0[c] = np.random.standard_normal() / math.sqrt(minv[c])
+        p0[c] = np.random.standard_normal() / math.sqrt(minv[c])  # noqa: NPY002 (Numba's per-thread generator)
         xl[c] = x[c]
         xr[c] = x[c]
         pl[c] = p0[c]
@@ -305,7 +305,7 @@ def smp_nuts(x, lp0, g0, eps, minv, D, max_depth, args, wk, buf, ck, cks, res):
     divergent = 0
     depth = 0
     while depth < max_depth:
-        forward = np.random.random() < 0.5
+        forward = np.random.random() < 0.5  # noqa: NPY002 (Numba's per-thread generator)
         if forward:
             for c in range(D):
                 xc[c] = xr[c]
@@ -335,7 +335,7 @@ def smp_nuts(x, lp0, g0, eps, minv, D, max_depth, args, wk, buf, ck, cks, res):
             w = -dh
             m = max(logw_sub, w)
             new_logw = m + math.log(math.exp(logw_sub - m) + math.exp(w - m))
-            if np.random.random() < math.exp(w - new_logw):
+            if np.random.random() < math.exp(w - new_logw):  # noqa: NPY002 (Numba's per-thread generator)
                 lps = lpc
                 for c in range(D):
                     xs[c] = xc[c]
@@ -381,7 +381,7 @@ def smp_nuts(x, lp0, g0, eps, minv, D, max_depth, args, wk, buf, ck, cks, res):
                 xl[c] = xc[c]
                 pl[c] = pc[c]
                 gl[c] = gc[c]
-        if np.random.random() < math.exp(min(0.0, logw_sub - logw)):
+        if np.random.random() < math.exp(min(0.0, logw_sub - logw)):  # noqa: NPY002 (Numba's per-thread generator)
             lpprop = lps
             for c in range(D):
                 x[c] = xs[c]
@@ -457,7 +457,7 @@ def smp_rows(start, stop, n_iter, warmup, ndraw, wbeg, wend, delta, max_depth, s
     cks = np.empty((max_depth + 1, D))
     res = np.empty(5)
     for r in range(start, stop):
-        np.random.seed(seeds[r])
+        np.random.seed(seeds[r])  # noqa: NPY002 (Numba's per-thread generator)
         s = subj[r]
         for i in range(NP + 1):
             wk0[i] = FIXED[s, i]
