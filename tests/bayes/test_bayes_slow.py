@@ -94,3 +94,32 @@ def test_population_close_to_saem_on_vaghi():
     res = tgsim.bayes.sample_population(ds, "gompertz", quiet=True)
     med = res.population["typical"].median(("chain", "draw")).values
     np.testing.assert_allclose(med, pop.typical, rtol=0.05)
+
+
+def _population_replicate(seed, n=100):
+    rng = np.random.default_rng(seed)
+    mu = np.log([100.0, 0.08, 2000.0])
+    omega = np.array([0.3, 0.2, 0.3])
+    theta = np.exp(mu + omega * rng.standard_normal((n, 3)))
+    t = np.arange(0.0, 22.0, 3.0)
+    from tgsim.compile import numpy_volume_vg
+
+    F, _ = numpy_volume_vg(tgsim.model("gompertz"))(np.tile(t, (n, 1)), theta, False)
+    Y = F * np.exp(0.1 * rng.standard_normal(F.shape))
+    res = tgsim.bayes.sample_population((np.tile(t, (n, 1)), Y), "gompertz", chains=2,
+                                        draws=500, warmup=500, seed=seed, quiet=True)
+    P = res.population
+    hits = []
+    for name, truth in (("mu", mu), ("omega", omega)):
+        lo, hi = P[name].quantile([0.05, 0.95], dim=("chain", "draw")).values
+        hits.append((truth >= lo) & (truth <= hi))
+    return np.concatenate(hits)
+
+
+def test_population_coverage():
+    # 100 replicate populations of 100 subjects: the 90 % posterior intervals of the
+    # fixed effects (mu) and of omega cover the truth at the nominal rate (binomial 99 %
+    # range for 100 replicates: 0.81 .. 0.97)
+    hits = np.array([_population_replicate(seed) for seed in range(100)])
+    rate = hits.mean(axis=0)
+    assert np.all((rate >= 0.81) & (rate <= 0.97)), rate
