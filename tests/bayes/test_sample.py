@@ -100,19 +100,25 @@ def test_forecasts(exact_run):
     np.testing.assert_allclose(age.values, a, rtol=1e-6)
 
 
+_SLOW = pytest.mark.slow  # another card's kernels: a compile the quick run skips
+
+
+@pytest.mark.parametrize("card", ["exponential", pytest.param("gompertz", marks=_SLOW),
+                                  pytest.param("logistic", marks=_SLOW)])
 @pytest.mark.parametrize("em", ["lognormal", "proportional", "additive"])
-def test_gradient_matches_finite_differences(em):
+def test_gradient_matches_finite_differences(card, em):
     from tgsim.fit.data import as_batch
     from tgsim.fit.likelihood import error_model
 
-    m = tgsim.model("gompertz")
+    m = tgsim.model(card)
     e = error_model(em)
     ds = tgsim.datasets.load("benzekry2014_lung").isel(subject=[0, 1])
     b = as_batch(ds, log_scale=e.log_scale)
     tg, _, _, _ = smod.build_target(m, e, b, None, None)
     sig = np.log(0.2) if em != "additive" else np.log(50.0)
-    U = tg.to_unconstrained(np.array([[60.0, 0.1, 3000.0, 0.0]] * 2))
-    U[:, 3] = sig
+    NP = len(m.parameters)
+    U = tg.to_unconstrained(np.array([[60.0, 0.1, 3000.0][:NP] + [0.0]] * 2))
+    U[:, NP] = sig
     subj = np.array([0, 1])
     lp, g = engine.logp(tg, U, subj)
     assert np.all(np.isfinite(lp))

@@ -135,10 +135,18 @@ def build_target(mdl: Model, em: ErrorModel, batch: SeriesBatch, priors: Any,
         kernels=kernels(mdl, "sample"), comp=comp, tkind=tkind, tlo=tlo, thi=thi, pkind=pkind,
         pa=pa, pb=pb, mvm=np.ascontiguousarray(mvm),
         mvq=np.ascontiguousarray(np.broadcast_to(mvq, (n, NP + 1, NP + 1))), clo=clo,
-        chi=chi, T=np.ascontiguousarray(batch.T), Y=np.ascontiguousarray(batch.Y),
+        chi=chi, T=np.ascontiguousarray(batch.T), Y=np.ascontiguousarray(
+            _log_where_used(batch) if em.log_scale else batch.Y),
         nu=np.ascontiguousarray(batch.nu, dtype=np.int64),
         t0=np.ascontiguousarray(batch.t0), emodel=_EMODEL[em.name], fixed=fixed_arr)
     return target, allp, kept, fixed_v
+
+
+def _log_where_used(batch: SeriesBatch) -> np.ndarray:
+    """log of the usable values (padding left at 0): the kernel's data under log-normal
+    error."""
+    used = np.arange(batch.Y.shape[1])[None, :] < batch.nu[:, None]
+    return np.log(np.where(used, batch.Y, 1.0))
 
 
 def initial_points(target: engine.Target, mdl: Model, em: ErrorModel, batch: SeriesBatch,

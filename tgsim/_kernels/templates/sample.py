@@ -16,8 +16,8 @@
 # buffer, doubling slow windows, a terminal fast buffer).
 #
 # Arrays only. Per subject s the observations are compacted to the front of its row:
-#   T[s, :nu[s]] times (days), Y[s, :nu[s]] values, W[s, k] = 1 for a measured point
-#   (other kinds are refused before the kernel). t0[s]: time origin of initial_volume.
+#   T[s, :nu[s]] times (days), Y[s, :nu[s]] values (their logs under the log-normal
+#   error model); only measured points (censored ones are refused before the kernel). t0[s]: time origin of initial_volume.
 # The natural parameter vector has NP + 1 slots: the card's parameters, then the error
 # parameter sigma. D of them are free: comp[c] (c < D) is the slot of free coordinate c;
 # the others keep their value in fixed[s, :].
@@ -102,28 +102,35 @@ def smp_logp(u, D, comp, tkind, tlo, thi, pkind, pa, pb, mvm, mvq, clo, chi, T, 
     p = theta[:NP]
     card_volume_prep(p, q)
     ll = 0.0
+    ssq = 0.0
+    isig2 = 1.0 / (sig * sig)
     for k in range(nu):
         f = card_volume_vg(T[k] - t0, p, q, g)
         if not (f > 0.0 and math.isfinite(f)):
             return -np.inf
         y = Y[k]
-        if emodel == 3:
-            r = math.log(y) - math.log(f)
-            ll -= math.log(sig) + 0.5 * (r / sig) ** 2 + math.log(y)
-            dldf = r / (sig * sig * f)
-            gth[NP] += -1.0 / sig + r * r / (sig * sig * sig)
+        if emodel == 3:  # Y holds log values
+            r = y - math.log(f)
+            ssq += r * r
+            ll -= y
+            dldf = r * isig2 / f
         elif emodel == 1:
             z = (y - f) / (sig * f)
-            ll -= math.log(sig * f) + 0.5 * z * z
+            ssq += z * z
+            ll -= math.log(f)
             dldf = -1.0 / f + z * y / (sig * f * f)
-            gth[NP] += -1.0 / sig + z * z / sig
         else:
-            z = (y - f) / sig
-            ll -= math.log(sig) + 0.5 * z * z
-            dldf = z / sig
-            gth[NP] += -1.0 / sig + z * z / sig
+            z = y - f
+            ssq += z * z
+            dldf = z * isig2
         for j in range(NP):
             gth[j] += dldf * g[j]
+    if emodel == 3 or emodel == 0:
+        ll -= nu * math.log(sig) + 0.5 * ssq * isig2
+        gth[NP] = -nu / sig + ssq * isig2 / sig
+    else:
+        ll -= nu * math.log(sig) + 0.5 * ssq
+        gth[NP] = -nu / sig + ssq / sig
     ll -= nu * 0.5 * math.log(2.0 * math.pi)
     lp = ll + lj
     for c in range(D):
