@@ -76,6 +76,10 @@ def test_diagnostics_and_inference_data(exact_run, tmp_path):
     F = res.model_volume(TIMES)[0, 0, 0]
     ll = float(idata.log_likelihood["y"].values[0, 0, 0].sum())
     assert ll == pytest.approx(-0.5 * neg2_loglik(res.data.Y[0], F, "lognormal", [SIG]))
+    text = res.summary()
+    assert "R-hat" in text and "divergences 0" in text and "log-normal" in text
+    ax = res.plot(0)
+    assert ax.get_xlabel() == "time (days)" and ax.get_ylabel() == "volume (mm^3)"
     path = res.to_netcdf(tmp_path / "post.nc")
     back = az.from_netcdf(path)
     np.testing.assert_allclose(back.posterior["growth_rate"].values,
