@@ -11,7 +11,10 @@
    ESS: ArviZ bulk ESS, the minimum over the parameters of each mouse (emcee's walkers
    counted as chains).
 2. Wall time for N Gompertz series (default 10,000) x 4 chains x 1000 draws (+ 1000
-   warm-up), 8 points each, simulated from log-normal parameters.
+   warm-up), 8 points over 21 days each, simulated from log-normal parameters, sampled
+   with that population as the priors; then M series (default 1000) with the default
+   (vague) priors, where a carrying capacity the data do not determine makes long
+   trajectories. Wall and CPU time, mean tree depth and leapfrog steps are printed.
 
 Run:  python benchmarks/bench_sample.py [--cohort 10000] [--emcee-subjects 5]
       [--emcee-steps 4000]
@@ -109,7 +112,9 @@ def bench_ess(n_emcee: int, steps: int) -> None:
           "against emcee on a NumPy density")
 
 
-def bench_cohort(n: int) -> None:
+def bench_cohort(n: int, informative: bool) -> None:
+    from tgsim.bayes import Prior
+
     rng = np.random.default_rng(0)
     t = np.arange(0.0, 22.0, 3.0)
     v0 = np.exp(rng.normal(np.log(100), 0.5, n))
@@ -120,17 +125,32 @@ def bench_cohort(n: int) -> None:
     F, _ = numpy_volume_vg(tgsim.model("gompertz"))(np.tile(t, (n, 1)),
                                                     np.column_stack([v0, r, K]), False)
     Y = F * np.exp(0.15 * rng.standard_normal(F.shape))
-    tt = time.perf_counter()
-    res = tgsim.sample((np.tile(t, (n, 1)), Y), "gompertz", quiet=True)
-    wall = time.perf_counter() - tt
-    print(f"{n} Gompertz series x 4 chains x 1000 draws (+1000 warm-up): {wall:.1f} s wall "
-          f"({wall / n * 1e3:.2f} ms per series); divergences "
+    priors = None
+    if informative:  # the population the series were drawn from, as priors
+        priors = {"initial_volume": Prior.lognormal(100.0, 0.5),
+                  "growth_rate": Prior.lognormal(0.08, 0.3),
+                  "carrying_capacity": Prior.lognormal(2000.0, 0.4),
+                  "sigma": Prior.lognormal(0.15, 0.3)}
+    tt, cpu = time.perf_counter(), time.process_time()
+    res = tgsim.sample((np.tile(t, (n, 1)), Y), "gompertz", priors=priors, quiet=True)
+    wall, cpu = time.perf_counter() - tt, time.process_time() - cpu
+    depth = res.stats[..., engine.STAT_NAMES.index("tree_depth")]
+    steps = res.stats[..., engine.STAT_NAMES.index("n_steps")]
+    print(f"{n} Gompertz series x 4 chains x 1000 draws (+1000 warm-up), "
+          f"{'informative' if informative else 'default'} priors: {wall:.1f} s wall, "
+          f"{cpu:.1f} s CPU ({wall / n * 1e3:.1f} ms wall per series; "
+          f"x 10,000 = {wall / n * 1e4:.0f} s); mean tree depth {depth.mean():.2f}, "
+          f"mean leapfrog steps {steps.mean():.1f}; divergences "
           f"{int((res.stats[..., 4] > 0.5).sum())}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--cohort", type=int, default=10_000)
+    ap.add_argument("--cohort", type=int, default=10_000,
+                    help="series in the wall-time run with informative priors")
+    ap.add_argument("--cohort-default", type=int, default=1000,
+                    help="series in the wall-time run with the default (vague) priors")
+    ap.add_argument("--skip-ess", action="store_true")
     ap.add_argument("--emcee-subjects", type=int, default=5)
     ap.add_argument("--emcee-steps", type=int, default=4000)
     a = ap.parse_args()
@@ -138,8 +158,11 @@ def main() -> None:
     import numba
 
     print(f"threads: {numba.get_num_threads()}")
-    bench_ess(a.emcee_subjects, a.emcee_steps)
-    bench_cohort(a.cohort)
+    if not a.skip_ess:
+        bench_ess(a.emcee_subjects, a.emcee_steps)
+    bench_cohort(a.cohort, informative=True)
+    if a.cohort_default:
+        bench_cohort(a.cohort_default, informative=False)
 
 
 if __name__ == "__main__":
