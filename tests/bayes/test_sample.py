@@ -53,6 +53,18 @@ def test_matches_the_conjugate_normal_posterior(exact_run):
             assert abs(z[j].std() / np.sqrt(C[j, j]) - 1) < 0.12, (s, j)
 
 
+def test_dense_metric_gives_the_same_posterior(exact_run):
+    T, Y, res = exact_run
+    dense = tgsim.sample((T[:2], Y[:2]), "exponential", priors=PRIORS, fixed={"sigma": SIG},
+                         metric="dense", seed=2, quiet=True)
+    for s in range(2):
+        for j in range(2):
+            a, b = res.draws[..., s, j], dense.draws[..., s, j]
+            se = np.hypot(*(float(np.ravel(az.mcse(x, method="mean"))[0]) for x in (a, b)))
+            assert abs(a.mean() - b.mean()) < 4.5 * se
+    assert float(dense.diagnostics()["r_hat"].max()) < 1.01
+
+
 def test_diagnostics_and_inference_data(exact_run, tmp_path):
     _, _, res = exact_run
     d = res.diagnostics()

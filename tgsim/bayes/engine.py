@@ -89,7 +89,7 @@ class Chains:
     G: np.ndarray
     EPS: np.ndarray
     DA: np.ndarray
-    MINV: np.ndarray
+    MET: np.ndarray
     WN: np.ndarray
     WMEAN: np.ndarray
     WM2: np.ndarray
@@ -110,8 +110,9 @@ class Chains:
         return cls(subj=np.ascontiguousarray(subj, dtype=np.int64),
                    X=np.ascontiguousarray(X0, dtype=np.float64), LP=np.full(rows, np.nan),
                    G=np.zeros((rows, D)), EPS=np.full(rows, 0.1), DA=np.zeros((rows, 4)),
-                   MINV=np.ones((rows, D)), WN=np.zeros(rows), WMEAN=np.zeros((rows, D)),
-                   WM2=np.zeros((rows, D)), IT=np.zeros(rows, dtype=np.int64),
+                   MET=np.ascontiguousarray(np.broadcast_to(np.eye(D), (rows, 2, D, D))),
+                   WN=np.zeros(rows), WMEAN=np.zeros((rows, D)),
+                   WM2=np.zeros((rows, D, D)), IT=np.zeros(rows, dtype=np.int64),
                    OUT=np.full((rows, draws, n_par), np.nan),
                    ST=np.full((rows, draws, N_STATS), np.nan), warmup=int(warmup),
                    draws=int(draws), wbeg=wbeg, wend=wend)
@@ -141,7 +142,7 @@ def warmup_windows(warmup: int) -> tuple[int, np.ndarray]:
 
 
 def advance(target: Target, chains: Chains, n_iter: int, seed_seq: np.random.SeedSequence,
-            *, delta: float = 0.8, max_depth: int = 10,
+            *, delta: float = 0.8, max_depth: int = 10, dense: bool = False,
             progress: Callable[[int], None] | None = None, chunk: int | None = None) -> None:
     """Advance every chain by ``n_iter`` NUTS iterations (in chunks, for a progress bar)."""
     rows = chains.X.shape[0]
@@ -152,8 +153,8 @@ def advance(target: Target, chains: Chains, n_iter: int, seed_seq: np.random.See
         step = min(chunk, n_iter - done)
         seeds = seed_seq.spawn(1)[0].generate_state(rows).astype(np.int64)
         run_rows(k.smp_rows, rows, step, chains.warmup, chains.draws, chains.wbeg, chains.wend,
-                 float(delta), int(max_depth), seeds, chains.X, chains.LP, chains.G,
-                 chains.EPS, chains.DA, chains.MINV, chains.WN, chains.WMEAN, chains.WM2,
+                 float(delta), int(max_depth), bool(dense), seeds, chains.X, chains.LP,
+                 chains.G, chains.EPS, chains.DA, chains.MET, chains.WN, chains.WMEAN, chains.WM2,
                  chains.IT, chains.OUT, chains.ST, target.D, target.comp, target.tkind,
                  target.tlo, target.thi, target.pkind, target.pa, target.pb, target.mvm,
                  target.mvq, target.clo, target.chi, target.T, target.Y, target.nu, target.t0,

@@ -224,6 +224,7 @@ def sample(
     unit: str | None = None,
     target_accept: float = 0.8,
     max_tree_depth: int = 10,
+    metric: str = "diag",
     progress: bool = False,
     quiet: bool = False,
 ) -> SampleResult:
@@ -265,6 +266,10 @@ def sample(
         Mean acceptance statistic targeted by the step-size adaptation (0.8, as Stan).
     max_tree_depth : int
         Largest number of trajectory doublings per iteration.
+    metric : {"diag", "dense"}
+        Metric adapted in warm-up: the draws' variances (Stan's default) or their full
+        covariance (for strongly correlated parameters, such as a growth rate and a
+        carrying capacity that the data do not separate).
     progress : bool
         Show a progress bar (tqdm).
     quiet : bool
@@ -307,6 +312,8 @@ def sample(
     draws = _check_int("draws", draws, 1)
     warmup = _check_int("warmup", warmup, 0)
     max_tree_depth = _check_int("max_tree_depth", max_tree_depth, 1)
+    if metric not in ("diag", "dense"):
+        raise TgsimError(f"`metric` must be 'diag' or 'dense'; got {metric!r}")
     if not (isinstance(target_accept, float | int) and 0.0 < target_accept < 1.0):
         raise TgsimError(f"`target_accept` must be in (0, 1); got {target_accept!r}")
     batch = as_batch(data, unit=unit, t0=t0, log_scale=em.log_scale)
@@ -331,7 +338,7 @@ def sample(
     bar, update = _progress(progress, total, batch.n * chains)
     try:
         engine.advance(target, ch, total, ss, delta=float(target_accept),
-                       max_depth=max_tree_depth, progress=update,
+                       max_depth=max_tree_depth, dense=metric == "dense", progress=update,
                        chunk=max(1, total // 50) if bar is not None else None)
     finally:
         if bar is not None:
@@ -340,7 +347,7 @@ def sample(
                                    sorted(fixed_v), options=dict(
                                        chains=chains, draws=draws, warmup=warmup, seed=seed,
                                        target_accept=target_accept,
-                                       max_tree_depth=max_tree_depth))
+                                       max_tree_depth=max_tree_depth, metric=metric))
     res._target = target
     return res
 

@@ -17,7 +17,8 @@
 #
 # Arrays only. Per subject s the observations are compacted to the front of its row:
 #   T[s, :nu[s]] times (days), Y[s, :nu[s]] values (their logs under the log-normal
-#   error model); only measured points (censored ones are refused before the kernel). t0[s]: time origin of initial_volume.
+#   error model); only measured points (censored ones are refused before the kernel).
+#   t0[s]: time origin of initial_volume.
 # The natural parameter vector has NP + 1 slots: the card's parameters, then the error
 # parameter sigma. D of them are free: comp[c] (c < D) is the slot of free coordinate c;
 # the others keep their value in fixed[s, :].
@@ -37,7 +38,8 @@
 # Row state (persists between calls, so a Gibbs sampler can interleave its own steps):
 #   X[r, :D] position (unconstrained), LP[r] log density, G[r, :D] its gradient,
 #   EPS[r] step size, DA[r, 4] dual averaging (mu, log eps_bar, h_bar, count),
-#   MINV[r, :D] inverse metric, WN[r], WMEAN[r, :D], WM2[r, :D] Welford accumulators,
+#   MET[r, 0] inverse metric C (D x D; diagonal unless `dense`), MET[r, 1] its lower
+#   Cholesky factor, WN[r], WMEAN[r, :D], WM2[r, :D, :D] Welford accumulators,
 #   IT[r] iterations done.
 # Warm-up: iterations 0 .. warmup-1 adapt; slow-window ends (iteration counts) in wend,
 # Welford accumulation from iteration wbeg on.
@@ -200,22 +202,39 @@ def smp_natural(u, D, comp, tkind, tlo, thi, theta):
 
 
 @njit(cache=True, error_model="numpy")
-def smp_kinetic(p, minv, D):
+def smp_kinetic(p, met, D):
+    """Kinetic energy p' C p / 2 (C = met[0], the inverse metric)."""
     e = 0.0
-    for c in range(D):
-        e += minv[c] * p[c] * p[c]
+    for i in range(D):
+        v = 0.0
+        for j in range(D):
+            v += met[0, i, j] * p[j]
+        e += p[i] * v
     return 0.5 * e
 
 
 @njit(cache=True, error_model="numpy")
-def smp_turning(pl, pr, rho, minv, D):
-    """Generalised no-U-turn criterion: the sharp momenta at either end of a (sub)tree
+def smp_momentum(p, met, D):
+    """p ~ N(0, C^-1): z standard normal, then L' p = z (C = L L', L = met[1])."""
+    for i in range(D):
+        p[i] = np.random.standard_normal()  # noqa: NPY002 (Numba's per-thread generator)
+    for i in range(D - 1, -1, -1):
+        acc = p[i]
+        for k in range(i + 1, D):
+            acc -= met[1, k, i] * p[k]
+        p[i] = acc / met[1, i, i]
+
+
+@njit(cache=True, error_model="numpy")
+def smp_turning(pl, pr, rho, met, D):
+    """Generalised no-U-turn criterion: the sharp momenta C p at either end of a (sub)tree
     have a non-positive projection on its summed momentum rho."""
     a = 0.0
     b = 0.0
-    for c in range(D):
-        a += minv[c] * pl[c] * rho[c]
-        b += minv[c] * pr[c] * rho[c]
+    for i in range(D):
+        for j in range(D):
+            a += met[0, i, j] * pl[j] * rho[i]
+            b += met[0, i, j] * pr[j] * rho[i]
     return a <= 0.0 or b <= 0.0
 
 
@@ -229,12 +248,16 @@ def smp_popcount(n):
 
 
 @njit(cache=True, error_model="numpy")
-def smp_leapfrog(x, p, gr, eps, minv, D, args, wk):
+def smp_leapfrog(x, p, gr, eps, met, D, args, wk):
     """One leapfrog step of size eps (negative: backwards); x, p, gr updated in place;
     returns the new log density."""
     for c in range(D):
         p[c] += 0.5 * eps * gr[c]
-        x[c] += eps * minv[c] * p[c]
+    for i in range(D):
+        v = 0.0
+        for j in range(D):
+            v += met[0, i, j] * p[j]
+        x[i] += eps * v
     lp = smp_eval(x, args, wk, gr, D)
     if not math.isfinite(lp):
         return -np.inf
@@ -251,21 +274,20 @@ def smp_eval(x, args, wk, gr, D):
 
 
 @njit(cache=True, error_model="numpy")
-def smp_init_eps(x, lp, gr, eps, minv, D, args, wk, buf):
+def smp_init_eps(x, lp, gr, eps, met, D, args, wk, buf):
     """A reasonable first step size (Hoffman & Gelman 2014, algorithm 4): doubled or
     halved until one leapfrog step's acceptance probability crosses 1/2."""
     xs, ps, gs = buf[0], buf[1], buf[2]
-    for c in range(D):
-        ps[c] = np.random.standard_normal() / math.sqrt(minv[c])  # noqa: NPY002 (Numba's per-thread generator)
-    h0 = -lp + smp_kinetic(ps, minv, D)
+    smp_momentum(ps, met, D)
+    h0 = -lp + smp_kinetic(ps, met, D)
     direction = 0
     for _ in range(60):
         for c in range(D):
             xs[c] = x[c]
             gs[c] = gr[c]
             buf[3][c] = ps[c]
-        lp1 = smp_leapfrog(xs, buf[3], gs, eps, minv, D, args, wk)
-        dh = h0 - (-lp1 + smp_kinetic(buf[3], minv, D))
+        lp1 = smp_leapfrog(xs, buf[3], gs, eps, met, D, args, wk)
+        dh = h0 - (-lp1 + smp_kinetic(buf[3], met, D))
         if not math.isfinite(dh):
             dh = -np.inf
         if direction == 0:
@@ -281,7 +303,7 @@ def smp_init_eps(x, lp, gr, eps, minv, D, args, wk, buf):
 
 
 @njit(cache=True, error_model="numpy")
-def smp_nuts(x, lp0, g0, eps, minv, D, max_depth, args, wk, buf, ck, cks, res):
+def smp_nuts(x, lp0, g0, eps, met, D, max_depth, args, wk, buf, ck, cks, res):
     """One NUTS transition from x (log density lp0, gradient g0), updated in place.
 
     buf: (16, D) work rows; ck, cks: (max_depth, D) U-turn checkpoints. res receives
@@ -294,8 +316,8 @@ def smp_nuts(x, lp0, g0, eps, minv, D, max_depth, args, wk, buf, ck, cks, res):
     xs, gs, ps = buf[10], buf[11], buf[12]
     rho, rsub = buf[13], buf[14]
     pprop = buf[15]
+    smp_momentum(p0, met, D)
     for c in range(D):
-        p0[c] = np.random.standard_normal() / math.sqrt(minv[c])  # noqa: NPY002 (Numba's per-thread generator)
         xl[c] = x[c]
         xr[c] = x[c]
         pl[c] = p0[c]
@@ -304,7 +326,7 @@ def smp_nuts(x, lp0, g0, eps, minv, D, max_depth, args, wk, buf, ck, cks, res):
         gr[c] = g0[c]
         rho[c] = p0[c]
         pprop[c] = p0[c]
-    h0 = -lp0 + smp_kinetic(p0, minv, D)
+    h0 = -lp0 + smp_kinetic(p0, met, D)
     lpprop = lp0
     logw = 0.0
     acc = 0.0
@@ -330,9 +352,9 @@ def smp_nuts(x, lp0, g0, eps, minv, D, max_depth, args, wk, buf, ck, cks, res):
         for c in range(D):
             rsub[c] = 0.0
         for n in range(1 << depth):
-            lpc = smp_leapfrog(xc, pc, gc, step, minv, D, args, wk)
+            lpc = smp_leapfrog(xc, pc, gc, step, met, D, args, wk)
             nleap += 1
-            h = -lpc + smp_kinetic(pc, minv, D)
+            h = -lpc + smp_kinetic(pc, met, D)
             dh = h - h0
             if not (dh <= SMP_MAX_DH):
                 divergent = 1
@@ -369,7 +391,7 @@ def smp_nuts(x, lp0, g0, eps, minv, D, max_depth, args, wk, buf, ck, cks, res):
                     for c in range(D):
                         rho_i = rsub[c] - cks[i, c] + ck[i, c]
                         wk[5][c] = rho_i
-                    if smp_turning(ck[i], pc, wk[5], minv, D):
+                    if smp_turning(ck[i], pc, wk[5], met, D):
                         turned = True
                         break
                 if turned:
@@ -398,22 +420,48 @@ def smp_nuts(x, lp0, g0, eps, minv, D, max_depth, args, wk, buf, ck, cks, res):
         logw = m + math.log(math.exp(logw - m) + math.exp(logw_sub - m))
         for c in range(D):
             rho[c] += rsub[c]
-        if smp_turning(pl, pr, rho, minv, D):
+        if smp_turning(pl, pr, rho, met, D):
             break
     res[0] = acc / max(nleap, 1)
     res[1] = depth
     res[2] = nleap
     res[3] = divergent
-    res[4] = -lpprop + smp_kinetic(pprop, minv, D)
+    res[4] = -lpprop + smp_kinetic(pprop, met, D)
     return lpprop
 
 
 @njit(cache=True, error_model="numpy")
-def smp_adapt(it, warmup, wbeg, wend, x, eps, da, minv, wn, wmean, wm2, acc_stat, delta, D,
-              lp, gr, args, wk, buf):
+def smp_cholesky(met, D):
+    """met[1] = the lower Cholesky factor of met[0] (the inverse metric); a metric that is
+    not positive definite falls back to its diagonal."""
+    for i in range(D):
+        for j in range(D):
+            met[1, i, j] = 0.0
+    for j in range(D):
+        s = met[0, j, j]
+        for k in range(j):
+            s -= met[1, j, k] * met[1, j, k]
+        if not (s > 0.0):
+            for i in range(D):
+                for c in range(D):
+                    if i != c:
+                        met[0, i, c] = 0.0
+                    met[1, i, c] = math.sqrt(met[0, i, i]) if i == c else 0.0
+            return
+        met[1, j, j] = math.sqrt(s)
+        for i in range(j + 1, D):
+            t = met[0, i, j]
+            for k in range(j):
+                t -= met[1, i, k] * met[1, j, k]
+            met[1, i, j] = t / met[1, j, j]
+
+
+@njit(cache=True, error_model="numpy")
+def smp_adapt(it, warmup, wbeg, wend, x, eps, da, met, wn, wmean, wm2, acc_stat, delta, D,
+              dense, lp, gr, args, wk, buf):
     """Warm-up bookkeeping after iteration ``it``: dual averaging of the step size,
-    Welford variance over the slow windows, metric update at each window's end.
-    Returns the step size for the next iteration."""
+    Welford (co)variance over the slow windows, metric update at each window's end
+    (diagonal, or dense when ``dense``). Returns the step size for the next iteration."""
     da[3] += 1.0
     m = da[3]
     eta = 1.0 / (m + SMP_T0)
@@ -422,22 +470,30 @@ def smp_adapt(it, warmup, wbeg, wend, x, eps, da, minv, wn, wmean, wm2, acc_stat
     w = m ** (-SMP_KAPPA)
     da[1] = w * log_eps + (1.0 - w) * da[1]
     eps = math.exp(log_eps)
+    d1 = buf[15]
     if it >= wbeg and it < wend[wend.size - 1]:
         wn[0] += 1.0
         for c in range(D):
-            d1 = x[c] - wmean[c]
-            wmean[c] += d1 / wn[0]
-            wm2[c] += d1 * (x[c] - wmean[c])
+            d1[c] = x[c] - wmean[c]
+            wmean[c] += d1[c] / wn[0]
+        for i in range(D):
+            for j in range(D):
+                wm2[i, j] += d1[i] * (x[j] - wmean[j])
     for k in range(wend.size):
         if it + 1 == wend[k] and wn[0] > 2.0:
             n = wn[0]
-            for c in range(D):
-                var = wm2[c] / (n - 1.0)
-                minv[c] = (n / (n + 5.0)) * var + 1e-3 * (5.0 / (n + 5.0))
-                wmean[c] = 0.0
-                wm2[c] = 0.0
+            for i in range(D):
+                for j in range(D):
+                    cov = wm2[i, j] / (n - 1.0)
+                    if i == j:
+                        met[0, i, j] = (n / (n + 5.0)) * cov + 1e-3 * (5.0 / (n + 5.0))
+                    else:
+                        met[0, i, j] = (n / (n + 5.0)) * cov if dense else 0.0
+                    wm2[i, j] = 0.0
+                wmean[i] = 0.0
             wn[0] = 0.0
-            eps = smp_init_eps(x, lp, gr, eps, minv, D, args, wk, buf)
+            smp_cholesky(met, D)
+            eps = smp_init_eps(x, lp, gr, eps, met, D, args, wk, buf)
             da[0] = math.log(10.0 * eps)
             da[1] = 0.0
             da[2] = 0.0
@@ -448,8 +504,8 @@ def smp_adapt(it, warmup, wbeg, wend, x, eps, da, minv, wn, wmean, wm2, acc_stat
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def smp_rows(start, stop, n_iter, warmup, ndraw, wbeg, wend, delta, max_depth, seeds, X, LP,
-             G, EPS, DA, MINV, WN, WMEAN, WM2, IT, OUT, ST, D, comp, tkind, tlo, thi, pkind,
+def smp_rows(start, stop, n_iter, warmup, ndraw, wbeg, wend, delta, max_depth, dense, seeds, X,
+             LP, G, EPS, DA, MET, WN, WMEAN, WM2, IT, OUT, ST, D, comp, tkind, tlo, thi, pkind,
              pa, pb, MVM, MVQ, clo, chi, T, Y, nu, t0, subj, emodel, FIXED):
     """Advance rows start .. stop-1 by n_iter NUTS iterations each (see the header)."""
     wk0 = np.empty(NP + 1)
@@ -472,11 +528,11 @@ def smp_rows(start, stop, n_iter, warmup, ndraw, wbeg, wend, delta, max_depth, s
                 nu[s], t0[s], emodel)
         x = X[r]
         gr = G[r]
-        minv = MINV[r]
+        met = MET[r]
         if IT[r] == 0:  # the first call: log density, first step size, dual averaging
             LP[r] = smp_eval(x, args, wk, gr, D)
             if math.isfinite(LP[r]):
-                EPS[r] = smp_init_eps(x, LP[r], gr, EPS[r], minv, D, args, wk, buf)
+                EPS[r] = smp_init_eps(x, LP[r], gr, EPS[r], met, D, args, wk, buf)
             DA[r, 0] = math.log(10.0 * EPS[r])
             DA[r, 1] = 0.0
             DA[r, 2] = 0.0
@@ -484,7 +540,7 @@ def smp_rows(start, stop, n_iter, warmup, ndraw, wbeg, wend, delta, max_depth, s
         for _ in range(n_iter):
             it = IT[r]
             if math.isfinite(LP[r]):
-                LP[r] = smp_nuts(x, LP[r], gr, EPS[r], minv, D, max_depth, args, wk, buf,
+                LP[r] = smp_nuts(x, LP[r], gr, EPS[r], met, D, max_depth, args, wk, buf,
                                  ck, cks, res)
             else:
                 res[0] = 0.0
@@ -494,8 +550,9 @@ def smp_rows(start, stop, n_iter, warmup, ndraw, wbeg, wend, delta, max_depth, s
                 res[4] = np.nan
             eps_used = EPS[r]
             if it < warmup:
-                EPS[r] = smp_adapt(it, warmup, wbeg, wend, x, EPS[r], DA[r], minv,
-                                   WN[r:r + 1], WMEAN[r], WM2[r], res[0], delta, D, LP[r],
+                EPS[r] = smp_adapt(it, warmup, wbeg, wend, x, EPS[r], DA[r], met,
+                                   WN[r:r + 1], WMEAN[r], WM2[r], res[0], delta, D, dense,
+                                   LP[r],
                                    gr, args, wk, buf)
             d = it - warmup
             if d >= 0 and d < ndraw:
