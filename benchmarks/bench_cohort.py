@@ -88,11 +88,11 @@ import json, sys, time
 import numpy as np
 import tgsim
 from tgsim.cohort import simulate_cohort
-from tgsim.population import LogNormal, Population
+from tgsim.cohort.virtual import LogNormal, VirtualPopulation
 
 n, chunk, store, schedule, scheduler = (int(sys.argv[1]), int(sys.argv[2]), sys.argv[3],
                                         sys.argv[4], sys.argv[5])
-pop = Population("gompertz", {
+pop = VirtualPopulation("gompertz", {
     "initial_volume": LogNormal(1000.0, 0.5),       # mm^3
     "growth_rate": LogNormal(0.006, 0.3),           # 1/day
     "carrying_capacity": LogNormal(1.0e5, 0.4)},    # mm^3

@@ -36,8 +36,8 @@ import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.optimize import least_squares
 
-import tgsim.fit as tf
-from tgsim.catalogue import model
+import tgsim.fitting as tf
+from tgsim.engine.catalogue import model
 from tgsim.simulation import simulate
 
 T8 = np.linspace(0.0, 21.0, 8)
@@ -94,9 +94,9 @@ def ls_gompertz_lm(y, x0=None):
 
 def tgsim_starts(Y):
     """tgsim's starting values (natural scale) for Gompertz fits of the rows of Y."""
-    from tgsim.fit.data import as_batch
-    from tgsim.fit.likelihood import error_model
-    from tgsim.fit.lm import build_setup, heuristic_start
+    from tgsim.fitting.data import as_batch
+    from tgsim.fitting.likelihood import error_model
+    from tgsim.fitting.lm import build_setup, heuristic_start
 
     em = error_model("proportional")
     batch = as_batch((T8, Y), log_scale=em.log_scale)

@@ -29,7 +29,7 @@ import warnings
 import numpy as np
 
 import tgsim
-from tgsim.bayes import engine
+from tgsim.fitting.bayes import engine
 
 
 def ess_min(draws: np.ndarray) -> float:
@@ -42,7 +42,7 @@ def ess_min(draws: np.ndarray) -> float:
 def numpy_logp(res, s):
     """The same posterior as a user would code it in NumPy for emcee: log-parameters
     z = log(theta), the priors of ``res``, the card bounds as support, log-normal error."""
-    from tgsim.compile import numpy_volume_vg
+    from tgsim.engine.compile import numpy_volume_vg
 
     vg = numpy_volume_vg(res.model)
     b = res.data
@@ -113,14 +113,14 @@ def bench_ess(n_emcee: int, steps: int) -> None:
 
 
 def bench_cohort(n: int, informative: bool) -> None:
-    from tgsim.bayes import Prior
+    from tgsim.fitting.bayes import Prior
 
     rng = np.random.default_rng(0)
     t = np.arange(0.0, 22.0, 3.0)
     v0 = np.exp(rng.normal(np.log(100), 0.5, n))
     r = np.exp(rng.normal(np.log(0.08), 0.3, n))
     K = np.exp(rng.normal(np.log(2000), 0.4, n))
-    from tgsim.compile import numpy_volume_vg
+    from tgsim.engine.compile import numpy_volume_vg
 
     F, _ = numpy_volume_vg(tgsim.model("gompertz"))(np.tile(t, (n, 1)),
                                                     np.column_stack([v0, r, K]), False)

@@ -10,7 +10,7 @@ results compare with the numbers the source papers and packages report —
   injection day from three late points (the paper: mean error 78 % for likelihood
   maximisation alone, 12.2 % with their Bayesian reduced-Gompertz method; the Bayesian
   method, the population fits and the paper's conventions are reproduced in
-  tgsim.validation.vaghi2020_breast);
+  studies.validation.vaghi2020_breast);
 * vaghi2020_breast_fluo (Vaghi 2020): ranking on bioluminescence (fitted in photons/s);
   the paper reports a population-level Gompertz alpha-beta correlation R^2 > 0.92;
 * tumgr_ascent2 (tumgr 0.0.4): the Stein g/d model fitted per patient the way tumgr does
@@ -25,7 +25,7 @@ Run: python experiments/fit_real_data.py [--quick] [--out DIR]
 (--quick uses the first 200 lesion records; --out writes the per-subject tables as CSV.)
 Nothing is tuned to match the references: every fit uses the defaults stated here.
 The side-by-side reproductions with verdicts are ``tgsim run
-experiments/reproduce_<name>.toml`` (tgsim.validation; reports in docs/validation/).
+experiments/reproduce_<name>.toml`` (studies.validation; reports in docs/validation/).
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ import pandas as pd
 
 import tgsim.datasets as tds
 from tgsim.errors import TgsimWarning
-from tgsim.fit import fit
-from tgsim.fit.compare import compare
-from tgsim.fit.forecast import forecast, tumour_age
+from tgsim.fitting import fit
+from tgsim.fitting.comparison import compare
+from tgsim.fitting.forecasting import forecast, tumour_age
 
 CARDS = ["exponential", "logistic", "gompertz", "von_bertalanffy", "power_law",
          "exponential_linear", "stein", "two_population"]

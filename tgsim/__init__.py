@@ -12,22 +12,25 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from . import _deprecation
+from ._version import __version__
 from .errors import CardError, ConfigError, DataError, ScheduleError, TgsimError, TgsimWarning
 
-__version__ = "0.1.0"
+_deprecation.install()
 
 # public name -> module that defines it (imported on first access)
 _LAZY: dict[str, str] = {
     # model catalogue
-    "models": ".catalogue",
-    "model": ".catalogue",
-    "load_model": ".catalogue",
-    "Model": ".catalogue",
-    "Parameter": ".catalogue",
+    "models": ".engine.catalogue",
+    "model": ".engine.catalogue",
+    "load_model": ".engine.catalogue",
+    "Model": ".engine.catalogue",
+    "Parameter": ".engine.catalogue",
     # simulation
     "simulate": ".simulation",
     # treatment
     "Schedule": ".treatment",
+    "Free": ".treatment",
     "Surgery": ".treatment",
     "Radiotherapy": ".treatment",
     "Chemotherapy": ".treatment",
@@ -68,42 +71,42 @@ _LAZY: dict[str, str] = {
     "target_sums": ".clinical",
     "cohen_kappa": ".clinical",
     # fitting
-    "fit": ".fit",
-    "FitResult": ".fit",
-    "akaike_weights": ".fit",
-    "compare": ".fit.compare",
-    "Comparison": ".fit.compare",
-    "forecast": ".fit.forecast",
-    "ForecastResult": ".fit.forecast",
-    "tumour_age": ".fit.forecast",
-    "TumourAge": ".fit.forecast",
-    "fit_population": ".fit.population",
-    "PopulationResult": ".fit.population",
-    "profile_likelihood": ".fit.uncertainty",
-    "bootstrap": ".fit.uncertainty",
-    "gdrate": ".fit.gdrate",
+    "fit": ".fitting",
+    "FitResult": ".fitting",
+    "akaike_weights": ".fitting",
+    "compare": ".fitting.comparison",
+    "Comparison": ".fitting.comparison",
+    "forecast": ".fitting.forecasting",
+    "ForecastResult": ".fitting.forecasting",
+    "tumour_age": ".fitting.forecasting",
+    "TumourAge": ".fitting.forecasting",
+    "fit_population": ".fitting.saem",
+    "PopulationResult": ".fitting.saem",
+    "profile_likelihood": ".fitting.uncertainty",
+    "bootstrap": ".fitting.uncertainty",
+    "gdrate": ".fitting.regression",
     # Bayesian inference
-    "sample": ".bayes",
-    "Prior": ".bayes",
-    "SampleResult": ".bayes",
+    "sample": ".fitting.bayes",
+    "Prior": ".fitting.bayes",
+    "SampleResult": ".fitting.bayes",
     # virtual cohorts and experiments
-    "Population": ".population",
-    "LogNormal": ".population",
-    "Normal": ".population",
-    "Uniform": ".population",
-    "Fixed": ".population",
-    "Empirical": ".population",
-    "Scenario": ".cohort",
-    "scenario_grid": ".cohort",
-    "simulate_cohort": ".cohort",
-    "open_cohort": ".cohort",
-    "Observation": ".readouts",
-    "Readouts": ".readouts",
-    "summarise_cohort": ".readouts",
-    "load_experiment": ".experiment",
-    "run_experiment": ".experiment",
-    "Experiment": ".experiment",
-    "ExperimentResult": ".experiment",
+    "VirtualPopulation": ".cohort.virtual",
+    "LogNormal": ".cohort.virtual",
+    "Normal": ".cohort.virtual",
+    "Uniform": ".cohort.virtual",
+    "Fixed": ".cohort.virtual",
+    "Empirical": ".cohort.virtual",
+    "Scenario": ".cohort.simulate",
+    "scenario_grid": ".cohort.simulate",
+    "simulate_cohort": ".cohort.simulate",
+    "open_cohort": ".cohort.simulate",
+    "ScanProtocol": ".cohort.readouts",
+    "ReadoutSettings": ".cohort.readouts",
+    "summarise_cohort": ".cohort.readouts",
+    "load_experiment": ".cohort.experiment",
+    "run_experiment": ".cohort.experiment",
+    "Experiment": ".cohort.experiment",
+    "ExperimentResult": ".cohort.experiment",
     # metastatic spread
     "MetastasisModel": ".metastasis",
     "metastatic_spread": ".metastasis",
@@ -111,7 +114,6 @@ _LAZY: dict[str, str] = {
     "spread_summary": ".metastasis",
     # teaching
     "Explorer": ".explore",
-    "build_gallery": ".gallery",
     # data
     "read_series": ".io",
     "write_series": ".io",
@@ -121,8 +123,8 @@ _LAZY: dict[str, str] = {
 
 #: submodules reachable as attributes (``tgsim.datasets``, ``tgsim.plot``, ...)
 _SUBMODULES = (
-    "datasets", "plot", "io", "clinical", "observe", "treatment", "catalogue", "metastasis",
-    "gallery", "population", "cohort", "experiment", "bayes",
+    "datasets", "plot", "io", "clinical", "observe", "treatment", "metastasis", "cohort",
+    "engine", "fitting", "tgi",
 )
 
 __all__ = [
@@ -140,7 +142,17 @@ __all__ = [
 ]
 
 
+#: former public names (one release, with a DeprecationWarning) -> current name
+_RENAMED = {"Population": "VirtualPopulation", "Observation": "ScanProtocol",
+            "Readouts": "ReadoutSettings"}
+
+
 def __getattr__(name: str) -> Any:
+    if name in _RENAMED:
+        return _deprecation.renamed("tgsim", _RENAMED, name, {_RENAMED[name]: __getattr__(
+            _RENAMED[name])})
+    if f"tgsim.{name}" in _deprecation.MOVED and name != "fit":
+        return importlib.import_module(f"tgsim.{name}")  # warns with the new path
     if name in _SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
     if name in _LAZY:
@@ -155,12 +167,22 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
-if TYPE_CHECKING:  # pragma: no cover
-    from . import clinical, datasets, io, observe, plot  # noqa: F401
-    from .bayes import Prior, SampleResult, sample
-    from .catalogue import Model, Parameter, load_model, model, models
+if TYPE_CHECKING:  # pragma: no cover - what the lazy table resolves to, for type checkers
+    from . import (  # noqa: F401
+        clinical,
+        cohort,
+        datasets,
+        engine,
+        fitting,
+        io,
+        metastasis,
+        observe,
+        plot,
+        treatment,
+    )
     from .clinical import (
         best_overall_response,
+        cohen_kappa,
         doubling_time,
         hyperprogression,
         hyperprogression_agreement,
@@ -170,14 +192,91 @@ if TYPE_CHECKING:  # pragma: no cover
         recist,
         specific_growth_rate,
         t_stage,
+        target_sums,
         threshold_growth,
         tumour_growth_kinetics,
         tumour_growth_rate,
     )
-    from .io import read_lesions, read_series, write_lesions, write_series
+    from .cohort.experiment import (
+        Experiment,
+        ExperimentResult,
+        load_experiment,
+        run_experiment,
+    )
+    from .cohort.readouts import (
+        ReadoutSettings,
+        ScanProtocol,
+        summarise_cohort,
+    )
+    from .cohort.simulate import (
+        Scenario,
+        open_cohort,
+        scenario_grid,
+        simulate_cohort,
+    )
+    from .cohort.virtual import (
+        Empirical,
+        Fixed,
+        LogNormal,
+        Normal,
+        Uniform,
+        VirtualPopulation,
+    )
+    from .engine.catalogue import (
+        Model,
+        Parameter,
+        load_model,
+        model,
+        models,
+    )
+    from .explore import Explorer
+    from .fitting import (
+        FitResult,
+        akaike_weights,
+        fit,
+    )
+    from .fitting.bayes import Prior, SampleResult, sample
+    from .fitting.comparison import (
+        Comparison,
+        compare,
+    )
+    from .fitting.forecasting import (
+        ForecastResult,
+        TumourAge,
+        forecast,
+        tumour_age,
+    )
+    from .fitting.regression import gdrate
+    from .fitting.saem import (
+        PopulationResult,
+        fit_population,
+    )
+    from .fitting.uncertainty import (
+        bootstrap,
+        profile_likelihood,
+    )
+    from .io import (
+        read_lesions,
+        read_series,
+        write_lesions,
+        write_series,
+    )
+    from .metastasis import (
+        MetastasisModel,
+        metastatic_spread,
+        simulate_spread,
+        spread_summary,
+    )
     from .observe import (
+        AdditiveError,
+        CombinedError,
+        LogNormalError,
+        ProportionalError,
         caliper_volume,
+        cells_to_volume,
+        ellipsoid_volume,
         scan,
+        scans_to_lesions,
         sphere_diameter,
         sphere_volume,
         sum_of_diameters,
@@ -187,6 +286,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .treatment import (
         Acceleration,
         Chemotherapy,
+        Free,
         Immunotherapy,
         Radiotherapy,
         Schedule,

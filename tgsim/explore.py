@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from .catalogue import Model
-from .catalogue import model as get_model
+from .engine.catalogue import Model
+from .engine.catalogue import model as get_model
 from .errors import STATUS_MESSAGES, TgsimError, TgsimWarning
 from .treatment import (
     Acceleration,
@@ -340,7 +340,7 @@ class Explorer:
             if np.any(days <= self.treatment_day + 1e-9) else 0
         with np.errstate(divide="ignore", invalid="ignore"):
             out["change_pct"] = 100.0 * (d - d[base]) / d[base]
-        from .plot.pseudoprogression import scan_categories
+        from .clinical.pseudoprogression import scan_categories
 
         try:
             cats = scan_categories(sc, treatment_day=self.treatment_day)
@@ -363,7 +363,7 @@ class Explorer:
         import matplotlib.pyplot as plt
         from matplotlib.widgets import Slider
 
-        from .plot._labels import OKABE_ITO, reference_line
+        from .plot import OKABE_ITO, reference_line
 
         n = len(self.knobs)
         h = 5.2 + 0.32 * n
@@ -442,7 +442,7 @@ class Explorer:
         return self.update(**{name: value})
 
     def _redraw(self) -> None:
-        from .plot._labels import GREY, response_colour
+        from .plot import GREY, response_colour
 
         c = self.curves
         a = self._artists

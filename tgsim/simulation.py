@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
-from ._kernels.closed_numpy import exp_rows, solve_closed_numpy
-from ._kernels.rows import run_rows
-from .catalogue import Model
-from .catalogue import model as get_model
-from .compile import announce, kernels, numpy_closed
+from ._version import __version__
+from .engine.catalogue import Model
+from .engine.catalogue import model as get_model
+from .engine.compile import announce, kernels, numpy_closed
+from .engine.kernels.closed_numpy import exp_rows, solve_closed_numpy
+from .engine.kernels.rows import run_rows
 from .errors import STATUS_MESSAGES, Status, TgsimError, TgsimWarning, flag_attrs
 from .treatment import PackedSchedule, Schedule
 

@@ -13,10 +13,10 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from ._kernels.cache import quiet
-from .catalogue import Model
-from .catalogue import model as get_model
-from .catalogue import models as list_models
+from .engine.catalogue import Model
+from .engine.catalogue import model as get_model
+from .engine.catalogue import models as list_models
+from .engine.kernels.cache import quiet
 from .errors import TgsimError
 
 __all__ = ["compile_kernels", "JOB_NAMES"]
@@ -48,7 +48,7 @@ def _simulate(mdl: Model) -> None:
 
 
 def _fit(mdl: Model) -> None:
-    from .fit import fit
+    from .fitting import fit
     from .simulation import simulate
     from .treatment import Surgery
 
@@ -62,7 +62,7 @@ def _fit(mdl: Model) -> None:
 
 
 def _metastasis(mdl: Model) -> None:
-    from .compile import kernels
+    from .engine.compile import kernels
 
     k = kernels(mdl, "metastasis")
     n_p = len(mdl.parameters)
@@ -100,7 +100,7 @@ def compile_kernels(models: Iterable[str | Model] | None = None,
     dict
         Seconds per ``"model/job"``.
     """
-    from .fit.paths import force_path
+    from .fitting.paths import force_path
 
     bad = [j for j in jobs if j not in _RUN]
     if bad:
@@ -111,7 +111,7 @@ def compile_kernels(models: Iterable[str | Model] | None = None,
         mdl = name if isinstance(name, Model) else get_model(name)
         for job in jobs:
             t0 = time.perf_counter()
-            # the compiled path even where a small fit would run on NumPy (tgsim.fit.paths)
+            # the compiled path even where a small fit would run on NumPy (tgsim.fitting.paths)
             with warnings.catch_warnings(), quiet(), force_path("numba"):
                 warnings.simplefilter("ignore")
                 _RUN[job](mdl)

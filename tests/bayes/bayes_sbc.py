@@ -15,7 +15,7 @@ import numpy as np
 from scipy import stats
 
 import tgsim
-from tgsim.bayes import Prior
+from tgsim.fitting.bayes import Prior
 
 #: informative priors (natural scale) that give plausible series over 0..21 days
 PRIORS = {
@@ -41,7 +41,7 @@ def simulate(model: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, dic
     pri = PRIORS[model]
     truth = {k: p.draw(rng, n) for k, p in pri.items()}
     P = np.column_stack([truth[p.name] for p in mdl.parameters])
-    from tgsim.compile import numpy_volume_vg
+    from tgsim.engine.compile import numpy_volume_vg
 
     F, _ = numpy_volume_vg(mdl)(np.tile(TIMES, (n, 1)), P, False)
     Y = F * np.exp(truth["sigma"][:, None] * rng.standard_normal(F.shape))

@@ -28,7 +28,7 @@ def _emcee_reference(res, s, n_steps=6000, walkers=24, seed=0):
     import importlib
 
     emcee = pytest.importorskip("emcee")
-    engine = importlib.import_module("tgsim.bayes.engine")
+    engine = importlib.import_module("tgsim.fitting.bayes.engine")
     tg = res._target
     U0 = tg.to_unconstrained(np.median(res.draws[:, :, s, :], axis=(0, 1))[None, :])[0]
     rng = np.random.default_rng(seed)
@@ -42,7 +42,7 @@ def _emcee_reference(res, s, n_steps=6000, walkers=24, seed=0):
     sampler.run_mcmc(p0, n_steps, progress=False)
     flat = sampler.get_chain(discard=n_steps // 3, flat=True)
     theta = np.array(tg.fixed[np.full(flat.shape[0], s)], copy=True)
-    from tgsim.bayes.hierarchical import _natural
+    from tgsim.fitting.bayes.hierarchical import _natural
 
     _natural(tg, flat, theta)
     return theta
@@ -69,7 +69,7 @@ def test_agrees_with_emcee(name, subjects):
 def test_forecast_coverage_benzekry():
     # fit the first 5 points of each mouse, 90 % predictive intervals on the rest
     ds = tgsim.datasets.load("benzekry2014_lung")
-    from tgsim.fit.data import as_batch
+    from tgsim.fitting.data import as_batch
 
     b = as_batch(ds, log_scale=True)
     T5 = np.where(np.arange(b.T.shape[1]) < 5, b.T, np.nan)
@@ -91,7 +91,7 @@ def test_population_close_to_saem_on_vaghi():
             if np.all(ds["value"].values[i][~np.isnan(ds["value"].values[i])] > 0)]
     ds = ds.isel(subject=keep)
     pop = tgsim.fit_population(ds, "gompertz", error_model="lognormal")
-    res = tgsim.bayes.sample_population(ds, "gompertz", quiet=True)
+    res = tgsim.fitting.bayes.sample_population(ds, "gompertz", quiet=True)
     med = res.population["typical"].median(("chain", "draw")).values
     np.testing.assert_allclose(med, pop.typical, rtol=0.05)
 
@@ -102,11 +102,11 @@ def _population_replicate(seed, n=100):
     omega = np.array([0.3, 0.2, 0.3])
     theta = np.exp(mu + omega * rng.standard_normal((n, 3)))
     t = np.arange(0.0, 22.0, 3.0)
-    from tgsim.compile import numpy_volume_vg
+    from tgsim.engine.compile import numpy_volume_vg
 
     F, _ = numpy_volume_vg(tgsim.model("gompertz"))(np.tile(t, (n, 1)), theta, False)
     Y = F * np.exp(0.1 * rng.standard_normal(F.shape))
-    res = tgsim.bayes.sample_population((np.tile(t, (n, 1)), Y), "gompertz", chains=2,
+    res = tgsim.fitting.bayes.sample_population((np.tile(t, (n, 1)), Y), "gompertz", chains=2,
                                         draws=500, warmup=500, seed=seed, quiet=True)
     P = res.population
     hits = []

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 import tgsim
-from tgsim.bayes import Prior, engine
 from tgsim.errors import TgsimError
+from tgsim.fitting.bayes import Prior, engine
 
 az = pytest.importorskip("arviz")
-smod = importlib.import_module("tgsim.bayes.sample")
+smod = importlib.import_module("tgsim.fitting.bayes.sample")
 
 SIG = 0.2
 TIMES = np.linspace(0.0, 14.0, 8)
@@ -82,8 +82,8 @@ def test_diagnostics_and_inference_data(exact_run, tmp_path):
     assert idata.log_likelihood["y"].dims == ("chain", "draw", "subject", "obs")
     assert bool(idata.sample_stats["diverging"].dtype == bool)
     assert "summary" not in az.summary(idata, var_names=["growth_rate"]).columns
-    # log-likelihood agrees with the error-model formula of tgsim.fit.likelihood
-    from tgsim.fit.likelihood import neg2_loglik
+    # log-likelihood agrees with the error-model formula of tgsim.fitting.likelihood
+    from tgsim.fitting.likelihood import neg2_loglik
 
     F = res.model_volume(TIMES)[0, 0, 0]
     ll = float(idata.log_likelihood["y"].values[0, 0, 0].sum())
@@ -123,8 +123,8 @@ _SLOW = pytest.mark.slow  # another card's kernels: a compile the quick run skip
                                   pytest.param("logistic", marks=_SLOW)])
 @pytest.mark.parametrize("em", ["lognormal", "proportional", "additive"])
 def test_gradient_matches_finite_differences(card, em):
-    from tgsim.fit.data import as_batch
-    from tgsim.fit.likelihood import error_model
+    from tgsim.fitting.data import as_batch
+    from tgsim.fitting.likelihood import error_model
 
     m = tgsim.model(card)
     e = error_model(em)
@@ -175,8 +175,8 @@ def test_bad_input_is_refused():
 def _numpy_logp(res_model, em, b, theta, priors_logpdf, mvn=None):
     """Independent log density on the natural scale (plus the log-parameter Jacobian
     where the sampler works on logs), for one subject."""
-    from tgsim.compile import numpy_volume_vg
-    from tgsim.fit.likelihood import neg2_loglik
+    from tgsim.engine.compile import numpy_volume_vg
+    from tgsim.fitting.likelihood import neg2_loglik
 
     NP = theta.size - 1
     F, _ = numpy_volume_vg(res_model)(b.T[:1, : b.nu[0]] - b.t0[0], theta[None, :NP], False)
@@ -194,8 +194,8 @@ def test_log_density_matches_an_independent_formula():
     # the transform's Jacobian) against the likelihood module and the priors' logpdf
     from types import SimpleNamespace
 
-    from tgsim.fit.data import as_batch
-    from tgsim.fit.likelihood import error_model
+    from tgsim.fitting.data import as_batch
+    from tgsim.fitting.likelihood import error_model
 
     m = tgsim.model("exponential")
     e = error_model("lognormal")

@@ -17,7 +17,7 @@ from clinical_helpers import responses, row, series, table
 
 from tgsim.clinical import irecist, recist
 from tgsim.clinical._common import REL_TOL
-from tgsim.readouts import RECIST_CODES, Observation, Readouts, readout_chunk
+from tgsim.cohort.readouts import RECIST_CODES, ReadoutSettings, ScanProtocol, readout_chunk
 
 README = Path(__file__).resolve().parents[2] / "docs" / "guide" / "observe-assess.md"
 
@@ -141,8 +141,8 @@ def check_11():
 
 
 def check_12():
-    obs = Observation(days=[0.0, 56.0])
-    out = readout_chunk(Readouts(), obs, np.array(obs.days), np.array([[8.0, 0.0]]))
+    obs = ScanProtocol(days=[0.0, 56.0])
+    out = readout_chunk(ReadoutSettings(), obs, np.array(obs.days), np.array([[8.0, 0.0]]))
     assert not out["measurable"][0] and RECIST_CODES[out["recist_bor"][0]] == "NE"
 
 

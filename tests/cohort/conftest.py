@@ -17,9 +17,9 @@ EXPERIMENTS = REPO / "experiments"
 @pytest.fixture
 def gompertz_population():
     """A small, correlated Gompertz population (mm^3, 1/day)."""
-    import tgsim.population as tp
+    import tgsim.cohort.virtual as tp
 
-    return tp.Population(
+    return tp.VirtualPopulation(
         "gompertz",
         {
             "initial_volume": tp.LogNormal(3000.0, 0.5),

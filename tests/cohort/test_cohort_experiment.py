@@ -16,9 +16,10 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from tgsim import experiment as ex
 from tgsim.cli import main
-from tgsim.cohort import have_dask
+from tgsim.cohort import experiment as ex
+from tgsim.cohort.readouts import HYPERPROGRESSION_DEFINITIONS
+from tgsim.cohort.simulate import have_dask
 from tgsim.errors import ConfigError
 
 SHIPPED = ["quickstart", "pseudoprogression", "hyperprogression", "chemo_mtd_vs_metronomic",
@@ -95,13 +96,13 @@ def _pseudoprogression(ds, t):
 
 
 def _hyperprogression(ds, t):
-    assert list(ds.definition.values) == list(ex.HYPERPROGRESSION_DEFINITIONS)
+    assert list(ds.definition.values) == list(HYPERPROGRESSION_DEFINITIONS)
     for d in ("champiat2017", "saada-bouzid2017", "matos2020"):
         acc = _stat(t, "immunotherapy", "hyperprogression", "measured", f"{d}_rate")
         base = _stat(t, "no_acceleration", "hyperprogression", "measured", f"{d}_rate")
         assert acc > base
     values = [_stat(t, "immunotherapy", "hyperprogression", "measured", f"{d}_rate")
-              for d in ex.HYPERPROGRESSION_DEFINITIONS]
+              for d in HYPERPROGRESSION_DEFINITIONS]
     assert max(values) > 2 * min(values)  # the definitions disagree
     assert ds.day.values[0] < 0.0 <= ds.day.values[1]  # a pre-treatment scan
 
@@ -192,18 +193,19 @@ def test_malformed_toml_names_the_file(write_toml, capsys):
     ("edit", "pattern"),
     [
         (('cv = 0.3 }', 'cv = 0.3, shape = 2 }'),
-         r"\[population\] growth_rate: unknown key\(s\) 'shape'"),
+         r"\[population\] growth_rate \(lognormal distribution\): unknown key 'shape'"),
         (('"lognormal"', '"gamma"'),
          r"\[population\] growth_rate: unknown distribution 'gamma'"),
         (('cv = 0.3', 'cv = 0.0'), r"\[population\] growth_rate: LogNormal: `cv`.*must be > 0"),
         (('cv = 0.3', 'cv = -1'), r"\[population\] growth_rate: .*must be > 0; got -1"),
         (('[times]', 'colour = "red"\n[times]'), r"unknown top-level key 'colour'"),
-        (('step = 7', 'step = 7\nend = 3'), r"\[times\] unknown key 'end'"),
+        (('step = 7', 'step = 7\nend = 3'), r"\[times\]: unknown key 'end'"),
         (('[population]', '[cohort]\nsubject = 3\n[population]'),
-         r"\[cohort\] unknown key 'subject'"),
+         r"\[cohort\]: unknown key 'subject' \(did you mean 'subjects'\?\)"),
         (('[population]', '[cohort]\nsubjects = 0\n[population]'),
          r"\[cohort\] subjects must be an integer >= 1; got 0"),
-        (('growth_rate =', 'growth =',), r"\[population\] unknown key 'growth'"),
+        (('growth_rate =', 'growth =',),
+         r"\[population\]: unknown key 'growth' \(did you mean 'growth_rate'\?\)"),
     ],
 )
 def test_bad_keys_and_values_name_file_table_and_key(write_toml, edit, pattern):
@@ -217,16 +219,16 @@ def test_bad_keys_and_values_name_file_table_and_key(write_toml, edit, pattern):
     ("extra", "pattern"),
     [
         ('[[scenario]]\nname = "s"\n[[scenario.surgery]]\nday = 3\nfraction = 0.5\n',
-         r"\[\[surgery\]\] #1: unknown key\(s\) fraction"),
+         r"\[\[surgery\]\] #1: unknown key 'fraction'"),
         ('[[scenario]]\nname = "s"\ncolour = 1\n', r"\[\[scenario\]\] 's': unknown key 'colour'"),
         ('[observation]\nevery = 56\nerror = { model = "proportional", sd = 1 }\n',
-         r"\[observation\] error: unknown key 'sd' for model 'proportional'"),
+         r"\[observation\] error \(model 'proportional'\): unknown key 'sd'"),
         ('[observation]\nevery = 56\nerror = { model = "gaussian" }\n',
          r"unknown error model 'gaussian'"),
         ('[readouts]\nrecist = true\n', r"\[readouts\] recist needs an \[observation\]"),
         ('[observation]\nevery = 56\n[readouts]\nhyperprogression = ["champiat"]\n',
          r"unknown hyperprogression definition 'champiat'"),
-        ('[output]\nformat = "nc"\n', r"\[output\] unknown key 'format'"),
+        ('[output]\nformat = "nc"\n', r"\[output\]: unknown key 'format'"),
         ('[output]\ndataset = "out.h5"\n', r"\[output\] dataset must be a plain file name"),
         ('[population.correlation]\nnames = ["growth_rate"]\n',
          r"a correlation table takes names"),
@@ -337,7 +339,7 @@ def test_analysis_hook(tmp_path, write_toml, monkeypatch):
     assert "module under 'tgsim.'" in msg
     msg = _error(write_toml('analysis = "tgsim._hook_for_tests:analyse"\n[output]\n'
                             'dataset = "a.nc"\n', "out.toml"))
-    assert "[output] unknown key 'dataset'" in msg
+    assert "[output]: unknown key 'dataset'" in msg
 
 
 def test_toml_round_trip():

@@ -10,22 +10,22 @@ import pytest
 import xarray as xr
 
 import tgsim
-from tgsim.cohort import simulate_cohort
-from tgsim.observe import ProportionalError
-from tgsim.population import LogNormal, Population
-from tgsim.readouts import (
+from tgsim.cohort.readouts import (
     HYPERPROGRESSION_DEFINITIONS,
     IRECIST_CODES,
     RECIST_CODES,
-    Observation,
-    Readouts,
+    ReadoutSettings,
+    ScanProtocol,
     _km_median,
     best_response,
     irecist_timepoints,
     readout_chunk,
     recist_timepoints,
-    summarise,
+    summarise_cohort,
 )
+from tgsim.cohort.simulate import simulate_cohort
+from tgsim.cohort.virtual import LogNormal, VirtualPopulation
+from tgsim.observe import ProportionalError
 
 R = {c: k for k, c in enumerate(RECIST_CODES)}
 IR = {c: k for k, c in enumerate(IRECIST_CODES)}
@@ -93,9 +93,9 @@ def test_kaplan_meier_median_by_hand():
 
 
 def test_readout_chunk_time_to_progression_and_censoring():
-    obs = Observation(days=[0.0, 56.0, 112.0, 168.0])
+    obs = ScanProtocol(days=[0.0, 56.0, 112.0, 168.0])
     d = np.array([[20, 21, 26, 30], [20, 15, 14, 13], [8, 20, 30, 40]], dtype=float)
-    out = readout_chunk(Readouts(irecist=True), obs, np.array(obs.days), d)
+    out = readout_chunk(ReadoutSettings(irecist=True), obs, np.array(obs.days), d)
     np.testing.assert_array_equal(out["progressed"], [True, False, False])
     np.testing.assert_array_equal(out["time_to_progression"], [112.0, 168.0, np.nan])
     np.testing.assert_array_equal(out["measurable"], [True, True, False])
@@ -104,7 +104,7 @@ def test_readout_chunk_time_to_progression_and_censoring():
 
 
 def _random_cohort(n=150, seed=5):
-    pop = Population("gompertz", {
+    pop = VirtualPopulation("gompertz", {
         "initial_volume": LogNormal(3000.0, 0.8), "growth_rate": LogNormal(0.01, 0.5),
         "carrying_capacity": LogNormal(5e4, 0.3),
         "immunotherapy.swelling.infiltration_rate": LogNormal(0.03, 0.8),
@@ -113,9 +113,9 @@ def _random_cohort(n=150, seed=5):
     return simulate_cohort(
         "gompertz", np.arange(-56.0, 365.0, 7.0), pop, n, seed=seed,
         scenarios={"untreated": None, "io": [io]},
-        observation=Observation(every_days=42, start_day=-56.0, error=ProportionalError(0.15),
+        observation=ScanProtocol(every_days=42, start_day=-56.0, error=ProportionalError(0.15),
                                 detection_limit_mm=5.0),
-        readouts=Readouts(irecist=True, hyperprogression=HYPERPROGRESSION_DEFINITIONS),
+        readouts=ReadoutSettings(irecist=True, hyperprogression=HYPERPROGRESSION_DEFINITIONS),
         scheduler="synchronous")
 
 
@@ -155,7 +155,7 @@ def test_agrees_with_tgsim_clinical_subject_by_subject():
 
 def test_summary_rates_are_consistent():
     ds = _random_cohort(n=120, seed=2)
-    t = summarise(ds)
+    t = summarise_cohort(ds)
     assert list(t.columns) == ["scenario", "readout", "reading", "statistic", "value", "unit",
                                "n"]
     for s in ("untreated", "io"):
@@ -174,13 +174,13 @@ def test_summary_rates_are_consistent():
 
 def test_observation_validation():
     with pytest.raises(tgsim.TgsimError, match="detection_limit_mm"):
-        Observation(detection_limit_mm=-1.0)
+        ScanProtocol(detection_limit_mm=-1.0)
     with pytest.raises(tgsim.TgsimError, match="every_days"):
-        Observation(every_days="fortnightly")
+        ScanProtocol(every_days="fortnightly")
     with pytest.raises(tgsim.TgsimError, match="no scan on or before treatment_day=-10"):
-        Observation(treatment_day=-10.0).scan_days(np.arange(0.0, 100.0))
+        ScanProtocol(treatment_day=-10.0).scan_days(np.arange(0.0, 100.0))
     with pytest.raises(tgsim.TgsimError, match="unknown hyperprogression definition"):
-        Readouts(hyperprogression=("champiat",))
+        ReadoutSettings(hyperprogression=("champiat",))
 
 
 # --------------------------------------- mirrors of the tgsim.clinical issue cases
@@ -223,8 +223,8 @@ def test_mirror_non_target_only_disease_is_not_evaluable_in_a_cohort():
     # measurable at baseline (< 10 mm, Eisenhauer 2009 s3.1.3) is left out of the rates
     # (NE, measurable False), so it can never be counted as SD
     # (tests/clinical/test_recist.py::test_non_measurable_only_target_best_response_...).
-    obs = Observation(days=[0.0, 70.0])
-    out = readout_chunk(Readouts(irecist=True, confirm=True), obs, np.array(obs.days),
+    obs = ScanProtocol(days=[0.0, 70.0])
+    out = readout_chunk(ReadoutSettings(irecist=True, confirm=True), obs, np.array(obs.days),
                         np.array([[8.0, 0.0], [20.0, 0.0]]))
     assert out["measurable"].tolist() == [False, True]
     assert [RECIST_CODES[c] for c in out["recist_bor"]] == ["NE", "SD"]

@@ -7,16 +7,16 @@ import numpy as np
 
 import tgsim
 from tgsim.clinical.kinetics import tumour_growth_rate
-from tgsim.observe import sphere_diameter
-from tgsim.readouts import (
+from tgsim.cohort.readouts import (
     IRECIST_CODES,
     RECIST_CODES,
-    Observation,
-    Readouts,
+    ReadoutSettings,
+    ScanProtocol,
     irecist_timepoints,
     readout_chunk,
     recist_timepoints,
 )
+from tgsim.observe import sphere_diameter
 from tgsim.simulation import simulate
 
 # Gompertz tumour of 8000 mm^3 (25 mm) growing at r ln(K/V0) = 1.2 %/day; the therapy's
@@ -62,8 +62,8 @@ def test_pseudoprogression_single_subject():
 def test_pseudoprogression_readouts_tell_swelling_from_tumour():
     t = np.arange(0.0, 365.0, 7.0)
     ds = simulate("gompertz", t, PSEUDO, schedule=[THERAPY])
-    obs = Observation(days=list(SCANS))
-    ro = Readouts(irecist=True)
+    obs = ScanProtocol(days=list(SCANS))
+    ro = ReadoutSettings(irecist=True)
     idx = np.searchsorted(t, SCANS)
     measured = sphere_diameter(ds.observed.values[:, idx])
     tumour = sphere_diameter(ds.volume.values[:, idx])
@@ -95,8 +95,8 @@ def test_hyperprogression_single_subject():
         v = ds.volume.values[0, idx]
         sgr = np.diff(np.log(v)) / np.diff(days)
         assert np.sign(sgr[1] / sgr[0] - 1) == np.sign(on / pre - 1)
-        out = readout_chunk(Readouts(hyperprogression=("champiat2017", "ferrara2018")),
-                            Observation(days=list(days)), days, d[None, :])
+        out = readout_chunk(ReadoutSettings(hyperprogression=("champiat2017", "ferrara2018")),
+                            ScanProtocol(days=list(days)), days, d[None, :])
         if name == "hpd":
             assert out["hyperprogression"][0].tolist() == [1.0, 1.0]
         else:

@@ -9,11 +9,11 @@ import pytest
 import xarray as xr
 
 import tgsim
-from tgsim.cohort import Scenario, apply_effects, have_dask, scenario_grid, simulate_cohort
+from tgsim.cohort.readouts import ReadoutSettings, ScanProtocol
+from tgsim.cohort.simulate import Scenario, apply_effects, have_dask, scenario_grid, simulate_cohort
+from tgsim.cohort.virtual import LogNormal, VirtualPopulation
 from tgsim.errors import TgsimError, TgsimWarning
 from tgsim.observe import ProportionalError
-from tgsim.population import LogNormal, Population
-from tgsim.readouts import Observation, Readouts
 from tgsim.simulation import simulate
 
 TIMES = np.arange(0.0, 169.0, 7.0)
@@ -26,8 +26,8 @@ SCEN = {
 
 def test_layout_units_and_coordinates(gompertz_population):
     ds = simulate_cohort("gompertz", TIMES, gompertz_population, 40, seed=1, scenarios=SCEN,
-                         observation=Observation(every_days="8w"),
-                         readouts=Readouts(burden_days=(84.0,)))
+                         observation=ScanProtocol(every_days="8w"),
+                         readouts=ReadoutSettings(burden_days=(84.0,)))
     assert ds.volume.dims == ("scenario", "subject", "time")
     assert ds.volume.shape == (3, 40, TIMES.size)
     assert ds.volume.attrs["units"] == "mm^3" and ds.time.attrs["units"] == "day"
@@ -67,7 +67,7 @@ def test_scenario_parameter_overrides(gompertz_population):
 
 
 def test_effect_parameters_match_an_explicit_per_subject_schedule():
-    pop = Population("gompertz", {"initial_volume": LogNormal(2000.0, 0.4),
+    pop = VirtualPopulation("gompertz", {"initial_volume": LogNormal(2000.0, 0.4),
                                   "growth_rate": 0.006, "carrying_capacity": 1e5,
                                   "immunotherapy.kill_rate": LogNormal(0.02, 0.5)})
     io = tgsim.Immunotherapy(0, 120, kill_rate=0.02,
@@ -109,19 +109,19 @@ def test_scenario_grid():
     assert [s.name for s in grid] == ["day30/none", "day30/x2", "day60/none", "day60/x2"]
     assert grid[1].labels == {"surgery": "day30", "acceleration": "x2"}
     assert len(grid[1].schedule) == 3 and grid[1].parameters == {"growth_rate": 0.01}
-    pop = Population("gompertz", {"initial_volume": LogNormal(1000.0, 0.3)})
+    pop = VirtualPopulation("gompertz", {"initial_volume": LogNormal(1000.0, 0.3)})
     ds = simulate_cohort("gompertz", TIMES, pop, 5, seed=1, scenarios=grid)
     assert list(ds["surgery"].values) == ["day30", "day30", "day60", "day60"]
     assert list(ds["acceleration"].values) == ["none", "x2", "none", "x2"]
 
 
 def test_failed_subjects_are_flagged_not_fatal():
-    pop = Population("gompertz", {"initial_volume": LogNormal(1000.0, 0.3)})
+    pop = VirtualPopulation("gompertz", {"initial_volume": LogNormal(1000.0, 0.3)})
     chemo = [tgsim.Chemotherapy([0, 21], dose=1.0, half_life_days=1.0, kill_rate=0.3)]
     with pytest.warns(TgsimWarning, match="subject-scenario simulation"):
         ds = simulate_cohort("gompertz", TIMES, pop, 6, seed=1, scenarios={"c": chemo},
-                             max_steps=3, observation=Observation(every_days=56),
-                             readouts=Readouts())
+                             max_steps=3, observation=ScanProtocol(every_days=56),
+                             readouts=ReadoutSettings())
     assert np.all(ds.status.values == int(tgsim.errors.Status.MAX_STEPS))
     assert np.all(ds.recist_bor.values == 4)  # NE
 
@@ -135,10 +135,10 @@ def test_bad_arguments(gompertz_population):
         simulate_cohort("gompertz", TIMES, gompertz_population, 3,
                         scenarios=[Scenario("a"), Scenario("a")])
     with pytest.raises(TgsimError, match="need an `observation`"):
-        simulate_cohort("gompertz", TIMES, gompertz_population, 3, readouts=Readouts())
+        simulate_cohort("gompertz", TIMES, gompertz_population, 3, readouts=ReadoutSettings())
     with pytest.raises(TgsimError, match="burden day 3 is not one of the simulated times"):
         simulate_cohort("gompertz", TIMES, gompertz_population, 3,
-                        readouts=Readouts(recist=False, burden_days=(3.0,)))
+                        readouts=ReadoutSettings(recist=False, burden_days=(3.0,)))
     with pytest.raises(TgsimError, match="is for model 'gompertz', not 'logistic'"):
         simulate_cohort("logistic", TIMES, gompertz_population, 3)
     with pytest.raises(TgsimError, match=r"Surgery.resected_fraction has 3 values.*effect "
@@ -152,7 +152,7 @@ def test_bad_arguments(gompertz_population):
 
 # ------------------------------------------------------------------ reproducibility
 def _swelling_cohort(chunk_size: int, **kw):
-    pop = Population("gompertz", {
+    pop = VirtualPopulation("gompertz", {
         "initial_volume": LogNormal(6000.0, 0.5), "growth_rate": LogNormal(0.005, 0.3),
         "carrying_capacity": LogNormal(1.5e5, 0.3),
         "immunotherapy.swelling.infiltration_rate": LogNormal(0.05, 0.8)})
@@ -160,9 +160,9 @@ def _swelling_cohort(chunk_size: int, **kw):
     return simulate_cohort(
         "gompertz", TIMES, pop, 2500, seed=123, chunk_size=chunk_size,
         scenarios={"untreated": None, "io": [io]},
-        observation=Observation(every_days=42, error=ProportionalError(0.1),
+        observation=ScanProtocol(every_days=42, error=ProportionalError(0.1),
                                 detection_limit_mm=5.0),
-        readouts=Readouts(irecist=True, threshold_growth=True), **kw)
+        readouts=ReadoutSettings(irecist=True, threshold_growth=True), **kw)
 
 
 def test_same_seed_same_dataset_across_chunk_sizes_and_threads():
@@ -190,8 +190,8 @@ def test_same_seed_same_dataset_across_chunk_sizes_and_threads():
 
 def test_zarr_stream_equals_in_memory(tmp_path, gompertz_population):
     pytest.importorskip("zarr")
-    kw = dict(seed=5, scenarios=SCEN, observation=Observation(every_days=56),
-              readouts=Readouts(burden_days=(56.0,)))
+    kw = dict(seed=5, scenarios=SCEN, observation=ScanProtocol(every_days=56),
+              readouts=ReadoutSettings(burden_days=(56.0,)))
     mem = simulate_cohort("gompertz", TIMES, gompertz_population, 250, chunk_size=100,
                           scheduler="synchronous", **kw)
     store = tmp_path / "cohort.zarr"
@@ -206,8 +206,8 @@ def test_zarr_stream_equals_in_memory(tmp_path, gompertz_population):
 def test_dask_cluster_gives_identical_results(tmp_path, gompertz_population):
     from distributed import LocalCluster
 
-    kw = dict(seed=8, scenarios=SCEN, observation=Observation(every_days=56),
-              readouts=Readouts(irecist=True))
+    kw = dict(seed=8, scenarios=SCEN, observation=ScanProtocol(every_days=56),
+              readouts=ReadoutSettings(irecist=True))
     ref = simulate_cohort("gompertz", TIMES, gompertz_population, 300, chunk_size=100,
                           scheduler="synchronous", **kw)
     with warnings.catch_warnings():

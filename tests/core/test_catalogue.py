@@ -160,7 +160,7 @@ def test_card_hash_changes_with_content(tmp_path):
 
 
 def test_symbolic_gradient_matches_finite_differences():
-    from tgsim.compile import kernels
+    from tgsim.engine.compile import kernels
 
     for name in ("exponential", "gompertz", "logistic", "von_bertalanffy", "power_law", "stein"):
         m = tgsim.model(name)

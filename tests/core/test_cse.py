@@ -1,4 +1,4 @@
-"""Common-subexpression elimination in generated card code (tgsim.expr.cse)."""
+"""Common-subexpression elimination in generated card code (tgsim.engine.expr.cse)."""
 
 import ast
 import math
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import tgsim
-from tgsim import expr
-from tgsim.compile import _closed_volume_tree
+from tgsim.engine import expr
+from tgsim.engine.compile import _closed_volume_tree
 
 CLOSED = [m for m in tgsim.models() if tgsim.model(m).has_closed_form]
 

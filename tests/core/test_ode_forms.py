@@ -17,9 +17,9 @@ from scipy.integrate import solve_ivp
 from test_simulate import CARD_PARAMS  # same folder (rootdir-relative imports)
 
 import tgsim
-from tgsim import logform
-from tgsim._kernels.rows import SERIAL_MAX
-from tgsim.compile import _expand_forms, _symbols_to_names, kernels
+from tgsim.engine import logform
+from tgsim.engine.compile import _expand_forms, _symbols_to_names, kernels
+from tgsim.engine.kernels.rows import SERIAL_MAX
 from tgsim.errors import TgsimWarning
 
 #: cards whose log form needs no more transcendental calls than the original

@@ -92,7 +92,7 @@ def test_t0_and_negative_times():
 @pytest.mark.parametrize("name", sorted(CARD_PARAMS))
 def test_ode_matches_solve_ivp_dop853(name):
     """Every card's ODE agrees with scipy's DOP853 (rtol 1e-12) to <= 1e-5 relative."""
-    from tgsim.compile import kernels
+    from tgsim.engine.compile import kernels
 
     m = tgsim.model(name)
     params = CARD_PARAMS[name]
@@ -331,7 +331,7 @@ def test_division_by_zero_in_a_card_is_a_status_not_an_exception(tmp_path):
 def test_serial_and_parallel_kernels_agree(solver):
     """Small cohorts run on the calling thread, large ones on the thread pool: the same
     subjects give bit-identical volumes either way (treated, so the kernels are used)."""
-    from tgsim._kernels.rows import SERIAL_MAX
+    from tgsim.engine.kernels.rows import SERIAL_MAX
 
     rng = np.random.default_rng(5)
     n = 3 * SERIAL_MAX

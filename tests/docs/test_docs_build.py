@@ -50,7 +50,7 @@ def test_guide_tutorials_gallery_and_validation_pages(site):
     tutorial = (site / "tutorials" / "04_pseudoprogression.html").read_text(encoding="utf-8")
     assert "iUPD" in tutorial  # executed at build time: its output is on the page
     gallery = (site / "gallery" / "index.html").read_text(encoding="utf-8")
-    from tgsim.gallery import ENTRIES
+    from studies.gallery import ENTRIES
 
     assert gallery.count('class="highlight-python') >= len(ENTRIES)
     for entry in ENTRIES:  # each figure shows the code that draws it

@@ -9,7 +9,7 @@ import pytest
 import xarray as xr
 from fit_helpers import GOMPERTZ_TRUE, TIMES, gompertz, noisy
 
-import tgsim.fit as tf
+import tgsim.fitting as tf
 from tgsim.errors import DataError, Status, TgsimError, TgsimWarning
 
 

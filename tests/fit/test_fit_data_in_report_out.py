@@ -134,7 +134,7 @@ def test_laleh_logistic_fits_none_fail_and_match_multistart_reference():
     for at least 95 % of them (measured: 616 of 636)."""
     from scipy.optimize import least_squares
 
-    from tgsim.validation import laleh2022_lesions as L
+    from studies.validation import laleh2022_lesions as L
 
     ids, T, V, _ = L.battle_records()
     n = np.isfinite(T).sum(axis=1)
@@ -236,7 +236,7 @@ def test_params_is_a_labelled_table(mouse_fit):
 def test_comparison_plot_agrees_with_table():
     import matplotlib.pyplot as plt
 
-    from tgsim.fit.compare import compare
+    from tgsim.fitting.comparison import compare
 
     cmp = compare(tgsim.datasets.load("benzekry2014_lung"),
                   ["exponential", "logistic", "gompertz"])
@@ -262,7 +262,7 @@ def test_comparison_plot_agrees_with_table():
 
 
 def test_gdrate_is_public_and_has_a_cli_verb(tmp_path, capsys):
-    from tgsim.validation import tumgr_ascent2 as V
+    from studies.validation import tumgr_ascent2 as V
 
     ds = tgsim.datasets.load("tumgr_ascent2")
     pub = tgsim.gdrate(ds)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import tgsim.fit as tf
-from tgsim.catalogue import model
-from tgsim.fit._kernels import covariance_rows
-from tgsim.fit.covariance import dof_factor, natural_covariance, working_covariance
-from tgsim.fit.likelihood import error_model
-from tgsim.fit.lm import build_setup, run_lm
+import tgsim.fitting as tf
+from tgsim.engine.catalogue import model
+from tgsim.fitting._kernels import covariance_rows
+from tgsim.fitting.covariance import dof_factor, natural_covariance, working_covariance
+from tgsim.fitting.likelihood import error_model
+from tgsim.fitting.lm import build_setup, run_lm
 
 T8 = np.linspace(0.0, 21.0, 8)
 
@@ -18,7 +18,7 @@ T8 = np.linspace(0.0, 21.0, 8)
 @pytest.fixture(autouse=True)
 def _compiled_kernels(monkeypatch):
     """These tests are about the compiled kernels: never the NumPy path
-    (tgsim.fit.paths, tested against them in test_fit_numpy_path.py)."""
+    (tgsim.fitting.paths, tested against them in test_fit_numpy_path.py)."""
     monkeypatch.setenv("TGSIM_FIT_PATH", "numba")
 
 
@@ -104,7 +104,7 @@ def test_covariance_kernel_bounds_fixed_and_singular():
 
 def test_series_features_match_numpy():
     """The start features equal a direct NumPy computation (with censored, padded rows)."""
-    from tgsim.fit._kernels import series_features
+    from tgsim.fitting._kernels import series_features
 
     rng = np.random.default_rng(5)
     T = np.tile(np.arange(10.0), (50, 1))
@@ -142,7 +142,7 @@ def test_integral_start_recovers_exact_curves(law):
     """On noise-free series the integral method is exact up to the trapezoid rule's error:
     within 1 % with 15 points over the growth phase; t0 before the first point is handled
     by running the closed form back; fewer than four points give NaN."""
-    from tgsim.fit._kernels import INTEGRAL_LAWS, integral_start
+    from tgsim.fitting._kernels import INTEGRAL_LAWS, integral_start
 
     t = np.linspace(2.0, 30.0, 15)
     v0, r, k = 40.0, 0.15, 2500.0
@@ -179,9 +179,9 @@ def test_integral_start_cuts_iterations_and_keeps_estimates():
 def test_failed_rows_are_refitted_from_the_second_start():
     """fit_batch_rows: a row whose fit from X0 fails is refitted from alt_start (called
     with the failed rows only) before any screened restart."""
-    from tgsim.fit.core import fit_batch_rows
-    from tgsim.fit.data import as_batch
-    from tgsim.fit.lm import heuristic_start
+    from tgsim.fitting.core import fit_batch_rows
+    from tgsim.fitting.data import as_batch
+    from tgsim.fitting.lm import heuristic_start
 
     Y = _gompertz(6, seed=2)
     em = error_model("proportional")
@@ -211,8 +211,8 @@ def test_failed_rows_are_refitted_from_the_second_start():
 def test_result_rows_match_numpy(em):
     """Standard errors, Wald intervals and residuals from the compiled pass equal the NumPy
     formulas (covariance.wald_intervals, ErrorModel.sd), NaN patterns included."""
-    from tgsim.fit._kernels import result_rows
-    from tgsim.fit.covariance import wald_intervals
+    from tgsim.fitting._kernels import result_rows
+    from tgsim.fitting.covariance import wald_intervals
 
     Y = _gompertz(40, seed=4)
     Y[3, 5:] = np.nan  # a shorter series: padding
@@ -269,7 +269,7 @@ def test_fast_path_reaches_the_general_optimum(em, law, kw):
     Y = _gompertz(200, seed=11)
     res = tf.fit((T8, Y), law, error_model=em, restarts=0, **kw)
     setup, batch = res.setup, res.data
-    from tgsim.fit.lm import heuristic_start
+    from tgsim.fitting.lm import heuristic_start
 
     X0 = heuristic_start(setup, batch, None)
     fast = run_lm(setup, batch, X0, ftol=1e-10)
@@ -296,7 +296,7 @@ def test_fast_path_leaves_censored_rows_to_the_general_iteration():
     C = np.zeros(Y.shape, bool)
     C[3, 0] = C[17, 1] = True
     res = tf.fit((T8, Y), "gompertz", censored=C, restarts=0)
-    from tgsim.fit.lm import heuristic_start
+    from tgsim.fitting.lm import heuristic_start
 
     X0 = heuristic_start(res.setup, res.data, None)
     fast = run_lm(res.setup, res.data, X0)
@@ -311,7 +311,7 @@ def test_fast_path_leaves_censored_rows_to_the_general_iteration():
 def _numpy_start(setup, batch, integral=True):
     """The data-driven start of heuristic_start in NumPy (its documented rules), from the
     feature and integral-method kernels (themselves tested against NumPy above)."""
-    from tgsim.fit._kernels import INTEGRAL_LAWS, integral_start, series_features
+    from tgsim.fitting._kernels import INTEGRAL_LAWS, integral_start, series_features
 
     mdl, n, NP = setup.model, batch.n, setup.NP
     names = mdl.parameter_names
@@ -360,8 +360,8 @@ def _numpy_start(setup, batch, integral=True):
 def test_start_kernel_matches_its_rules(law):
     """The compiled start (start_guess) gives the rows of its NumPy definition on growing,
     shrinking and gappy series, with and without the integral method."""
-    from tgsim.fit.data import as_batch
-    from tgsim.fit.lm import heuristic_start
+    from tgsim.fitting.data import as_batch
+    from tgsim.fitting.lm import heuristic_start
 
     rng = np.random.default_rng(4)
     T = np.linspace(0.0, 30.0, 9)
@@ -387,7 +387,7 @@ def test_compaction_matches_a_row_by_row_definition(log_scale):
     import contextlib
 
     from tgsim.errors import TgsimWarning
-    from tgsim.fit.data import as_batch
+    from tgsim.fitting.data import as_batch
 
     rng = np.random.default_rng(8)
     n, m = 40, 7

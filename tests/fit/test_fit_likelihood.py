@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-import tgsim.fit as tf
-from tgsim.fit.likelihood import aic, aicc, akaike_weights, bic, error_model, neg2_loglik
+import tgsim.fitting as tf
+from tgsim.fitting.likelihood import aic, aicc, akaike_weights, bic, error_model, neg2_loglik
 
 
 def test_aic_is_minus_two_loglik_plus_two_k_on_a_hand_computed_case():

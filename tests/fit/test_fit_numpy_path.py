@@ -1,6 +1,6 @@
 """The NumPy fitting path (no JIT) against the compiled kernels it stands in for.
 
-Each path is forced with ``TGSIM_FIT_PATH`` (see :mod:`tgsim.fit.paths`); both must give
+Each path is forced with ``TGSIM_FIT_PATH`` (see :mod:`tgsim.fitting.paths`); both must give
 the same statuses, -2 log L to 1e-7 and estimates to 1e-3 of their standard errors.
 """
 
@@ -15,15 +15,15 @@ import textwrap
 import numpy as np
 import pytest
 
-import tgsim.fit as tf
-from tgsim.catalogue import model
-from tgsim.compile import numpy_volume_vg
+import tgsim.fitting as tf
+from tgsim.engine.catalogue import model
+from tgsim.engine.compile import numpy_volume_vg
 from tgsim.errors import TgsimError
-from tgsim.fit import _kernels as fk
-from tgsim.fit import _rows_numpy as rn
-from tgsim.fit.likelihood import error_model
-from tgsim.fit.lm import build_setup, run_lm
-from tgsim.fit.paths import ENV, force_path, use_numpy
+from tgsim.fitting import _kernels as fk
+from tgsim.fitting import _rows_numpy as rn
+from tgsim.fitting.likelihood import error_model
+from tgsim.fitting.lm import build_setup, run_lm
+from tgsim.fitting.paths import ENV, force_path, use_numpy
 
 #: true parameters of each closed-form card, the parameter the "fixed" case fixes and
 #: the one whose upper bound the "bounds" case pulls below most estimates' reach
@@ -198,8 +198,8 @@ def test_numpy_compaction_equals_kernels(log_scale):
 def test_numpy_starts_equal_kernels(name):
     """Features, integral-method and rule-based starts agree with the kernels (censored,
     padded, shrinking, short and empty series included)."""
-    from tgsim.fit.data import as_batch
-    from tgsim.fit.lm import heuristic_start
+    from tgsim.fitting.data import as_batch
+    from tgsim.fitting.lm import heuristic_start
 
     rng = np.random.default_rng(4)
     T = np.linspace(0.0, 30.0, 9)
@@ -258,7 +258,7 @@ def test_numpy_results_equal_kernels(monkeypatch, em):
 
 def test_predict_numpy_equals_kernel(monkeypatch):
     """FitResult.predict (predictions and Jacobians) on both paths."""
-    from tgsim.fit.lm import predict
+    from tgsim.fitting.lm import predict
 
     data = _data("von_bertalanffy", "proportional", n=10)
     monkeypatch.setenv(ENV, "numba")

@@ -23,7 +23,7 @@ from scipy.integrate import solve_ivp
 from scipy.optimize import least_squares, minimize
 from scipy.stats import norm
 
-import tgsim.fit as tf
+import tgsim.fitting as tf
 
 REL = 1e-5
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import tgsim.fit as tf
-from tgsim.fit.population import fit_population
+import tgsim.fitting as tf
+from tgsim.fitting.saem import fit_population
 from tgsim.simulation import simulate
 
 MU = {"initial_volume": 50.0, "growth_rate": 0.08, "carrying_capacity": 3000.0}

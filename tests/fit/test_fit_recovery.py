@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import tgsim
-import tgsim.fit as tf
+import tgsim.fitting as tf
 from tgsim.simulation import simulate
 
 R = 200

@@ -7,7 +7,7 @@ import pytest
 from fit_helpers import GOMPERTZ_TRUE, TIMES, gompertz, noisy
 
 import tgsim
-import tgsim.fit as tf
+import tgsim.fitting as tf
 from tgsim.simulation import simulate
 
 
@@ -137,7 +137,7 @@ def test_treatment_schedule_fit(rng):
 
 def test_callable_package():
     """tgsim.fit is both the package and the function."""
-    import tgsim.fit.lm  # noqa: F401  (binds the package to tgsim.fit)
+    import tgsim.fitting.lm  # noqa: F401  (binds the package to tgsim.fit)
 
     assert callable(tgsim.fit)
     res = tgsim.fit((TIMES, gompertz(TIMES, 50, 0.08, 3000) * (1 + 0.01 * np.sin(TIMES))),
@@ -149,8 +149,8 @@ def test_parameter_units_follow_the_data_unit():
     """Size parameters carry the data's unit when the data are not volumes in mm^3."""
     import numpy as np
 
-    import tgsim.fit as tf
-    from tgsim.fit.data import parameter_units
+    import tgsim.fitting as tf
+    from tgsim.fitting.data import parameter_units
 
     assert parameter_units(["mm^3", "1/day", "mm^3/day"], "mm^3") == ("mm^3", "1/day",
                                                                         "mm^3/day")

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import tgsim
-from tgsim.fit.likelihood import error_model
-from tgsim.fit.lm import build_setup, predict
+from tgsim.fitting.likelihood import error_model
+from tgsim.fitting.lm import build_setup, predict
 
 T = np.array([[0.5, 3.0, 7.0, 12.0, 20.0, 31.0]])
 NU = np.array([T.shape[1]])

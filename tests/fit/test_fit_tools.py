@@ -7,10 +7,10 @@ import pytest
 from fit_helpers import GOMPERTZ_TRUE, TIMES, gompertz, noisy
 from scipy.stats import chi2
 
-import tgsim.fit as tf
-from tgsim.fit.compare import compare
-from tgsim.fit.forecast import forecast, tumour_age
-from tgsim.fit.uncertainty import bootstrap, profile_likelihood
+import tgsim.fitting as tf
+from tgsim.fitting.comparison import compare
+from tgsim.fitting.forecasting import forecast, tumour_age
+from tgsim.fitting.uncertainty import bootstrap, profile_likelihood
 
 
 @pytest.fixture

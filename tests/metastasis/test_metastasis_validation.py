@@ -75,7 +75,8 @@ def test_config_table_errors_name_file_table_and_key():
         metastasis_from_table({"seeding_rate": -1.0}, "exp.toml")
     with pytest.raises(ConfigError, match=r"exp\.toml: \[metastasis\]\.seeding_exponent"):
         metastasis_from_table({"seeding_rate": 1.0, "seeding_exponent": 2.0}, "exp.toml")
-    with pytest.raises(ConfigError, match=r"\[metastasis\]: unknown key\(s\) seed_rate"):
+    with pytest.raises(ConfigError, match=r"\[metastasis\]: unknown key 'seed_rate' "
+                                          r"\(did you mean 'seeding_rate'\?\)"):
         metastasis_from_table({"seed_rate": 1.0}, "exp.toml")
     with pytest.raises(ConfigError, match=r"\[metastasis\]: missing key 'seeding_rate'"):
         metastasis_from_table({}, "exp.toml")

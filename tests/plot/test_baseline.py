@@ -98,18 +98,20 @@ def test_waterfall_structure(lesion_table):
 
 def test_pseudoprogression_structure():
     import tgsim.plot as tp
+    from tgsim.clinical import assess_pseudoprogression
     from tgsim.simulation import simulate
     from tgsim.treatment import Immunotherapy, Swelling
 
     t = np.linspace(0.0, 168.0, 169)
     ds = simulate("exponential", t, {"initial_volume": 1.4e4, "growth_rate": 0.01},
                   schedule=[Immunotherapy(0.0, 169.0, 0.025, swelling=Swelling(0.1, 0.03))])
-    check("pseudoprogression", tp.pseudoprogression(ds, every_days=42.0, title="x").figure)
+    reading = assess_pseudoprogression(ds, every_days=42.0)
+    check("pseudoprogression", tp.pseudoprogression(reading, title="x").figure)
 
 
 def test_growth_laws_gallery_structure():
-    from tgsim.gallery import _base
-    from tgsim.gallery.laws import LAWS
+    from studies.gallery import _base
+    from studies.gallery.laws import LAWS
 
     with _base.style():
         fig, _ = LAWS.build(True)

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_fit_plot_of_a_fit_result():
-    from tgsim.fit.core import fit
+    from tgsim.fitting.core import fit
 
     t = np.arange(0.0, 43.0, 3.0)
     rng = np.random.default_rng(4)

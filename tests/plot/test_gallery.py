@@ -7,8 +7,8 @@ import re
 
 import pytest
 
+from studies.gallery import ENTRIES, Entry, Unavailable, build_gallery, entry_slugs
 from tgsim.errors import TgsimError
-from tgsim.gallery import ENTRIES, Entry, Unavailable, build_gallery, entry_slugs
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_texts_are_complete():
 
 
 def test_unavailable_feature_is_reported_not_drawn(tmp_path, monkeypatch):
-    import tgsim.gallery as gal
+    import studies.gallery as gal
 
     def missing(quick):
         raise Unavailable("tgsim.metastasis is not available (test)")

@@ -14,6 +14,7 @@ import xarray as xr
 from plot_helpers import assert_finite, lines_with_gid
 
 import tgsim.plot as tp
+from tgsim.clinical import assess_pseudoprogression
 from tgsim.errors import TgsimError
 from tgsim.simulation import simulate
 from tgsim.treatment import Immunotherapy, Swelling, TargetedTherapy
@@ -91,8 +92,8 @@ def test_spaghetti_by_scenario(exp_cohort):
 
 
 def test_spaghetti_on_a_simulated_cohort():
-    from tgsim.cohort import simulate_cohort
-    from tgsim.population import LogNormal
+    from tgsim.cohort.simulate import simulate_cohort
+    from tgsim.cohort.virtual import LogNormal
 
     pop = {"initial_volume": LogNormal(median=50.0, cv=0.3),
            "growth_rate": LogNormal(median=0.03, cv=0.3)}
@@ -253,7 +254,7 @@ def test_pseudoprogression_categories_and_thresholds():
     sched = [Immunotherapy(0.0, 169.0, 0.025, swelling=Swelling(0.1, 0.03))]
     ds = simulate("exponential", t, {"initial_volume": 1.4e4, "growth_rate": 0.01},
                   schedule=sched)
-    ax = tp.pseudoprogression(ds, every_days=42.0)
+    ax = tp.pseudoprogression(assess_pseudoprogression(ds, every_days=42.0))
     cats = ax.tgsim_categories
     # the scanned diameters are those of the observed size, sphere-equivalent
     d_obs = np.cbrt(6.0 * ds["observed"].values[0] / math.pi)

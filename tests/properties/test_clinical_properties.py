@@ -274,8 +274,8 @@ def _readout_arrays(g: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 
 def _check_agreement(df: pd.DataFrame, confirm: bool, min_sd_days: float) -> int:
-    """tgsim.clinical and tgsim.readouts agree subject by subject; returns the count."""
-    from tgsim.readouts import (
+    """tgsim.clinical and tgsim.cohort.readouts agree subject by subject; returns the count."""
+    from tgsim.cohort.readouts import (
         IRECIST_CODES,
         RECIST_CODES,
         best_response,
@@ -310,7 +310,7 @@ def _check_agreement(df: pd.DataFrame, confirm: bool, min_sd_days: float) -> int
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(lesion_cohorts(10, targets_only=True), st.booleans(), st.sampled_from([0.0, 42.0]))
 def test_cohort_readouts_agree_with_clinical(df, confirm, min_sd_days):
-    """tgsim.readouts (vectorised) and tgsim.clinical give the same time-point and best
+    """tgsim.cohort.readouts (vectorised) and tgsim.clinical give the same time-point and best
     responses, subject by subject (a few hundred random histories; the slow test below
     checks 10,000)."""
     assert _check_agreement(df, confirm, min_sd_days) == 10

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import tgsim.fit as tf
+import tgsim.fitting as tf
 
 T = np.arange(0.0, 30.0, 3.0)
 

@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(REPO))
 
-import tgsim.population as tp  # noqa: E402
+import tgsim.cohort.virtual as tp  # noqa: E402
 
 SETTINGS = settings(max_examples=40, deadline=None)
 positive = st.floats(1e-3, 1e3, allow_nan=False, allow_infinity=False)
@@ -37,7 +37,7 @@ def test_stream_rows_do_not_depend_on_chunking(seed, cuts, width):
 @given(seed=seeds, median=positive, cv=cvs, rho=st.floats(-0.95, 0.95),
        a=st.integers(0, 500), length=st.integers(1, 300))
 def test_sample_range_is_a_slice_of_sample(seed, median, cv, rho, a, length):
-    pop = tp.Population("gompertz", {"growth_rate": tp.LogNormal(median / 1e3, cv),
+    pop = tp.VirtualPopulation("gompertz", {"growth_rate": tp.LogNormal(median / 1e3, cv),
                                      "carrying_capacity": tp.LogNormal(median * 1e3, cv)},
                         correlation=[("growth_rate", "carrying_capacity", rho)])
     b = a + length
@@ -81,7 +81,7 @@ def test_valid_correlations_are_reproduced_by_the_factor(seed, m, data):
     R = gram / np.outer(s, s)
     names = ["initial_volume", "growth_rate", "carrying_capacity",
              "immunotherapy.kill_rate", "acceleration.factor"][:m]
-    pop = tp.Population("gompertz", {n: tp.LogNormal(1.0, 0.5) for n in names},
+    pop = tp.VirtualPopulation("gompertz", {n: tp.LogNormal(1.0, 0.5) for n in names},
                         correlation=(names, R))
     np.testing.assert_allclose(pop.correlation_matrix().loc[names, names].to_numpy(), R,
                                atol=1e-12)

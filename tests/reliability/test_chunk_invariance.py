@@ -8,14 +8,14 @@ eight), so every chunking gives bit-identical volumes.
 import numpy as np
 import pytest
 
-from tgsim.cohort import simulate_cohort
-from tgsim.population import LogNormal, Population
+from tgsim.cohort.simulate import simulate_cohort
+from tgsim.cohort.virtual import LogNormal, VirtualPopulation
 
 TIMES = np.arange(0.0, 121.0, 30.0)
 
 
 def _pop():
-    return Population("exponential_linear", {
+    return VirtualPopulation("exponential_linear", {
         "initial_volume": LogNormal(50.0, 0.3), "growth_rate": LogNormal(0.2, 0.3),
         "linear_rate": LogNormal(30.0, 0.3)})
 

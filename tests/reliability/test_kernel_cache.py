@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 import tgsim
-from tgsim import compile as tc
-from tgsim._kernels.cache import KernelCacheError, cache_dir, check_trusted
+from tgsim.engine import compile as tc
+from tgsim.engine.kernels.cache import KernelCacheError, cache_dir, check_trusted
 from tgsim.errors import Status
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,7 +116,7 @@ def test_corrupted_cache_entry_is_removed_and_rebuilt(tmp_path):
         m = importlib.util.module_from_spec(spec)
         sys.modules["tmod_a"] = m
         spec.loader.exec_module(m)
-        from tgsim._kernels.cache import guard_module
+        from tgsim.engine.kernels.cache import guard_module
         guard_module(m)
         print("VALUE", m.f(2.0))
     """
@@ -179,9 +179,9 @@ def test_templates_are_modules_and_placeholders_resolve():
     import importlib
 
     for name in ("common", "simulate", "fit", "metastasis"):
-        importlib.import_module(f"tgsim._kernels.templates.{name}")
+        importlib.import_module(f"tgsim.engine.kernels.templates.{name}")
     src = tc.job_source(tgsim.model("two_population"), "metastasis")
-    assert "tgsim._kernels.stub" not in src and "_FORM" not in src
+    assert "tgsim.engine.kernels.stub" not in src and "_FORM" not in src
     # status codes come from tgsim.errors.Status
     for s in Status:
         assert f"ST_{s.name} = {int(s)}" in src

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tgsim
-from tgsim.catalogue import load_model
 from tgsim.cli import main
+from tgsim.engine.catalogue import load_model
 from tgsim.errors import CardError
 
 

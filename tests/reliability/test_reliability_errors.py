@@ -12,8 +12,8 @@ import pytest
 
 import tgsim
 from tgsim.cli import main
+from tgsim.cohort.experiment import load_experiment
 from tgsim.errors import Status, TgsimError, TgsimWarning
-from tgsim.experiment import load_experiment
 
 GOMPERTZ = {"initial_volume": 50.0, "growth_rate": 0.1, "carrying_capacity": 2000.0}
 

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tgsim.cli import main
-from tgsim.experiment import load_experiment, toml_dumps
+from tgsim.cohort.experiment import load_experiment, toml_dumps
 from tgsim.io._outdir import clean_stale
 
 EXPERIMENT = """
@@ -163,7 +163,7 @@ def test_stale_temporary_files_of_single_file_outputs_are_cleaned(tmp_path):
 def test_sigterm_leaves_no_temporary_folder(tmp_path, experiment, monkeypatch):
     import signal
 
-    import tgsim.experiment as ex
+    import tgsim.cohort.experiment as ex
 
     def terminated_while_writing(table, path):
         os.kill(os.getpid(), signal.SIGTERM)

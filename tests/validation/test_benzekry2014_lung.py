@@ -81,7 +81,7 @@ def test_population_view_of_vaghi_2020(run):
 
 @pytest.mark.slow
 def test_default_run_matches_quick_run(run):
-    from tgsim.validation import benzekry2014_lung as mod
+    from studies.validation import benzekry2014_lung as mod
 
     rep = mod.reproduce()
     quick = run[2]

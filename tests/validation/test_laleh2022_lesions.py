@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import tgsim.datasets as tds
+from studies.validation import laleh2022_lesions as lv
 from tgsim.cli import main
-from tgsim.validation import laleh2022_lesions as lv
 
 ROOT = Path(__file__).resolve().parents[2]
 

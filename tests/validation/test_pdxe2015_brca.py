@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from studies.validation import pdxe2015_brca as pv
 from tgsim.cli import main
 from tgsim.errors import DataError
-from tgsim.validation import pdxe2015_brca as pv
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data"

@@ -16,9 +16,9 @@ from scipy.integrate import solve_ivp
 import tgsim
 import tgsim.datasets as tds
 from tgsim.clinical import recist, target_sums
-from tgsim.fit import fit
-from tgsim.fit.compare import compare
-from tgsim.fit.likelihood import aic
+from tgsim.fitting import fit
+from tgsim.fitting.comparison import compare
+from tgsim.fitting.likelihood import aic
 
 # ----------------------------------------------------------------------------- AIC
 
@@ -160,7 +160,7 @@ def test_failed_fit_is_reported_and_others_unaffected():
 
 
 def test_validation_report_counts_failed_fits():
-    from tgsim.validation import tumgr_ascent2 as tv
+    from studies.validation import tumgr_ascent2 as tv
 
     run = tv.gdrate()
     res = run.fits["gdphi"]

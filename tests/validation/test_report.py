@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tgsim.errors import ConfigError, TgsimError
-from tgsim.validation import (
+from studies.validation import (
     Check,
     ValidationReport,
     absolute_check,
@@ -21,6 +20,7 @@ from tgsim.validation import (
     ranking_bar,
     relative_check,
 )
+from tgsim.errors import ConfigError, TgsimError
 
 
 # ---------------------------------------------------------------- verdicts

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import tgsim.datasets as tds
+from studies.validation import tumgr_ascent2 as tv
 from tgsim.cli import main
-from tgsim.validation import tumgr_ascent2 as tv
 
 ROOT = Path(__file__).resolve().parents[2]
 

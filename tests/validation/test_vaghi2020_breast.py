@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from validation_helpers import check_row, run_quick_cli
 
-from tgsim.validation import _vaghi as V
+from studies.validation import _vaghi as V
 
 NAME = "vaghi2020_breast"
 
@@ -132,7 +132,7 @@ def test_other_breast_set_is_not_comparable(run):
 @pytest.mark.slow
 def test_leave_one_out_as_in_the_paper():
     """The paper's design: priors learnt without the predicted mouse (66 SAEM fits)."""
-    from tgsim.validation import vaghi2020_breast as mod
+    from studies.validation import vaghi2020_breast as mod
 
     rep = mod.reproduce(folds=0)
     by = {c.quantity: c for c in rep.checks}

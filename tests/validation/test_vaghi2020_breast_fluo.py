@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from validation_helpers import check_row, run_quick_cli
 
-from tgsim.validation import _vaghi as V
+from studies.validation import _vaghi as V
 
 NAME = "vaghi2020_breast_fluo"
 

@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
             "diameters in mm. Run 'tgsim COMMAND --help' for each command's options."
         ),
     )
-    from .. import __version__
+    from .._version import __version__
 
     parser.add_argument("--version", action="version", version=f"tgsim {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..catalogue import model, models
+    from ..engine.catalogue import model, models
     from ..errors import TgsimError
     from ..warm import compile_kernels
 

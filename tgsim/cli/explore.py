@@ -78,7 +78,7 @@ def run_web(args: argparse.Namespace) -> int:
                                          model_path=args.model_path)
     else:
         view = View.default(args.model or "gompertz", model_path=args.model_path)
-    from ..catalogue import model as get_model
+    from ..engine.catalogue import model as get_model
 
     card = get_model(view.model, path=args.model_path)
     for name, value in args.param:
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.save:
         matplotlib.use("Agg")
-    from ..catalogue import model as get_model
+    from ..engine.catalogue import model as get_model
     from ..explore import Explorer
 
     mdl = get_model(args.model, path=args.model_path)

@@ -160,10 +160,10 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
 
-    from ..fit import fit
-    from ..fit.compare import compare
-    from ..fit.population import fit_population
-    from ..io._atomic import check_output_file
+    from ..fitting import fit
+    from ..fitting.comparison import compare
+    from ..fitting.saem import fit_population
+    from ..io import check_output_file
 
     for option, value in (("-o/--output", args.output), ("--plot", args.plot)):
         if value:

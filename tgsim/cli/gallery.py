@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ._studies import import_study
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -36,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from ..gallery import ENTRIES, build_gallery
+    gallery = import_study("studies.gallery", "the gallery")
+    ENTRIES, build_gallery = gallery.ENTRIES, gallery.build_gallery
 
     if args.list:
         for e in ENTRIES:

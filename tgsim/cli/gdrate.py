@@ -45,7 +45,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``tgsim gdrate``; returns 0."""
-    from ..fit.gdrate import gdrate
+    from ..fitting.regression import gdrate
 
     if os.path.exists(args.data):
         from ..io.series import read_series

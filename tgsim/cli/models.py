@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..catalogue import model, models
+    from ..engine.catalogue import model, models
 
     if args.name:
         print(model(args.name, path=args.model_path).summary())

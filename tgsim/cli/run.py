@@ -11,7 +11,7 @@ Examples
     Run the chunks on an existing ``dask.distributed`` cluster.
 
 The output directory is built under a temporary name and renamed at the end, so a failed
-run leaves nothing under the final name. See :mod:`tgsim.experiment` for the file format.
+run leaves nothing under the final name. See :mod:`tgsim.cohort.experiment` for the file format.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         0 on success, 1 when writing failed (e.g. a full disk), 2 for an invalid file or
         option (raised as :class:`~tgsim.errors.TgsimError` and reported by the CLI).
     """
-    from ..experiment import load_experiment
+    from ..cohort.experiment import load_experiment
 
     exp = load_experiment(args.file)
     try:

@@ -59,8 +59,8 @@ def run(args: argparse.Namespace) -> int:
     """Run ``tgsim sample``; returns 0, or 3 when an identified parameter has R-hat >= 1.01."""
     import numpy as np
 
-    from ..bayes import sample, sample_population
-    from ..io._atomic import check_output_file
+    from ..fitting.bayes import sample, sample_population
+    from ..io import check_output_file
     from .fit import _fixed, _load
 
     check_output_file(args.output, "-o/--output")

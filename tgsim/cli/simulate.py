@@ -125,9 +125,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from ..catalogue import model as get_model
-    from ..io import atomic_path
-    from ..io._atomic import check_output_file
+    from ..engine.catalogue import model as get_model
+    from ..io import atomic_path, check_output_file
     from ..simulation import check_output_size, simulate
 
     check_output_file(args.output, "-o/--output")

@@ -18,6 +18,7 @@ per 30.4375 days (:data:`DAYS_PER_MONTH`).
 :func:`specific_growth_rate`       SGR, 1/day
 :func:`t_stage`                    AJCC 8th ed. T category from size (lung, breast)
 :func:`metastasis_size_class`      ITC / micrometastasis / macrometastasis
+:func:`assess_pseudoprogression`   scans of one subject read by RECIST 1.1 and iRECIST
 =================================  =======================================================
 """
 
@@ -41,6 +42,12 @@ from .kinetics import (
     tumour_growth_kinetics,
     tumour_growth_rate,
 )
+from .pseudoprogression import (
+    PseudoprogressionAssessment,
+    assess_pseudoprogression,
+    pd_thresholds,
+    scan_categories,
+)
 from .recist import (
     RECIST_RESPONSES,
     ResponseAssessment,
@@ -53,6 +60,10 @@ from .threshold import THRESHOLD_GROWTH_WINDOW_DAYS, threshold_growth
 
 __all__ = [
     "DAYS_PER_MONTH",
+    "assess_pseudoprogression",
+    "PseudoprogressionAssessment",
+    "scan_categories",
+    "pd_thresholds",
     "recist",
     "irecist",
     "best_overall_response",

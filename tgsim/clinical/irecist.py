@@ -28,7 +28,7 @@ new lesions; new lesions are recorded but never added to the target sum). Then
 * Otherwise the status stays iUPD. After iCPD every later assessment is iCPD.
 
 Non-target-only disease is iCR, non-iCR/non-iUPD, iUPD/iCPD or iNE, never iSD. The rules
-are applied by :mod:`tgsim.clinical.rules` (shared with :mod:`tgsim.readouts`); the
+are applied by :mod:`tgsim.clinical.rules` (shared with :mod:`tgsim.cohort.readouts`); the
 conventions are listed in :mod:`tgsim.clinical.recist` and the README.
 
 The split of new lesions into "new target" (>= 10 mm, at most 5) and "new non-target"
@@ -108,6 +108,18 @@ def irecist(
     ----------
     Seymour L, Bogaerts J, Perrone A, et al. iRECIST: guidelines for response criteria
     for use in trials testing immunotherapeutics. *Lancet Oncol* 2017;18(3):e143-e152.
+
+    Examples
+    --------
+    The same lesions as for :func:`tgsim.recist`: RECIST PD is iRECIST's unconfirmed
+    progression, iUPD.
+
+    >>> import pandas as pd, tgsim
+    >>> lesions = pd.DataFrame({"subject": "p1", "day": [0, 0, 42, 42, 84, 84],
+    ...                         "lesion": ["liver", "lung"] * 3,
+    ...                         "diameter_mm": [30.0, 20.0, 20.0, 12.0, 28.0, 16.0]})
+    >>> tgsim.irecist(lesions).table["response"].tolist()
+    [nan, 'iPR', 'iUPD']
     """
     _check_options(confirm_days, min_sd_days)
     table, best = _assess(

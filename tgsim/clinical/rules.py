@@ -2,7 +2,7 @@
 
 One implementation of the response rules, shared by :func:`tgsim.clinical.recist` and
 :func:`tgsim.clinical.irecist` (any number of lesions, one subject per row) and by the
-cohort read-outs of :mod:`tgsim.readouts` (one simulated lesion per subject, millions of
+cohort read-outs of :mod:`tgsim.cohort.readouts` (one simulated lesion per subject, millions of
 subjects). Each function takes per-assessment *components*, arrays of shape
 ``(n_subjects, n_assessments)`` with column 0 the baseline, and loops over assessments
 only, so a cohort is judged with a few NumPy operations per scan.

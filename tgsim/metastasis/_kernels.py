@@ -17,7 +17,7 @@ import sys
 import numpy as np
 from numba import njit, prange
 
-from .._kernels.cache import guard_module
+from ..engine.kernels.cache import guard_module
 
 __all__ = [
     "expm1_over",

@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .._kernels.rows import run_rows
-from ..catalogue import Model, load_model
-from ..catalogue import model as get_model
-from ..compile import announce, kernels
+from ..engine.catalogue import Model, load_model
+from ..engine.catalogue import model as get_model
+from ..engine.compile import announce, kernels
+from ..engine.kernels.rows import run_rows
 from ..errors import TgsimError
 from ..simulation import parameter_matrix, run_kernel
 from ..treatment import (

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, TgsimError
+from ..schema import Key, Schema
 from .model import MetastasisModel
 from .spread import MODES
 
@@ -47,30 +48,35 @@ MODEL_KEYS = frozenset({
 })
 #: Keys that set options of :func:`~tgsim.metastasis.metastatic_spread`.
 OPTION_KEYS = frozenset({"mode", "replicates", "seed", "age_points", "birth_points"})
-_OTHER = frozenset({"bins", "seeding_rate_per_cell"})
+
+_BINS = Schema("bins", [
+    Key("min_mm", "number", required=True, min=0.0, unit="mm"),
+    Key("max_mm", "number", required=True, min=0.0, min_open=True, unit="mm"),
+    Key("count", "integer", required=True, min=1),
+    Key("spacing", "string", choices=("log", "linear"), default="log"),
+])
+_TABLE = Schema("[metastasis]", [
+    *(Key(k, "number") for k in ("seeding_rate", "seeding_exponent", "cells_per_mm3",
+                                 "colony_start_cells", "complete_resection",
+                                 "extinction_cells", "secondary_seeding_rate",
+                                 "seeding_rate_per_cell")),
+    Key("detection_limit_mm", "number", unit="mm"),
+    Key("colony_model", "string"),
+    Key("colony_params", "table"),
+    Key("size_bins_mm", "list"),
+    Key("bins", "table"),
+    Key("mode", "string", choices=MODES),
+    Key("replicates", "integer", min=2),
+    Key("age_points", "integer", min=3),
+    Key("birth_points", "integer", min=2),
+    Key("seed", "integer", min=0),
+])
 
 
 def _bins(spec: Any, here: str) -> np.ndarray:
-    if not isinstance(spec, Mapping):
-        raise ConfigError(f"{here}.bins: must be a table {{min_mm, max_mm, count[, spacing]}}; "
-                          f"got {spec!r}")
-    unknown = set(spec) - {"min_mm", "max_mm", "count", "spacing"}
-    if unknown:
-        raise ConfigError(f"{here}.bins: unknown key(s) {', '.join(sorted(unknown))}; allowed "
-                          "keys are count, max_mm, min_mm, spacing")
-    try:
-        lo = float(spec["min_mm"])
-        hi = float(spec["max_mm"])
-        count = spec["count"]
-    except KeyError as exc:
-        raise ConfigError(f"{here}.bins: missing key {exc.args[0]!r}") from None
-    except (TypeError, ValueError):
-        raise ConfigError(f"{here}.bins: min_mm and max_mm must be numbers; got {spec!r}") from None
-    if not isinstance(count, int) or count < 1:
-        raise ConfigError(f"{here}.bins.count: must be a positive integer; got {count!r}")
-    spacing = spec.get("spacing", "log")
-    if spacing not in ("log", "linear"):
-        raise ConfigError(f"{here}.bins.spacing: must be 'log' or 'linear'; got {spacing!r}")
+    spec = _BINS.check(spec, f"{here}.bins")
+    lo, hi, count, spacing = (float(spec["min_mm"]), float(spec["max_mm"]), spec["count"],
+                              spec["spacing"])
     if not (0 < lo < hi) if spacing == "log" else not (0 <= lo < hi):
         raise ConfigError(f"{here}.bins: need 0 < min_mm < max_mm; got min_mm={lo:g}, "
                           f"max_mm={hi:g}")
@@ -98,15 +104,15 @@ def metastasis_from_table(table: Mapping[str, Any], where: str
     ------
     ConfigError
         Naming ``where``, the table and the key.
+
+    Examples
+    --------
+    >>> model, opts = metastasis_from_table({"seeding_rate": 5e-4, "seed": 1}, "run.toml")
+    >>> opts
+    {'mode': 'deterministic', 'seed': 1}
     """
     here = f"{where}: [metastasis]"
-    if not isinstance(table, Mapping):
-        raise ConfigError(f"{here}: must be a table; got {table!r}")
-    unknown = set(table) - MODEL_KEYS - OPTION_KEYS - _OTHER
-    if unknown:
-        allowed = sorted(MODEL_KEYS | OPTION_KEYS | _OTHER)
-        raise ConfigError(f"{here}: unknown key(s) {', '.join(sorted(unknown))}; allowed keys "
-                          f"are {', '.join(allowed)}")
+    table = _TABLE.check(table, here)
     kw = {k: v for k, v in table.items() if k in MODEL_KEYS}
     if "bins" in table:
         if "size_bins_mm" in table:
@@ -117,9 +123,6 @@ def metastasis_from_table(table: Mapping[str, Any], where: str
             raise ConfigError(f"{here}: give either seeding_rate or seeding_rate_per_cell")
     elif "seeding_rate" not in table:
         raise ConfigError(f"{here}: missing key 'seeding_rate' (colonies/day/(mm^3)^alpha)")
-    if "colony_params" in kw and not isinstance(kw["colony_params"], Mapping):
-        raise ConfigError(f"{here}.colony_params: must be a table of parameter values; got "
-                          f"{kw['colony_params']!r}")
     try:
         if "seeding_rate_per_cell" in table:
             model = MetastasisModel.from_cells(table["seeding_rate_per_cell"],
@@ -131,20 +134,7 @@ def metastasis_from_table(table: Mapping[str, Any], where: str
         msg = str(exc)
         key = msg.split("`")[1] if msg.count("`") >= 2 else ""
         raise ConfigError(f"{here}{'.' + key if key else ''}: {msg}") from None
-    opts: dict[str, Any] = {}
-    mode = table.get("mode", "deterministic")
-    if mode not in MODES:
-        raise ConfigError(f"{here}.mode: must be one of {', '.join(MODES)}; got {mode!r}")
-    opts["mode"] = mode
-    for key, lo in (("replicates", 2), ("age_points", 3), ("birth_points", 2)):
-        if key in table:
-            v = table[key]
-            if not isinstance(v, int) or isinstance(v, bool) or v < lo:
-                raise ConfigError(f"{here}.{key}: must be an integer >= {lo}; got {v!r}")
-            opts[key] = v
-    if "seed" in table:
-        v = table["seed"]
-        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-            raise ConfigError(f"{here}.seed: must be a non-negative integer; got {v!r}")
-        opts["seed"] = v
+    opts: dict[str, Any] = {"mode": table.get("mode", "deterministic")}
+    opts.update({k: table[k] for k in ("replicates", "age_points", "birth_points", "seed")
+                 if k in table})
     return model, opts

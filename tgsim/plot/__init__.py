@@ -18,16 +18,33 @@ Okabe-Ito palette.
 :func:`phase_plot`                 growth rate against volume for each law
 :func:`plot`                       the natural figure for any tgsim result
 =================================  ========================================================
+
+Examples
+--------
+>>> import numpy as np, tgsim
+>>> ds = tgsim.simulate("gompertz", np.linspace(0, 60, 61),
+...                     {"initial_volume": 1.0, "growth_rate": 0.1,
+...                      "carrying_capacity": 2000.0})
+>>> ax = tgsim.plot.growth_curves(ds)
+>>> ax.get_xlabel(), ax.get_ylabel()
+('time (day)', 'tumour volume (mm³)')
 """
 
-from ._labels import OKABE_ITO, RESPONSE_COLOURS
+from ._labels import (
+    GREY,
+    OKABE_ITO,
+    RESPONSE_COLOURS,
+    new_axes,
+    reference_line,
+    response_colour,
+)
 from .auto import plot, register_accessor
 from .cohort import spaghetti
 from .fit import fit_plot, model_comparison, profile_plot
 from .growth import growth_curves
 from .metastasis import colony_classes, colony_histogram
 from .phase import growth_rate, phase_plot
-from .pseudoprogression import pseudoprogression, scan_categories
+from .pseudoprogression import pseudoprogression
 from .response import best_change, spider, swimmer, waterfall
 
 __all__ = [
@@ -43,11 +60,14 @@ __all__ = [
     "colony_classes",
     "colony_histogram",
     "pseudoprogression",
-    "scan_categories",
     "phase_plot",
     "growth_rate",
     "plot",
     "register_accessor",
     "OKABE_ITO",
+    "GREY",
+    "new_axes",
+    "reference_line",
+    "response_colour",
     "RESPONSE_COLOURS",
 ]

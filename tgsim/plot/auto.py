@@ -62,7 +62,7 @@ def plot(obj: Any, *, kind: str | None = None, **kwargs: Any):
                          f"got {kind!r}")
     if "volume" in data_vars:
         if kind == "pseudoprogression":
-            return pseudoprogression(obj, **kwargs)
+            return pseudoprogression(obj, **kwargs)  # explains how to assess it first
         if kind not in (None, "growth", "spaghetti"):
             raise TgsimError(f"`kind` must be 'growth', 'spaghetti' or 'pseudoprogression' "
                              f"for a simulation; got {kind!r}")

@@ -29,7 +29,7 @@ _NUMPY = {"exp": np.exp, "expm1": np.expm1, "log": np.log, "log1p": np.log1p,
 
 
 def _evaluate(node: ast.AST, env: Mapping[str, Any]) -> Any:
-    """Evaluate a whitelisted expression tree (see :mod:`tgsim.expr`) on arrays."""
+    """Evaluate a whitelisted expression tree (see :mod:`tgsim.engine.expr`) on arrays."""
     if isinstance(node, ast.Expression):
         return _evaluate(node.body, env)
     if isinstance(node, ast.Constant):
@@ -70,7 +70,7 @@ def growth_rate(model: Any, volumes: Any, params: Mapping[str, float] | None = N
     params : mapping, optional
         Parameter values (names or symbols); missing ones take the card defaults.
     """
-    from ..catalogue import model as get_model
+    from ..engine.catalogue import model as get_model
 
     mdl = get_model(model)
     if len(mdl.states) != 1:
@@ -121,7 +121,7 @@ def phase_plot(models: Sequence[Any] | Any = ("exponential", "logistic", "gomper
     -------
     matplotlib.axes.Axes
     """
-    from ..catalogue import model as get_model
+    from ..engine.catalogue import model as get_model
 
     if isinstance(models, str) or not isinstance(models, Sequence):
         models = [models]

@@ -1,111 +1,35 @@
-r"""Tumour against observed size under immunotherapy, read by RECIST 1.1 and iRECIST.
+r"""Draw a pseudoprogression read-out: tumour against observed size, scans and their calls.
 
-Pseudoprogression: an infiltrate/oedema compartment :math:`S` (see
-:class:`tgsim.treatment.Swelling`) makes the observed size :math:`V + S` grow while the
-tumour :math:`V` itself shrinks. The figure shows both as sphere-equivalent diameters
-:math:`D = (6V/\pi)^{1/3}` (mm), the scans (:func:`tgsim.scan`) and each scan's category
-by RECIST 1.1 (:func:`tgsim.recist`) and iRECIST (:func:`tgsim.irecist`), with the PR
-threshold (0.7 × baseline) and the PD threshold (the larger of 1.2 × nadir and
-nadir + 5 mm) at each scan. Categories after progression (PD for RECIST, iCPD for
-iRECIST), when treatment would normally stop, are shown in grey and in brackets.
+The figure takes a :class:`tgsim.clinical.PseudoprogressionAssessment` (from
+:func:`tgsim.clinical.assess_pseudoprogression`, which scans the subject and reads the
+scans by RECIST 1.1 and iRECIST) and draws the tumour and the observed size as
+sphere-equivalent diameters (mm), the scans and each scan's categories, with the PR
+threshold (0.7 × baseline) and the PD threshold at each scan. Categories after
+progression (PD for RECIST, iCPD for iRECIST), when treatment would normally stop, are
+shown in grey and in brackets. This module only draws: it computes no response.
 """
 
 from __future__ import annotations
 
-import json
-import warnings
 from typing import Any
 
 import numpy as np
 
-from ..errors import TgsimError, TgsimWarning
+from ..errors import TgsimError
 from ._labels import GREY, OKABE_ITO, new_axes, response_colour
 
-
-def _therapy_spans(attrs: Any) -> list[tuple[float, float, str]]:
-    """(start, stop, name) of the continuous therapies in a simulate result's schedule."""
-    try:
-        items = json.loads(attrs.get("schedule", "[]") or "[]")
-    except (TypeError, ValueError):
-        return []
-    out = []
-    for it in items:
-        if it.get("type") in ("TargetedTherapy", "Immunotherapy"):
-            try:
-                a = float(np.ravel(it["start"])[0])
-                b = float(np.ravel(it["stop"])[0])
-            except (KeyError, TypeError, ValueError, IndexError):
-                continue
-            out.append((a, b, it.get("name") or it["type"].replace("Therapy", " therapy")))
-    return out
+_FIELDS = ("time", "tumour_diameter_mm", "observed_diameter_mm", "categories",
+           "pd_threshold_mm", "pr_threshold_mm", "therapy_spans", "has_swelling")
 
 
-def scan_categories(scans: Any, *, treatment_day: float | None = None):
-    """RECIST 1.1 and iRECIST category of each scan of one subject.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``day, diameter_mm, recist, irecist`` (the baseline row has "baseline").
-    """
-    import pandas as pd
-
-    from ..clinical import irecist, recist
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", TgsimWarning)
-        r = recist(scans, treatment_day=treatment_day).table
-        i = irecist(scans, treatment_day=treatment_day).table
-    out = pd.DataFrame({
-        "day": r["day"].to_numpy(float),
-        "diameter_mm": r["sum_mm"].to_numpy(float),
-        "recist": r["response"].fillna("baseline").astype(str).to_numpy(),
-        "irecist": i["response"].fillna("baseline").astype(str).to_numpy(),
-    })
-    return out
-
-
-def pd_thresholds(diameters: Any) -> tuple[np.ndarray, np.ndarray]:
-    r"""PD threshold at each scan from the nadir before it, and the PR threshold.
-
-    PD at scan *i* needs :math:`d_i \ge 1.2\,n_i` and :math:`d_i - n_i \ge 5` mm with
-    :math:`n_i = \min_{j<i} d_j` (baseline included), i.e.
-    :math:`d_i \ge \max(1.2\,n_i, n_i + 5)`; PR needs :math:`d_i \le 0.7\,d_0`.
-
-    Returns
-    -------
-    (pd, pr) : arrays (mm); ``pd[0]`` is NaN (no threshold at baseline).
-    """
-    d = np.asarray(diameters, dtype=float)
-    nadir = np.fmin.accumulate(d)
-    pd_thr = np.full(d.size, np.nan)
-    pd_thr[1:] = np.maximum(1.2 * nadir[:-1], nadir[:-1] + 5.0)
-    pr_thr = np.full(d.size, 0.7 * d[0])
-    return pd_thr, pr_thr
-
-
-def pseudoprogression(ds: Any, *, subject: Any = None, every_days: float | str = "6w",
-                      days: Any = None, scans: Any = None, treatment_day: float | None = None,
-                      ax: Any = None, title: str | None = None, thresholds: bool = True):
+def pseudoprogression(assessment: Any, *, ax: Any = None, title: str | None = None,
+                      thresholds: bool = True):
     """Tumour and observed size with the scans and their RECIST / iRECIST categories.
 
     Parameters
     ----------
-    ds : xarray.Dataset
-        A :func:`tgsim.simulate` result (time in days, volumes in mm³). With
-        pseudoprogression swelling it has ``observed``; without, the observed size is
-        the tumour volume.
-    subject : label, optional
-        Which subject (default the first).
-    every_days : float or str
-        Scan interval (days, or "6w", "8w", "3mo"), scans starting at the first time.
-    days : array_like, optional
-        Explicit scan days instead.
-    scans : xarray.Dataset, optional
-        A :func:`tgsim.scan` result to use instead of scanning without error.
-    treatment_day : float, optional
-        Day treatment starts (baseline = last scan on or before it; default the first
-        scan).
+    assessment : PseudoprogressionAssessment
+        From :func:`tgsim.clinical.assess_pseudoprogression`.
     ax : matplotlib Axes, optional
     title : str, optional
     thresholds : bool
@@ -114,43 +38,43 @@ def pseudoprogression(ds: Any, *, subject: Any = None, every_days: float | str =
     Returns
     -------
     matplotlib.axes.Axes
-        ``ax.tgsim_categories`` holds the table of :func:`scan_categories`.
-    """
-    from ..observe import scan, sphere_diameter
+        ``ax.tgsim_categories`` holds the assessment's per-scan table.
 
-    if "volume" not in getattr(ds, "data_vars", {}):
-        raise TgsimError("`ds` must be a tgsim.simulate result with a `volume` variable")
-    one = ds
-    if "subject" in ds.dims:
-        subj = ds["subject"].values[0] if subject is None else subject
-        if subj not in list(ds["subject"].values):
-            raise TgsimError(f"`subject` {subject!r} is not in `ds`")
-        one = ds.sel(subject=[subj])
-    t = np.asarray(one["time"].values, dtype=float)
-    vol = np.asarray(one["volume"].values, dtype=float).reshape(-1)
-    obs = (np.asarray(one["observed"].values, dtype=float).reshape(-1)
-           if "observed" in one.data_vars else vol)
-    if scans is None:
-        scans = scan(one, every_days=every_days) if days is None else scan(one, days=days)
-    cats = scan_categories(scans, treatment_day=treatment_day)
+    Examples
+    --------
+    >>> import numpy as np, tgsim
+    >>> t = np.linspace(0.0, 168.0, 169)
+    >>> sched = [tgsim.Immunotherapy(0.0, 169.0, 0.025, swelling=tgsim.Swelling(0.1, 0.03))]
+    >>> ds = tgsim.simulate("exponential", t, {"initial_volume": 1.4e4, "growth_rate": 0.01},
+    ...                     schedule=sched)
+    >>> ax = tgsim.clinical.assess_pseudoprogression(ds, every_days=42.0).plot()
+    """
+    missing = [f for f in _FIELDS if not hasattr(assessment, f)]
+    if missing:
+        hint = (" (a simulation: read it first with "
+                "tgsim.clinical.assess_pseudoprogression(ds, every_days=...))"
+                if hasattr(assessment, "data_vars") else "")
+        raise TgsimError("`assessment` must be a PseudoprogressionAssessment" + hint
+                         + f"; got {type(assessment).__name__}")
+    a = assessment
+    t = np.asarray(a.time, dtype=float)
+    cats = a.categories
     ax = new_axes(ax, figsize=(7.0, 4.6))
-    for a, b, name in _therapy_spans(one.attrs):
-        ax.axvspan(max(a, t[0]), min(b, t[-1]), color=OKABE_ITO[2], alpha=0.08, lw=0,
+    for start, stop, name in a.therapy_spans:
+        ax.axvspan(max(start, t[0]), min(stop, t[-1]), color=OKABE_ITO[2], alpha=0.08, lw=0,
                    label=f"{name} on")
-    ax.plot(t, np.asarray(sphere_diameter(vol)), color=OKABE_ITO[0], lw=2,
-            label="tumour (true size)")
-    if "observed" in one.data_vars:
-        ax.plot(t, np.asarray(sphere_diameter(obs)), color=OKABE_ITO[1], lw=2, ls="--",
+    ax.plot(t, a.tumour_diameter_mm, color=OKABE_ITO[0], lw=2, label="tumour (true size)")
+    if a.has_swelling:
+        ax.plot(t, a.observed_diameter_mm, color=OKABE_ITO[1], lw=2, ls="--",
                 label="observed (tumour + swelling)")
     sd = cats["day"].to_numpy(float)
     sdiam = cats["diameter_mm"].to_numpy(float)
     ax.plot(sd, sdiam, ls="none", marker="o", ms=6, color="black", label="scan", zorder=4)
     if thresholds and sd.size > 1:
-        pd_thr, pr_thr = pd_thresholds(sdiam)
-        ax.plot(sd[1:], pd_thr[1:], ls="none", marker="_", ms=14, mew=2,
-                color=response_colour("PD"), label="PD threshold (vs nadir)")
-        ax.axhline(pr_thr[0], color=response_colour("PR"), lw=1, ls=":",
-                   label="PR threshold (0.7 × baseline)")
+        ax.plot(sd[1:], np.asarray(a.pd_threshold_mm)[1:], ls="none", marker="_", ms=14,
+                mew=2, color=response_colour("PD"), label="PD threshold (vs nadir)")
+        ax.axhline(float(np.asarray(a.pr_threshold_mm)[0]), color=response_colour("PR"),
+                   lw=1, ls=":", label="PR threshold (0.7 × baseline)")
     for row, (col, dy, final) in enumerate((("recist", 15, "PD"), ("irecist", 4, "iCPD"))):
         stopped = False
         for d, c in zip(sd, cats[col], strict=True):
