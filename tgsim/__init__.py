@@ -85,6 +85,10 @@ _LAZY: dict[str, str] = {
     "profile_likelihood": ".fitting.uncertainty",
     "bootstrap": ".fitting.uncertainty",
     "gdrate": ".fitting.regression",
+    # Bayesian inference
+    "sample": ".fitting.bayes",
+    "Prior": ".fitting.bayes",
+    "SampleResult": ".fitting.bayes",
     # virtual cohorts and experiments
     "VirtualPopulation": ".cohort.virtual",
     "LogNormal": ".cohort.virtual",
@@ -231,6 +235,7 @@ if TYPE_CHECKING:  # pragma: no cover - what the lazy table resolves to, for typ
         akaike_weights,
         fit,
     )
+    from .fitting.bayes import Prior, SampleResult, sample
     from .fitting.comparison import (
         Comparison,
         compare,
