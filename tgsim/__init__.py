@@ -110,7 +110,6 @@ _LAZY: dict[str, str] = {
     # metastatic spread
     "MetastasisModel": ".metastasis",
     "metastatic_spread": ".metastasis",
-    "simulate_spread": ".metastasis",
     "spread_summary": ".metastasis",
     # teaching
     "Explorer": ".explore",
@@ -145,6 +144,8 @@ __all__ = [
 #: former public names (one release, with a DeprecationWarning) -> current name
 _RENAMED = {"Population": "VirtualPopulation", "Observation": "ScanProtocol",
             "Readouts": "ReadoutSettings"}
+#: former public functions, still served for one release (calling them warns)
+_FORMER = {"simulate_spread": ".metastasis"}
 
 
 def __getattr__(name: str) -> Any:
@@ -153,6 +154,8 @@ def __getattr__(name: str) -> Any:
             _RENAMED[name])})
     if f"tgsim.{name}" in _deprecation.MOVED and name != "fit":
         return importlib.import_module(f"tgsim.{name}")  # warns with the new path
+    if name in _FORMER:
+        return getattr(importlib.import_module(_FORMER[name], __name__), name)
     if name in _SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
     if name in _LAZY:
@@ -264,7 +267,6 @@ if TYPE_CHECKING:  # pragma: no cover - what the lazy table resolves to, for typ
     from .metastasis import (
         MetastasisModel,
         metastatic_spread,
-        simulate_spread,
         spread_summary,
     )
     from .observe import (

@@ -40,6 +40,8 @@ from .stochastic import sample_counts
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
 
+    from ..engine.catalogue import Model
+
 __all__ = ["metastatic_spread", "simulate_spread", "schedule_from_attrs", "MODES"]
 
 MODES = ("deterministic", "stochastic")
@@ -97,10 +99,13 @@ def _check_primary(primary: Any):
 
 
 def metastatic_spread(
-    primary: xr.Dataset,
+    primary: xr.Dataset | str | Model,
     model: MetastasisModel,
     *,
     times: Sequence[float] | np.ndarray | None = None,
+    params: Mapping[str, Any] | None = None,
+    t0: float | None = None,
+    primary_points: int = 2001,
     mode: str = "deterministic",
     replicates: int = 1000,
     seed: int | None = None,
@@ -133,15 +138,23 @@ def metastatic_spread(
 
     Parameters
     ----------
-    primary : xarray.Dataset
+    primary : xarray.Dataset, str or Model
         Result of :func:`tgsim.simulate` (``volume(subject, time)`` in mm^3; attrs naming
-        the model and schedule). Seeding starts at its first time. Between its times the
-        volume is interpolated log-linearly (exact for exponential growth): give a fine
-        time grid, or use :func:`simulate_spread`.
+        the model and schedule); seeding starts at its first time and between its times
+        the volume is interpolated log-linearly (exact for exponential growth), so give a
+        fine grid. Or the primary's card (name or Model) with ``times`` and ``params``:
+        it is then simulated at ``times`` plus ``primary_points`` uniform times from ``t0``.
     model : MetastasisModel
         Seeding, colony growth, size bins and detection limit.
     times : array_like, optional
         Output times (days) within the primary's times; default the primary's times.
+        Required with a card.
+    params : mapping, optional
+        With a card: the primary's parameters (scalars or one value per primary).
+    t0 : float, optional
+        With a card: the start (days; default ``times[0]``), where seeding starts.
+    primary_points : int, default 2001
+        With a card: uniform simulation times of the primary.
     mode : {"deterministic", "stochastic"}
     replicates : int, default 1000
         Stochastic mode: replicates per primary (>= 2).
@@ -203,6 +216,23 @@ def metastatic_spread(
     >>> float(res.total_colonies.isel(subject=0, time=-1)) > 0
     True
     """
+    if isinstance(primary, str) or hasattr(primary, "parameter_names"):  # a card
+        primary, times = _simulated_primary(primary, times, params, schedule, t0,
+                                            primary_points)
+    elif params is not None or t0 is not None:
+        raise TgsimError("`params` and `t0` go with a card as `primary`, not with a "
+                         "simulated Dataset")
+    return _spread(primary, model, times=times, mode=mode, replicates=replicates, seed=seed,
+                   schedule=schedule, age_points=age_points, birth_points=birth_points,
+                   rtol=rtol, atol=atol, max_steps=max_steps, max_colonies=max_colonies,
+                   secondary_points=secondary_points)
+
+
+def _spread(primary: xr.Dataset, model: MetastasisModel, *, times: Any, mode: str,
+            replicates: int, seed: int | None, schedule: Any, age_points: int,
+            birth_points: int, rtol: float, atol: float | None, max_steps: int,
+            max_colonies: int, secondary_points: int) -> xr.Dataset:
+    """:func:`metastatic_spread` of a simulated primary."""
     if not isinstance(model, MetastasisModel):
         raise TgsimError(f"`model` must be a MetastasisModel; got {type(model).__name__}")
     if mode not in MODES:
@@ -414,6 +444,24 @@ def _spread_attrs(
     return attrs
 
 
+def _simulated_primary(card: Any, times: Any, params: Any, schedule: Any, t0: Any,
+                       primary_points: Any) -> tuple[xr.Dataset, np.ndarray]:
+    """Simulate the primary of a card on a fine grid (for :func:`metastatic_spread`)."""
+    if times is None or params is None:
+        raise TgsimError("with a card as `primary`, give `times` (days) and `params` (the "
+                         "primary's parameters); or pass a tgsim.simulate result")
+    t = check_times(times)
+    start = float(t[0]) if t0 is None else float(t0)
+    if isinstance(primary_points, bool) or int(primary_points) != primary_points \
+            or primary_points < 2:
+        raise TgsimError(f"`primary_points` must be an integer >= 2; got {primary_points!r}")
+    grid = np.unique(np.concatenate([[start], t, np.linspace(start, t[-1], int(primary_points))]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TgsimWarning)
+        prim = simulate(card, grid, params, schedule=schedule, t0=start)
+    return prim, t
+
+
 def simulate_spread(
     primary_model: Any,
     times: Sequence[float] | np.ndarray,
@@ -425,49 +473,13 @@ def simulate_spread(
     primary_points: int = 2001,
     **options: Any,
 ) -> xr.Dataset:
-    """Simulate primaries on a fine grid and compute their metastatic spread.
+    """Deprecated: use ``metastatic_spread(card, model, times=..., params=...)``.
 
-    The primary is simulated with :func:`tgsim.simulate` at ``times`` plus
-    ``primary_points`` uniform times over the same span (so that the log-linear
-    interpolation of the primary volume used for seeding is accurate), then
-    :func:`metastatic_spread` reports at ``times``.
-
-    Parameters
-    ----------
-    primary_model : str or Model
-        Growth law of the primary.
-    times : array_like
-        Output times (days).
-    params : mapping
-        Primary parameters (scalars or one value per primary).
-    metastasis : MetastasisModel
-    schedule : Schedule, optional
-    t0 : float, optional
-        Start (days); default ``times[0]``. Seeding starts at t0.
-    primary_points : int, default 2001
-    **options
-        Passed to :func:`metastatic_spread` (mode, replicates, seed, ...).
-
-    Examples
-    --------
-    With exponential growth V = V0 e^(g t) and seeding m V^alpha, the expected number of
-    colonies seeded by day T is m V0^alpha (e^(alpha g T) - 1) / (alpha g):
-
-    >>> import numpy as np, tgsim
-    >>> mm = tgsim.MetastasisModel(seeding_rate=1e-4, seeding_exponent=2 / 3)
-    >>> spread = tgsim.simulate_spread("exponential", [0.0, 100.0, 200.0],
-    ...                                {"initial_volume": 1.0, "growth_rate": 0.05}, mm)
-    >>> alpha_g = 2 / 3 * 0.05
-    >>> closed = 1e-4 * (np.exp(alpha_g * np.array([0.0, 100.0, 200.0])) - 1) / alpha_g
-    >>> bool(np.allclose(spread.total_colonies.isel(subject=0), closed, rtol=1e-3))
-    True
+    Kept for one release; it warns and calls :func:`metastatic_spread` with the card.
     """
-    t = check_times(times)
-    start = float(t[0]) if t0 is None else float(t0)
-    if int(primary_points) != primary_points or primary_points < 2:
-        raise TgsimError(f"`primary_points` must be an integer >= 2; got {primary_points!r}")
-    grid = np.unique(np.concatenate([[start], t, np.linspace(start, t[-1], int(primary_points))]))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", TgsimWarning)
-        prim = simulate(primary_model, grid, params, schedule=schedule, t0=start)
-    return metastatic_spread(prim, metastasis, times=t, schedule=schedule, **options)
+    warnings.warn("simulate_spread(card, times, params, model) is now "
+                  "metastatic_spread(card, model, times=times, params=params); the old name "
+                  "will be removed in the next release", DeprecationWarning, stacklevel=2)
+    return metastatic_spread(primary_model, metastasis, times=times, params=params,
+                             schedule=schedule, t0=t0, primary_points=primary_points,
+                             **options)
