@@ -63,7 +63,23 @@ from typing import Any
 from . import expr
 from .errors import CardError
 
-__all__ = ["Parameter", "Model", "models", "model", "load_model", "builtin_model_dir"]
+__all__ = ["Parameter", "Model", "models", "model", "load_model", "builtin_model_dir",
+           "PARAMETER_MEANINGS"]
+
+#: what a parameter name means in every card that uses it (cards may add their own names;
+#: these ones keep one meaning and one unit across the built-in cards)
+PARAMETER_MEANINGS: dict[str, str] = {
+    "initial_volume": "the tumour volume at t0 (mm^3)",
+    "growth_rate": "a specific growth rate, (1/V) dV/dt of the growing tumour at small "
+                   "volume (1/day)",
+    "carrying_capacity": "the plateau volume the tumour approaches (mm^3)",
+    "deceleration_rate": "the rate at which the specific growth rate decays as the "
+                         "tumour grows (1/day; the Gompertz beta)",
+    "growth_coefficient": "the gain coefficient a of a power-law growth term a V^gamma "
+                          "(mm^(3(1-gamma))/day)",
+    "loss_rate": "a first-order loss rate (1/day)",
+    "exponent": "the exponent gamma of V in a power-law growth term (dimensionless)",
+}
 
 #: names a card may not use for parameters or states
 RESERVED = frozenset(
@@ -92,6 +108,7 @@ _PARAM_KEYS = {
     "upper",
     "description",
     "required",
+    "aliases",
 }
 
 
@@ -114,6 +131,10 @@ class Parameter:
     required : bool
         If false, :func:`tgsim.simulate` silently uses ``default`` when the value is
         not given (for shape constants such as the exponential-linear ψ).
+    aliases : tuple of str
+        Former names, still accepted as input with a :class:`DeprecationWarning` (a name
+        that meant something else in this card than in the others; see
+        :data:`PARAMETER_MEANINGS`).
     """
 
     name: str
@@ -124,6 +145,7 @@ class Parameter:
     upper: float
     description: str
     required: bool = True
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -159,6 +181,16 @@ class Model:
         for p in self.parameters:
             if name in (p.name, p.symbol):
                 return p
+        hits = [p for p in self.parameters if name in p.aliases]
+        if hits:  # one at most: a card naming an alias twice is refused when read
+            import warnings
+
+            p = hits[0]
+            meaning = PARAMETER_MEANINGS.get(name)
+            why = f"; in every card {name!r} means {meaning}" if meaning else ""
+            warnings.warn(f"model {self.name!r}: parameter {name!r} is now {p.name!r} "
+                          f"({p.description}){why}", DeprecationWarning, stacklevel=2)
+            return p
         raise KeyError(
             f"model {self.name!r} has no parameter {name!r}; "
             f"its parameters are {', '.join(self.parameter_names)}"
@@ -414,6 +446,11 @@ def _build(data: Mapping[str, Any], path: str) -> Model:
                 f"[{vals['lower']}, {vals['upper']}]"
             )
         symbol = _identifier(pd.get("symbol", pname), f"{where} symbol")
+        aliases = pd.get("aliases", [])
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            raise CardError(f"{where}: field 'aliases' must be a list of names, got "
+                            f"{aliases!r}")
+        aliases = tuple(_identifier(a, f"{where} alias") for a in aliases)
         params.append(
             Parameter(
                 name=pname,
@@ -424,6 +461,7 @@ def _build(data: Mapping[str, Any], path: str) -> Model:
                 upper=vals["upper"],
                 description=str(pd.get("description", "")),
                 required=bool(pd.get("required", True)),
+                aliases=aliases,
             )
         )
     pnames = [p.name for p in params]
@@ -435,6 +473,15 @@ def _build(data: Mapping[str, Any], path: str) -> Model:
     if dup:
         raise CardError(f"{path}: names used twice among parameters/symbols/states (after "
                         f"Unicode NFKC normalisation): {sorted(dup)}")
+    every_alias = [a for p in params for a in p.aliases]
+    clash = sorted(set(every_alias) & set(all_names))
+    if clash:
+        raise CardError(f"{path}: alias(es) {clash} are also names, symbols or states of "
+                        "this card")
+    twice = sorted({a for a in every_alias if every_alias.count(a) > 1})
+    if twice:
+        raise CardError(f"{path}: alias(es) {twice} are ambiguous: each may be the former "
+                        "name of one parameter only")
 
     trees: dict[str, Any] = {}
     sections: dict[str, dict[str, str]] = {}

@@ -19,6 +19,7 @@ from .likelihood import ErrorModel
 from .likelihood import error_model as get_error_model
 from .lm import Setup, build_setup, heuristic_start, precheck, predict, run_lm
 from .result import FitResult
+from .starts import refine_from_candidates
 
 __all__ = ["fit", "fit_prepared", "make_result", "fit_batch_rows"]
 
@@ -137,6 +138,7 @@ def fit_batch_rows(setup: Setup, batch: SeriesBatch, X0: np.ndarray, *, n_starts
                     for key in out:
                         out[key][g] = res[key][a]
     if settle and extra > 0:  # restarts=0 (one start) asks for the plain LM result
+        out = refine_from_candidates(setup, batch, out, **lm_kw)
         out = settle_at_bounds(setup, batch, out, **lm_kw)
         out = _global_restarts(setup, batch, out, rng, **lm_kw)
     return out
