@@ -95,7 +95,9 @@ def plateau_candidates(setup: Setup, batch: SeriesBatch, X: np.ndarray
     NP = setup.NP
     free = setup.free[:NP] == 1
     kcol = names.index("carrying_capacity") if "carrying_capacity" in names else -1
-    gain = next((names.index(nm) for nm in ("growth_coefficient",) if nm in names), -1)
+    # the gain coefficient a of a V^gamma - b V (its unit is not 1/day)
+    gain = next((names.index(nm) for nm in ("growth_coefficient", "growth_rate")
+                 if nm in names and mdl.parameter(nm).unit.replace(" ", "") != "1/day"), -1)
     loss = names.index("loss_rate") if "loss_rate" in names else -1
     expo = names.index("exponent") if "exponent" in names else -1
     bert = gain >= 0 and loss >= 0 and expo >= 0
