@@ -66,19 +66,21 @@ from .errors import CardError
 __all__ = ["Parameter", "Model", "models", "model", "load_model", "builtin_model_dir",
            "PARAMETER_MEANINGS"]
 
-#: what a parameter name means in every card that uses it (cards may add their own names;
-#: these ones keep one meaning and one unit across the built-in cards)
-PARAMETER_MEANINGS: dict[str, str] = {
-    "initial_volume": "the tumour volume at t0 (mm^3)",
-    "growth_rate": "a specific growth rate, (1/V) dV/dt of the growing tumour at small "
-                   "volume (1/day)",
-    "carrying_capacity": "the plateau volume the tumour approaches (mm^3)",
-    "deceleration_rate": "the rate at which the specific growth rate decays as the "
-                         "tumour grows (1/day; the Gompertz beta)",
-    "growth_coefficient": "the gain coefficient a of a power-law growth term a V^gamma "
-                          "(mm^(3(1-gamma))/day)",
-    "loss_rate": "a first-order loss rate (1/day)",
-    "exponent": "the exponent gamma of V in a power-law growth term (dimensionless)",
+#: what a parameter name means in every built-in card that uses it, with its unit (a test
+#: holds the cards to it); a user card may use other names. ``growth_rate`` is not here:
+#: it is the specific rate of the exponential, logistic, exponential-linear, Stein and
+#: two-population cards, the Gompertz beta, and the gain coefficient (a unit of its own)
+#: of the power-law and von Bertalanffy cards (each card's description says which); a
+#: rename to one meaning can keep the old name as an alias (field ``aliases`` of a card
+#: parameter), accepted with a DeprecationWarning
+PARAMETER_MEANINGS: dict[str, tuple[str, str]] = {
+    "initial_volume": ("the tumour volume at t0", "mm^3"),
+    "carrying_capacity": ("the plateau volume the tumour approaches", "mm^3"),
+    "loss_rate": ("a first-order loss rate", "1/day"),
+    "decay_rate": ("the first-order regression rate of the treatment-sensitive part",
+                   "1/day"),
+    "exponent": ("the exponent gamma of V in a power-law growth term", "1"),
+    "linear_rate": ("the growth rate of the linear phase", "mm^3/day"),
 }
 
 #: names a card may not use for parameters or states
@@ -132,9 +134,9 @@ class Parameter:
         If false, :func:`tgsim.simulate` silently uses ``default`` when the value is
         not given (for shape constants such as the exponential-linear ψ).
     aliases : tuple of str
-        Former names, still accepted as input with a :class:`DeprecationWarning` (a name
-        that meant something else in this card than in the others; see
-        :data:`PARAMETER_MEANINGS`).
+        Former names, still accepted as input (:meth:`Model.parameter`) with a
+        :class:`DeprecationWarning`: a renamed parameter keeps working under its old
+        name. An alias may name one parameter of a card only.
     """
 
     name: str
@@ -186,10 +188,9 @@ class Model:
             import warnings
 
             p = hits[0]
-            meaning = PARAMETER_MEANINGS.get(name)
-            why = f"; in every card {name!r} means {meaning}" if meaning else ""
-            warnings.warn(f"model {self.name!r}: parameter {name!r} is now {p.name!r} "
-                          f"({p.description}){why}", DeprecationWarning, stacklevel=2)
+            warnings.warn(f"model {self.name!r}: parameter {name!r} is now called {p.name!r} "
+                          f"({p.description}); the old name will be removed",
+                          DeprecationWarning, stacklevel=2)
             return p
         raise KeyError(
             f"model {self.name!r} has no parameter {name!r}; "
