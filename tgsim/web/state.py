@@ -491,7 +491,7 @@ def simulate_view(view: View, *, model_path: Any = None) -> dict[str, Any]:
         return out
     days = scan_schedule(view.every_days, 0.0, HORIZON_DAYS)
     sc = scan(ds, days=days)
-    d = np.asarray(sc["diameter_mm"].values[0], dtype=float)
+    d = np.asarray(sc["diameter"].values[0], dtype=float)
     dt = np.full(days.size, np.nan)
     tg = np.zeros(days.size, dtype=bool)
     if days.size >= 2 and np.all(np.isfinite(d) & (d > 0)):
