@@ -98,7 +98,8 @@ def fit_batch_rows(setup: Setup, batch: SeriesBatch, X0: np.ndarray, *, n_starts
     Rows still stalled are then settled on a bound when their optimum lies there
     (:func:`settle_at_bounds`), and rows on a bound or failed get starts spread over the
     whole box; ``settle=False``, or no restarts at all (``restarts=0`` with one start),
-    skips both.
+    skips both, and the data-driven starts of saturating laws that precede them
+    (:func:`tgsim.fit.starts.refine_from_candidates`).
     """
     rng = np.random.default_rng(seed)
     out = _run_chunked(setup, batch, X0, progress=progress, **lm_kw)
@@ -537,7 +538,11 @@ def fit(
         Starts per subject (1: the data-driven start, with ``restarts`` screened
         multi-starts only for subjects whose fit failed).
     restarts : int
-        Extra starts tried for a failed subject (0 disables multi-start).
+        Extra starts tried for a failed subject (0 disables multi-start). Fits of
+        saturating laws that may sit in a local optimum (a series dipping below its first
+        value; a fit that failed, ended on a bound or is degenerate) are also rerun from
+        the best of a deterministic set of data-driven starts (:mod:`tgsim.fit.starts`),
+        unless ``restarts=0``.
     seed : int, optional
         Seed of the multi-start candidates.
     max_iter, ftol, xtol : int, float, float
