@@ -155,15 +155,17 @@ def refine_from_candidates(setup: Setup, batch: SeriesBatch, out: dict[str, np.n
                            *, n_runs: int = 3, **lm_kw: Any) -> dict[str, np.ndarray]:
     """Rerun the fits of series that stop growing from the best data-driven starts.
 
-    Rows that may sit in a local optimum (:func:`_suspect`) are scored at each of
-    :func:`plateau_candidates` (one evaluation each); the iteration is rerun from the
-    best ``n_runs`` of them (then settled on a bound where it stalls there, see
+    Untreated fits only. Rows that may sit in a local optimum (:func:`_suspect`) are
+    scored at each of :func:`plateau_candidates` (one evaluation each); the iteration
+    is rerun from the best ``n_runs`` of them (then settled on a bound where it stalls there, see
     :func:`tgsim.fit.core.settle_at_bounds`), and a rerun replaces the fit when it
     converges to a lower -2 log L. Series fitted in the law's own regime cost one pass
     over their values.
     """
     from .core import _screen, settle_at_bounds
 
+    if not setup.untreated:  # under treatment a dip is the treatment's, not a plateau
+        return out
     rows = np.flatnonzero(_suspect(setup, batch, out))
     if not rows.size:
         return out
