@@ -333,7 +333,7 @@ class Explorer:
             out["notes"] = f"simulation failed: {out['message']}"
             return out
         sc = scan(ds, days=days)
-        d = np.asarray(sc["diameter_mm"].values[0], dtype=float)
+        d = np.asarray(sc["diameter"].values[0], dtype=float)
         out["scan_day"] = days
         out["scan_diameter_mm"] = d
         base = int(np.flatnonzero(days <= self.treatment_day + 1e-9)[-1]) \

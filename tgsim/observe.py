@@ -593,7 +593,7 @@ def scan(
     turned into a sphere-equivalent longest diameter :math:`D = (6V/\pi)^{1/3}`, then
 
     1. visibility: a lesion whose true diameter is below ``detection_limit_mm`` (or 0)
-       is not seen: ``visible`` is False and ``diameter_mm`` is recorded as 0 mm, as a
+       is not seen: ``visible`` is False and ``diameter`` is recorded as 0 mm, as a
        lesion that has disappeared;
     2. measurement error: ``error`` (a :class:`MeasurementError`) is applied to the
        visible diameters with ``numpy.random.default_rng(seed)``.
@@ -623,8 +623,11 @@ def scan(
     -------
     xarray.Dataset
         Dims ``subject, scan``; coordinate ``day(scan)`` (days); variables
-        ``diameter_mm(subject, scan)`` (mm, with error), ``true_diameter_mm`` (mm, no
-        error), ``volume_mm3`` (the scanned volume) and ``visible`` (bool).
+        ``diameter(subject, scan)`` (mm, with error), ``true_diameter`` (mm, no error),
+        ``volume`` (mm^3, the scanned volume) and ``visible`` (bool); units in each
+        variable's ``units`` attribute, as in :func:`tgsim.simulate` output (the names
+        before were ``diameter_mm``, ``true_diameter_mm`` and ``volume_mm3``;
+        :func:`scans_to_lesions` writes the tidy table's ``diameter_mm`` column).
 
     Raises
     ------
@@ -733,17 +736,17 @@ def _scan_dataset(
 
     out = xr.Dataset(
         {
-            "diameter_mm": (
+            "diameter": (
                 ("subject", "scan"),
                 measured,
                 {"units": "mm", "long_name": "measured longest diameter (0 if not seen)"},
             ),
-            "true_diameter_mm": (
+            "true_diameter": (
                 ("subject", "scan"),
                 true_d,
                 {"units": "mm", "long_name": "sphere-equivalent diameter without error"},
             ),
-            "volume_mm3": (
+            "volume": (
                 ("subject", "scan"),
                 vol,
                 {"units": "mm^3", "long_name": f"scanned volume ({name})"},
@@ -784,7 +787,8 @@ def scans_to_lesions(scans: xr.Dataset, lesion: str = "L1") -> pd.DataFrame:
     """
     import pandas as pd
 
-    d = np.asarray(scans["diameter_mm"].transpose("subject", "scan").values, dtype=np.float64)
+    name = "diameter" if "diameter" in scans.data_vars else "diameter_mm"  # a cohort's
+    d = np.asarray(scans[name].transpose("subject", "scan").values, dtype=np.float64)
     subjects = np.asarray(scans["subject"].values)
     day = np.asarray(scans["day"].values, dtype=np.float64)
     frame = pd.DataFrame(

@@ -356,7 +356,8 @@ def _checks(res: BattleResult, n_records: int, n_all: tuple[int, int], ref) -> l
     checks.append(absolute_check("records in the battle", n_records, len(res.ids), 0,
                                  source=_SOURCE))
     why = ("different optimiser and start values (TumorGrowth.jl: its own guess_parameters "
-           "and Levenberg-Marquardt/Adam defaults; tgsim: data-driven starts and a bounded "
+           "and Levenberg-Marquardt/Adam defaults, one start; tgsim: data-driven starts, with "
+           "a multi-start for shrinking or degenerate fits, and a bounded "
            "Levenberg-Marquardt), and card parametrisations/bounds that differ from "
            "TumorGrowth.jl's models; errors on 2 points per record are very sensitive to "
            "which local optimum is found")

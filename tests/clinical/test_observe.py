@@ -150,22 +150,22 @@ def test_scan_log_linear_interpolation_is_exact_for_exponential_growth():
     out = ob.scan(simulation(v, t), every_days="3w")
     assert out["day"].values.tolist() == [0.0, 21.0, 42.0, 63.0]
     np.testing.assert_allclose(
-        out["volume_mm3"].values[0], 100.0 * np.exp(0.03 * out["day"].values)
+        out["volume"].values[0], 100.0 * np.exp(0.03 * out["day"].values)
     )
-    np.testing.assert_allclose(out["diameter_mm"].values, out["true_diameter_mm"].values)
+    np.testing.assert_allclose(out["diameter"].values, out["true_diameter"].values)
     np.testing.assert_allclose(
-        out["diameter_mm"].values[0], ob.sphere_diameter(100.0 * np.exp(0.03 * out["day"].values))
+        out["diameter"].values[0], ob.sphere_diameter(100.0 * np.exp(0.03 * out["day"].values))
     )
-    assert out["diameter_mm"].attrs["units"] == "mm"
+    assert out["diameter"].attrs["units"] == "mm"
     assert out["day"].attrs["units"] == "days"
-    assert out["volume_mm3"].attrs["units"] == "mm^3"
-    assert out["diameter_mm"].dims == ("subject", "scan")
+    assert out["volume"].attrs["units"] == "mm^3"
+    assert out["diameter"].dims == ("subject", "scan")
 
 
 def test_scan_prefers_observed_over_volume():
     t = [0.0, 10.0]
     out = ob.scan(simulation([100.0, 100.0], t, observed=[100.0, 300.0]), days=[10.0])
-    assert out["volume_mm3"].values[0, 0] == pytest.approx(300.0)
+    assert out["volume"].values[0, 0] == pytest.approx(300.0)
     assert out.attrs["source_variable"] == "observed"
 
 
@@ -176,12 +176,12 @@ def test_scan_detection_limit_and_error():
         ds, every_days=50, detection_limit_mm=5.0, error=ob.ProportionalError(0.1), seed=7
     )
     assert out["visible"].values.tolist() == [[True] * 3, [False] * 3]
-    assert np.all(out["diameter_mm"].values[1] == 0.0)
+    assert np.all(out["diameter"].values[1] == 0.0)
     again = ob.scan(
         ds, every_days=50, detection_limit_mm=5.0, error=ob.ProportionalError(0.1), seed=7
     )
     xr.testing.assert_identical(out, again)
-    assert not np.allclose(out["diameter_mm"].values[0], out["true_diameter_mm"].values[0])
+    assert not np.allclose(out["diameter"].values[0], out["true_diameter"].values[0])
 
 
 def test_scan_outside_range_is_a_clear_error():
@@ -203,7 +203,7 @@ def test_scan_bad_dataset():
 
 def test_scan_zero_volume_uses_linear_interpolation():
     out = ob.scan(simulation([100.0, 0.0], [0.0, 10.0]), days=[5.0])
-    assert out["volume_mm3"].values[0, 0] == pytest.approx(50.0)
+    assert out["volume"].values[0, 0] == pytest.approx(50.0)
 
 
 def test_scan_to_recist():

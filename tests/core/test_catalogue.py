@@ -179,3 +179,58 @@ def test_symbolic_gradient_matches_finite_differences():
             pm[j] -= h
             fd = (k.card_volume(7.0, pp) - k.card_volume(7.0, pm)) / (2 * h)
             assert g[j] == pytest.approx(fd, rel=1e-5, abs=1e-8), (name, j)
+
+
+def test_shared_parameter_names_keep_one_meaning_and_unit():
+    from tgsim.engine.catalogue import PARAMETER_MEANINGS
+
+    seen = set()
+    for name in tgsim.models():
+        for p in tgsim.model(name).parameters:
+            if p.name in PARAMETER_MEANINGS:
+                assert p.unit == PARAMETER_MEANINGS[p.name][1], (name, p.name, p.unit)
+                seen.add(p.name)
+    assert seen == set(PARAMETER_MEANINGS)
+
+
+def test_renamed_parameter_keeps_its_old_name_as_an_alias(tmp_path):
+    text = CARD.replace("{rhs}", "a * volume").replace(
+        'name = "growth_rate"', 'name = "specific_rate"\naliases = ["growth_rate"]')
+    p = tmp_path / "renamed.toml"
+    p.write_text(text)
+    m = tgsim.load_model(p)
+    assert m.parameter_names == ("initial_volume", "specific_rate")
+    with pytest.warns(DeprecationWarning, match="'growth_rate' is now called 'specific_rate'"):
+        assert m.parameter("growth_rate").name == "specific_rate"
+    with pytest.warns(DeprecationWarning):
+        ds = tgsim.simulate(m, [0.0, 1.0], {"initial_volume": 1.0, "growth_rate": 0.5})
+    np.testing.assert_allclose(ds.volume.values.ravel()[-1], np.exp(0.5), rtol=1e-6)
+    assert list(ds.param.values) == ["initial_volume", "specific_rate"]
+
+
+@pytest.mark.parametrize("aliases, expect", [
+    ('aliases = ["V0x"]\n', None),
+    ('aliases = ["initial_volume"]\n', "also names"),
+    ('aliases = ["a"]\n', "also names"),
+    ('aliases = "old"\n', "must be a list"),
+])
+def test_alias_rules(tmp_path, aliases, expect):
+    text = CARD.replace("{rhs}", "a * volume").replace('symbol = "a"\n',
+                                                       'symbol = "a"\n' + aliases)
+    p = tmp_path / "alias.toml"
+    p.write_text(text)
+    if expect is None:
+        assert tgsim.load_model(p).parameter("growth_rate").aliases == ("V0x",)
+    else:
+        with pytest.raises(CardError, match=expect):
+            tgsim.load_model(p)
+
+
+def test_an_alias_of_two_parameters_is_ambiguous(tmp_path):
+    text = CARD.replace("{rhs}", "a * volume").replace(
+        'symbol = "a"\n', 'symbol = "a"\naliases = ["old"]\n').replace(
+        'symbol = "V0"\n', 'symbol = "V0"\naliases = ["old"]\n')
+    p = tmp_path / "twice.toml"
+    p.write_text(text)
+    with pytest.raises(CardError, match="ambiguous"):
+        tgsim.load_model(p)

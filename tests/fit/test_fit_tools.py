@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from fit_helpers import GOMPERTZ_TRUE, TIMES, gompertz, noisy
 from scipy.stats import chi2
 
 import tgsim.fitting as tf
+from tgsim.errors import TgsimError
 from tgsim.fitting.comparison import compare
 from tgsim.fitting.forecasting import forecast, tumour_age
 from tgsim.fitting.uncertainty import bootstrap, profile_likelihood
@@ -57,6 +60,33 @@ def test_profile_likelihood_interval_hits_the_chi2_threshold(data):
     np.testing.assert_allclose(prof.lower[:7], wald.ci_lower[:7, 1], rtol=0.15)
     assert "profile-likelihood" in prof.summary()
     assert prof.to_dataset()["profile"].dims == ("subject", "point")
+    _profile_plot_states_the_summary_interval(prof)
+
+
+def _profile_plot_states_the_summary_interval(prof):
+    """plot(subject=None, ax=None) draws the interval of summary(): a closed interval is
+    not labelled "(open)" and the stored curve crosses the threshold past both limits."""
+    import matplotlib.pyplot as plt
+
+    ax = prof.plot(0)
+    assert ax.tgsim_interval == (prof.lower[0], prof.upper[0])
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert not any("(open)" in t for t in legend)
+    assert np.nanmax(prof.profile[0]) > prof.threshold
+    assert prof.grid[0, 0] < prof.lower[0] and prof.grid[0, -1] > prof.upper[0]
+    assert str(prof.subjects[0]) in ax.get_title()
+    with pytest.raises(TgsimError, match="no profile"):
+        prof.plot(7)  # a failed fit
+    # an interval open below: figure and summary both say so
+    opened = replace(prof, lower=np.where(np.arange(8) == 0, np.nan, prof.lower),
+                     open_lower=np.arange(8) == 0)
+    ax0 = opened.plot()
+    assert np.isnan(ax0.tgsim_interval[0]) and ax0.tgsim_interval[1] == prof.upper[0]
+    assert any("(open)" in t.get_text() for t in ax0.get_legend().get_texts())
+    assert "[open," in opened.summary().splitlines()[1]
+    with pytest.warns(DeprecationWarning, match="plot\\(subject=None"):
+        prof.plot(plt.figure().gca(), 0)
+    plt.close("all")
 
 
 def test_bootstrap_standard_errors_agree_with_asymptotic_ones(data):

@@ -116,5 +116,5 @@ def test_scan_skips_failed_subjects_and_says_how_many():
                             {"initial_volume": 500.0, "growth_rate": np.array([0.01, 5.0])})
     with pytest.warns(TgsimWarning, match="1 of 2 subject"):
         sc = tgsim.scan(ds, every_days=56)
-    d = sc["diameter_mm"].transpose("subject", ...).values
+    d = sc["diameter"].transpose("subject", ...).values
     assert np.isfinite(d[0]).all() and np.isnan(d[1]).all()

@@ -40,11 +40,15 @@ def test_exponential_and_gompertz_errors_match_tumorgrowthjl(report):
         chk = by[f"{stat} hold-out error, exponential (normalised volume)"]
         assert chk.agrees, (chk.quantity, chk.paper, chk.ours)
         assert abs(chk.rel_diff) <= 0.05
-        # Gompertz: fits that ended on a bound get starts over the whole box, which find
-        # lower optima than TumorGrowth.jl on some records; the hold-out error is then no
-        # worse than TumorGrowth.jl's (measured: median 0.000453 vs 0.000531)
-        chk = by[f"{stat} hold-out error, gompertz (normalised volume)"]
-        assert chk.ours <= 1.05 * chk.paper, (chk.quantity, chk.paper, chk.ours)
+        # the saturating laws: data-driven multi-start reaches lower optima than
+        # TumorGrowth.jl's single start on shrinking lesions, and the hold-out error is
+        # then lower than TumorGrowth.jl's (measured, median / mean: Gompertz 0.000449 /
+        # 0.00277 vs 0.000531 / 0.00295; logistic 0.000459 / 0.00282 vs 0.000612 /
+        # 0.00300; classical Bertalanffy 0.000449 / 0.00275 vs 0.000528 / 0.00294;
+        # general Bertalanffy 0.000389 / 0.00268 vs 0.000522 / 0.00284)
+        for law in ("gompertz", "logistic", "classical_bertalanffy", "bertalanffy"):
+            chk = by[f"{stat} hold-out error, {law} (normalised volume)"]
+            assert chk.ours <= chk.paper, (chk.quantity, chk.paper, chk.ours)
 
 
 def test_per_record_errors_agree_for_the_exponential(report):

@@ -402,7 +402,7 @@ def as_lesion_table(data: Any) -> pd.DataFrame:
     except ImportError:  # pragma: no cover
         xr = None
     if xr is not None and isinstance(data, xr.Dataset):
-        if "scan" in data.dims and "diameter_mm" in data.data_vars:
+        if "scan" in data.dims and ({"diameter", "diameter_mm"} & set(data.data_vars)):
             from ..observe import scans_to_lesions
 
             return validate_lesion_table(scans_to_lesions(data))

@@ -532,12 +532,12 @@ def scan_chunk(obs: ScanProtocol, times: np.ndarray, volume: np.ndarray,
                                                                np.maximum(src, 0.0)))},
                     coords={"subject": np.arange(n), "time": times})
     sc = scan(ds, days=days, detection_limit_mm=obs.detection_limit_mm)
-    true_d = sc["diameter_mm"].values  # error free, detection limit applied
+    true_d = sc["diameter"].values  # error free, detection limit applied
     out: dict[str, np.ndarray] = {}
     if obs.error is None:
         out["diameter_mm"] = true_d
     else:
-        raw = sc["true_diameter_mm"].values
+        raw = sc["true_diameter"].values
         visible = sc["visible"].values
         noisy = np.empty_like(raw)
         stop = start + n
@@ -556,7 +556,7 @@ def scan_chunk(obs: ScanProtocol, times: np.ndarray, volume: np.ndarray,
             coords={"subject": np.arange(n), "time": times})
         out["tumour_diameter_mm"] = scan(tv, days=days,
                                          detection_limit_mm=obs.detection_limit_mm)[
-            "diameter_mm"].values
+            "diameter"].values
     return out
 
 

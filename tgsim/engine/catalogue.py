@@ -64,7 +64,25 @@ from ..errors import CardError
 from ..schema import check_unknown
 from . import expr
 
-__all__ = ["Parameter", "Model", "models", "model", "load_model", "builtin_model_dir"]
+__all__ = ["Parameter", "Model", "models", "model", "load_model", "builtin_model_dir",
+           "PARAMETER_MEANINGS"]
+
+#: what a parameter name means in every built-in card that uses it, with its unit (a test
+#: holds the cards to it); a user card may use other names. ``growth_rate`` is not here:
+#: it is the specific rate of the exponential, logistic, exponential-linear, Stein and
+#: two-population cards, the Gompertz beta, and the gain coefficient (a unit of its own)
+#: of the power-law and von Bertalanffy cards (each card's description says which); a
+#: rename to one meaning can keep the old name as an alias (field ``aliases`` of a card
+#: parameter), accepted with a DeprecationWarning
+PARAMETER_MEANINGS: dict[str, tuple[str, str]] = {
+    "initial_volume": ("the tumour volume at t0", "mm^3"),
+    "carrying_capacity": ("the plateau volume the tumour approaches", "mm^3"),
+    "loss_rate": ("a first-order loss rate", "1/day"),
+    "decay_rate": ("the first-order regression rate of the treatment-sensitive part",
+                   "1/day"),
+    "exponent": ("the exponent gamma of V in a power-law growth term", "1"),
+    "linear_rate": ("the growth rate of the linear phase", "mm^3/day"),
+}
 
 #: names a card may not use for parameters or states
 RESERVED = frozenset(
@@ -93,6 +111,7 @@ _PARAM_KEYS = {
     "upper",
     "description",
     "required",
+    "aliases",
 }
 
 
@@ -115,6 +134,10 @@ class Parameter:
     required : bool
         If false, :func:`tgsim.simulate` silently uses ``default`` when the value is
         not given (for shape constants such as the exponential-linear ψ).
+    aliases : tuple of str
+        Former names, still accepted as input (:meth:`Model.parameter`) with a
+        :class:`DeprecationWarning`: a renamed parameter keeps working under its old
+        name. An alias may name one parameter of a card only.
 
     Examples
     --------
@@ -132,6 +155,7 @@ class Parameter:
     upper: float
     description: str
     required: bool = True
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -177,6 +201,15 @@ class Model:
         for p in self.parameters:
             if name in (p.name, p.symbol):
                 return p
+        hits = [p for p in self.parameters if name in p.aliases]
+        if hits:  # one at most: a card naming an alias twice is refused when read
+            import warnings
+
+            p = hits[0]
+            warnings.warn(f"model {self.name!r}: parameter {name!r} is now called {p.name!r} "
+                          f"({p.description}); the old name will be removed",
+                          DeprecationWarning, stacklevel=2)
+            return p
         raise KeyError(
             f"model {self.name!r} has no parameter {name!r}; "
             f"its parameters are {', '.join(self.parameter_names)}"
@@ -456,6 +489,11 @@ def _build(data: Mapping[str, Any], path: str) -> Model:
                 f"[{vals['lower']}, {vals['upper']}]"
             )
         symbol = _identifier(pd.get("symbol", pname), f"{where} symbol")
+        aliases = pd.get("aliases", [])
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            raise CardError(f"{where}: field 'aliases' must be a list of names, got "
+                            f"{aliases!r}")
+        aliases = tuple(_identifier(a, f"{where} alias") for a in aliases)
         params.append(
             Parameter(
                 name=pname,
@@ -466,6 +504,7 @@ def _build(data: Mapping[str, Any], path: str) -> Model:
                 upper=vals["upper"],
                 description=str(pd.get("description", "")),
                 required=bool(pd.get("required", True)),
+                aliases=aliases,
             )
         )
     pnames = [p.name for p in params]
@@ -477,6 +516,15 @@ def _build(data: Mapping[str, Any], path: str) -> Model:
     if dup:
         raise CardError(f"{path}: names used twice among parameters/symbols/states (after "
                         f"Unicode NFKC normalisation): {sorted(dup)}")
+    every_alias = [a for p in params for a in p.aliases]
+    clash = sorted(set(every_alias) & set(all_names))
+    if clash:
+        raise CardError(f"{path}: alias(es) {clash} are also names, symbols or states of "
+                        "this card")
+    twice = sorted({a for a in every_alias if every_alias.count(a) > 1})
+    if twice:
+        raise CardError(f"{path}: alias(es) {twice} are ambiguous: each may be the former "
+                        "name of one parameter only")
 
     trees: dict[str, Any] = {}
     sections: dict[str, dict[str, str]] = {}

@@ -19,6 +19,7 @@ from .likelihood import ErrorModel
 from .likelihood import error_model as get_error_model
 from .lm import Setup, build_setup, heuristic_start, precheck, predict, run_lm
 from .result import FitResult
+from .starts import refine_from_candidates
 
 __all__ = ["fit", "fit_prepared", "make_result", "fit_batch_rows"]
 
@@ -97,7 +98,8 @@ def fit_batch_rows(setup: Setup, batch: SeriesBatch, X0: np.ndarray, *, n_starts
     Rows still stalled are then settled on a bound when their optimum lies there
     (:func:`settle_at_bounds`), and rows on a bound or failed get starts spread over the
     whole box; ``settle=False``, or no restarts at all (``restarts=0`` with one start),
-    skips both.
+    skips both, and the data-driven starts of saturating laws that precede them
+    (:func:`tgsim.fitting.starts.refine_from_candidates`).
     """
     rng = np.random.default_rng(seed)
     out = _run_chunked(setup, batch, X0, progress=progress, **lm_kw)
@@ -137,6 +139,7 @@ def fit_batch_rows(setup: Setup, batch: SeriesBatch, X0: np.ndarray, *, n_starts
                     for key in out:
                         out[key][g] = res[key][a]
     if settle and extra > 0:  # restarts=0 (one start) asks for the plain LM result
+        out = refine_from_candidates(setup, batch, out, **lm_kw)
         out = settle_at_bounds(setup, batch, out, **lm_kw)
         out = _global_restarts(setup, batch, out, rng, **lm_kw)
     return out
@@ -535,7 +538,11 @@ def fit(
         Starts per subject (1: the data-driven start, with ``restarts`` screened
         multi-starts only for subjects whose fit failed).
     restarts : int
-        Extra starts tried for a failed subject (0 disables multi-start).
+        Extra starts tried for a failed subject (0 disables multi-start). Fits of
+        saturating laws that may sit in a local optimum (a series dipping below its first
+        value; a fit that failed, ended on a bound or is degenerate) are also rerun from
+        the best of a deterministic set of data-driven starts (:mod:`tgsim.fitting.starts`),
+        unless ``restarts=0``.
     seed : int, optional
         Seed of the multi-start candidates.
     max_iter, ftol, xtol : int, float, float

@@ -98,6 +98,7 @@ class ProfileResult:
     grid: np.ndarray
     profile: np.ndarray
     threshold: float
+    unit: str = ""
 
     def summary(self) -> str:
         lines = [f"profile-likelihood {self.level:.0%} interval of {self.param} "
@@ -128,12 +129,36 @@ class ProfileResult:
             attrs={"param": self.param, "level": self.level, "threshold": self.threshold},
         )
 
-    def plot(self, ax=None, subject: int = 0):
-        """Profile of one subject with the threshold; returns the Axes."""
+    def plot(self, subject: Any = None, ax: Any = None):
+        """Profile of one subject (label or position; default the first) with the
+        threshold and the interval of :meth:`summary` (open sides marked "(open)");
+        returns the Axes. The old order ``plot(ax, subject)`` still works, with a
+        :class:`DeprecationWarning`."""
         from ..plot import profile_plot
+        from .result import _plot_args
 
-        return profile_plot(self.grid[subject], self.profile[subject], level=self.level,
-                            ax=ax, parameter=self.param)
+        subject, ax = _plot_args(subject, ax)
+        i = self._index(subject)
+        if not np.isfinite(self.grid[i]).all():
+            raise TgsimError(f"subject {self.subjects[i]!r} has no profile: its fit did "
+                             "not converge")
+        lo = np.nan if self.open_lower[i] else self.lower[i]
+        hi = np.nan if self.open_upper[i] else self.upper[i]
+        title = f"Profile likelihood of {self.param}, subject {self.subjects[i]}"
+        return profile_plot(self.grid[i], self.profile[i], level=self.level, ax=ax,
+                            parameter=self.param, unit=self.unit, estimate=self.estimate[i],
+                            interval=(lo, hi), title=title)
+
+    def _index(self, subject: Any) -> int:
+        if subject is None:
+            return 0
+        hits = np.flatnonzero(np.asarray(self.subjects) == subject)
+        if hits.size:
+            return int(hits[0])
+        if isinstance(subject, int | np.integer) and 0 <= subject < self.subjects.size:
+            return int(subject)
+        raise TgsimError(f"`subject` {subject!r} is not a subject of this profile "
+                         f"({self.subjects.size} subjects)")
 
 
 def _profile_at(result: FitResult, rows: np.ndarray, j: int, xval: np.ndarray,
@@ -243,9 +268,12 @@ def profile_likelihood(result: FitResult, param: str, *, level: float = 0.95,
             Xs[a[~above]] = Xn[~above]
         val = 0.5 * (inner + outer)
         lim[rows[br]] = val[br]
-    # stored profile curve
-    lo_g = np.where(np.isnan(lower), xhat - 4 * step0, lower)
-    hi_g = np.where(np.isnan(upper), xhat + 4 * step0, upper)
+    # stored profile curve: a quarter of the interval beyond each closed limit, so the
+    # drawn curve crosses the threshold where the summary says
+    width = np.where(np.isnan(lower) | np.isnan(upper), 0.0, upper - lower)
+    pad = np.maximum(0.25 * width, 0.5 * step0)
+    lo_g = np.where(np.isnan(lower), xhat - 4 * step0, lower - pad)
+    hi_g = np.where(np.isnan(upper), xhat + 4 * step0, upper + pad)
     grid_w = np.linspace(lo_g, hi_g, n_grid).T  # (n, g)
     grid_w = np.clip(grid_w, min(lo_b, hi_b), max(lo_b, hi_b))
     prof = np.full((n, n_grid), np.nan)
@@ -260,6 +288,7 @@ def profile_likelihood(result: FitResult, param: str, *, level: float = 0.95,
         param=param, level=level, subjects=result.subjects, estimate=est,
         lower=to_nat(lower), upper=to_nat(upper), open_lower=open_lo, open_upper=open_hi,
         grid=to_nat(grid_w), profile=prof, threshold=q,
+        unit=str(result.param_units[j]),
     )
 
 

@@ -74,7 +74,8 @@ def plot(obj: Any, *, kind: str | None = None, **kwargs: Any):
 
 
 class TgsimAccessor:
-    """``ds.tgsim.plot(...)``: :func:`tgsim.plot.plot` on a Dataset."""
+    """``ds.tgsim.plot(...)``: :func:`tgsim.plot.plot` on a Dataset;
+    ``ds.tgsim.to_dataframe()``: a tidy table of a simulation."""
 
     def __init__(self, ds: Any) -> None:
         self._ds = ds
@@ -82,6 +83,14 @@ class TgsimAccessor:
     def plot(self, **kwargs: Any):
         """Draw the natural figure for this Dataset (see :func:`tgsim.plot.plot`)."""
         return plot(self._ds, **kwargs)
+
+    def to_dataframe(self):
+        """One row per (subject, time), parameters as columns (see
+        :func:`tgsim.io.frames.simulation_frame`); ``Dataset.to_dataframe()`` would
+        repeat ``volume`` along ``param``."""
+        from ..io.frames import simulation_frame
+
+        return simulation_frame(self._ds)
 
 
 def register_accessor() -> None:

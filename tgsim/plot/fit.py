@@ -225,7 +225,8 @@ def model_comparison(criteria: Any, *, criterion: str = "AIC", ax: Any = None,
 def profile_plot(values: Any, objective: Any, *, kind: str = "neg2loglik",
                        level: float = 0.95, estimate: float | None = None, ax: Any = None,
                        parameter: str = "parameter", unit: str = "",
-                       title: str | None = None):
+                       title: str | None = None,
+                       interval: tuple[float, float] | None = None):
     r"""Profile likelihood of one parameter, with its likelihood-ratio confidence interval.
 
     The profile :math:`\Delta(\theta) = -2 \log L_p(\theta) + 2 \log L(\hat\theta)` is
@@ -250,11 +251,23 @@ def profile_plot(values: Any, objective: Any, *, kind: str = "neg2loglik",
     parameter, unit : str
         Axis label of the parameter.
     title : str, optional
+    interval : (float, float), optional
+        The interval found by the profile search (:func:`tgsim.fitting.profile_likelihood`;
+        NaN for an open side): drawn as given instead of read off the drawn points, so
+        the figure and the summary state the same interval.
 
     Returns
     -------
     matplotlib.axes.Axes
         The interval is stored in ``ax.tgsim_interval`` as (low, high) (NaN when open).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.linspace(0.0, 2.0, 41)
+    >>> ax = profile_plot(x, 4.0 * (x - 1.0) ** 2, parameter="r")
+    >>> [round(v, 2) for v in ax.tgsim_interval]
+    [0.02, 1.98]
     """
     from scipy.stats import chi2
 
@@ -287,8 +300,11 @@ def profile_plot(values: Any, objective: Any, *, kind: str = "neg2loglik",
                 prev = i
         return float("nan")
 
-    lo = crossing(range(ibest - 1, -1, -1))
-    hi = crossing(range(ibest + 1, x.size))
+    if interval is None:
+        lo = crossing(range(ibest - 1, -1, -1))
+        hi = crossing(range(ibest + 1, x.size))
+    else:
+        lo, hi = (float(v) for v in interval)
     ax = new_axes(ax)
     ok = np.isfinite(delta)
     ax.plot(x[ok], delta[ok], color=OKABE_ITO[0], lw=2, marker="o", ms=3, label="profile")

@@ -495,7 +495,7 @@ def simulate_view(view: View, *, model_path: Any = None) -> dict[str, Any]:
     except TgsimError as exc:  # a curve the scans cannot read: shown, with the reason
         out["notes"] = f"no scans: {exc}"
         return out
-    d = np.asarray(sc["diameter_mm"].values[0], dtype=float)
+    d = np.asarray(sc["diameter"].values[0], dtype=float)
     dt = np.full(days.size, np.nan)
     tg = np.zeros(days.size, dtype=bool)
     if days.size >= 2 and np.all(np.isfinite(d) & (d > 0)):

@@ -13,7 +13,7 @@ kernel (the card's ``sample`` job), split over threads.
 The sampler moves on unconstrained coordinates (log for positive parameters, logit for a
 parameter with a uniform prior) and the log density includes the log Jacobian of the
 transform. Gradients are exact: the card's closed form differentiated symbolically
-(:mod:`tgsim.expr`), the same code that the fits use.
+(:mod:`tgsim.engine.expr`), the same code that the fits use.
 
 References
 ----------
