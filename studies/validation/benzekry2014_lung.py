@@ -166,7 +166,7 @@ def reproduce(*, quick: bool = False, seed: int | None = None, data_dir: str | N
     # -- population view (Vaghi 2020) ---------------------------------------------------
     if population:
         pops = {m: V.population(ds, m, v0=1.0, seed=seed, n_burn=saem_burn,
-                                n_iter=saem_iter,
+                                n_iter=saem_iter, fast=quick,
                                 covariance="diagonal" if m == "exponential" else "full")
                 for m in POP_MODELS}
         bic = {m: pops[m].bic for m in POP_MODELS}
@@ -194,8 +194,8 @@ def reproduce(*, quick: bool = False, seed: int | None = None, data_dir: str | N
             title="Gompertz parameters (population EBEs)").figure
         notes.append("Population estimates (no published counterpart consulted): " + "; ".join(
             f"{r.model} {r.parameter}: typical {r.typical:.4g} {r.unit} (RSE "
-            f"{r.rse_pct:.0f} %), omega² {r.omega2:.3g}, shrinkage {r.shrinkage_pct:.0f} %"
-            for r in tables["population"].itertuples()) + ".")
+            f"{r.rse_pct:.0f} %), omega {r.omega:.3g} (SD), shrinkage {r.shrinkage_pct:.0f} %"
+            for r in tables["population"].itertuples()) + ". " + V.flag_note(pops))
     notes.append(f"Options: quick={quick}, seed={seed}, n_fit={n_fit}, population={population}, "
                  f"SAEM {saem_burn}+{saem_iter} iterations.")
     return ValidationReport(
