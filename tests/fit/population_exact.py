@@ -61,6 +61,8 @@ def neg2ll(params, T, Y, mask, *, v0=1.0, error="lognormal", full=False, shift=N
     om = np.exp(np.asarray(params[2:4], float))
     rho = np.tanh(params[4]) if full else 0.0
     sigma = float(np.exp(params[-1]))
+    if abs(rho) > 0.9999 or not np.all(np.isfinite(om)) or np.any(om < 1e-8):
+        return 1e12  # outside the parameter space (a singular Omega)
     Om = np.array([[om[0] ** 2, rho * om[0] * om[1]], [rho * om[0] * om[1], om[1] ** 2]])
     Oi = np.linalg.inv(Om)
     logdet = np.linalg.slogdet(Om)[1]
@@ -79,25 +81,33 @@ def neg2ll(params, T, Y, mask, *, v0=1.0, error="lognormal", full=False, shift=N
     eta = Zg[np.argmin(grid, axis=0)].copy()
     h = 1e-4
     E = np.eye(2) * h
-    for _ in range(40):
+
+    def derivatives(eta):
         g0 = g(eta)
         gp = np.stack([g(eta + E[k]) for k in range(2)], -1)
         gm = np.stack([g(eta - E[k]) for k in range(2)], -1)
-        grad = (gp - gm) / (2 * h)
         H = np.empty((N, 2, 2))
         for k in range(2):
             H[:, k, k] = (gp[:, k] - 2 * g0 + gm[:, k]) / h**2
         gpp = g(eta + E[0] + E[1])
         H[:, 0, 1] = H[:, 1, 0] = (gpp - gp[:, 0] - gp[:, 1] + g0) / h**2
-        H = _positive(H)
-        step = -np.linalg.solve(H, grad[..., None])[..., 0]
+        return g0, (gp - gm) / (2 * h), H
+
+    for _ in range(100):  # damped Newton with backtracking, per subject
+        g0, grad, H = derivatives(eta)
+        step = -np.linalg.solve(_positive(H), grad[..., None])[..., 0]
         step = np.clip(step, -1.0, 1.0)
-        new = eta + step
-        worse = g(new) > g0
-        new[worse] = eta[worse] + 0.25 * step[worse]
-        eta = new
-        if np.abs(step).max() < 1e-7:
+        t = np.ones(N)
+        for _ in range(30):
+            worse = g(eta + t[:, None] * step) > g0
+            if not worse.any():
+                break
+            t[worse] *= 0.5
+        t[g(eta + t[:, None] * step) > g0] = 0.0
+        eta = eta + t[:, None] * step
+        if np.abs(t[:, None] * step).max() < 1e-9:
             break
+    H = derivatives(eta)[2]  # at the mode
     # scale: L L^T = (H/2)^-1, the covariance of the Laplace approximation
     L = np.linalg.cholesky(np.linalg.inv(_positive(H) / 2))
     zx, zy = np.meshgrid(NODES, NODES, indexing="ij")
@@ -126,7 +136,7 @@ def exact_ml(start, T, Y, mask, *, v0=1.0, error="lognormal", full=False):
     res = minimize(fun, x0, jac=grad, method="L-BFGS-B", options={"maxiter": 200,
                                                                   "ftol": 1e-12})
     res2 = minimize(fun, res.x, method="Nelder-Mead",
-                    options={"xatol": 1e-5, "fatol": 1e-5, "maxfev": 600})
+                    options={"xatol": 1e-5, "fatol": 1e-5, "maxfev": 300})
     best = res2 if res2.fun < res.fun else res
     return best.x, float(best.fun)
 

@@ -16,7 +16,7 @@ __all__ = ["assemble", "run_agreement"]
 
 _RSE_FLAG = 200.0
 #: runs agree when their spread is within this many standard errors (or the floors below)
-_AGREE_SE, _AGREE_MU, _AGREE_LOGVAR = 0.5, 0.01, 0.05
+_AGREE_SE, _AGREE_MU, _AGREE_LOGVAR = 1.0, 0.01, 0.05
 
 
 def _variance_ses(prob: SaemProblem, lin, Omega: np.ndarray, NP: int):
@@ -55,7 +55,7 @@ def _error_ses(em: str, lin, ep: np.ndarray) -> tuple[dict, dict]:
 
 def run_agreement(out: SaemOutput, prob: SaemProblem, se_theta: np.ndarray,
                   rse_var: np.ndarray, labels: list[str]) -> tuple[bool, list[str]]:
-    """Do the independent runs agree? (spread within max(0.5 SE, floor))."""
+    """Do the independent runs agree? (spread within max(1 SE, floor))."""
     R = out.theta.shape[0]
     if R < 2:
         return True, []
