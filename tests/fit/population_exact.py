@@ -49,11 +49,11 @@ def _neg2_cond(eta, mu, T, Y, mask, sigma, v0, error, shift):
     return np.where(np.isfinite(out), out, 1e300)
 
 
-def _positive(H):
-    """Symmetrise and lift eigenvalues to at least 1e-6 (a safe Newton matrix)."""
+def _positive(H, floor=1e-6):
+    """Symmetrise and lift eigenvalues to at least ``floor`` (a safe Newton matrix)."""
     H = 0.5 * (H + np.swapaxes(H, -1, -2))
     w, U = np.linalg.eigh(H)
-    w = np.maximum(np.where(np.isfinite(w), w, 1.0), 1e-6)
+    w = np.maximum(np.where(np.isfinite(w), w, 1.0), floor)
     return np.einsum("nij,nj,nkj->nik", U, w, U)
 
 
@@ -113,7 +113,10 @@ def neg2ll(params, T, Y, mask, *, v0=1.0, error="lognormal", full=False, shift=N
             break
     H = derivatives(eta)[2]  # at the mode
     # scale: L L^T = (H/2)^-1, the covariance of the Laplace approximation
-    L = np.linalg.cholesky(np.linalg.inv(_positive(H) / 2))
+    # the curvature is at least half the prior's (a failed Hessian cannot widen the grid
+    # beyond the prior's scale and leave the integrand between two grid points)
+    floor = 0.5 * np.linalg.eigvalsh(2 * Oi).min()
+    L = np.linalg.cholesky(np.linalg.inv(_positive(H, floor) / 2))
     # trapezoid rule on a dense grid in the Laplace-scaled coordinates (z in [-8, 8]^2):
     # no Gaussian weight to divide out, so heavier-than-Gaussian tails cannot blow up
     Z = np.stack([zx.ravel(), zy.ravel()], -1)                 # (Q, 2)
