@@ -26,7 +26,7 @@ LAYERS: dict[str, int] = {
     "tgsim._version": 1, "tgsim._xarray_compat": 1, "tgsim._deprecation": 1,
     # 2: domain
     "tgsim.treatment": 2, "tgsim.observe": 2, "tgsim.clinical": 2, "tgsim.io": 2,
-    "tgsim.datasets": 2, "tgsim.plot": 2,
+    "tgsim.datasets": 2, "tgsim.plot": 2, "tgsim.tgi": 2, "tgsim.freeparams": 2,
     # 3: jobs
     "tgsim.simulation": 3, "tgsim.fitting": 3, "tgsim.cohort": 3, "tgsim.metastasis": 3,
     "tgsim.warm": 3,

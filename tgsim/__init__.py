@@ -30,6 +30,7 @@ _LAZY: dict[str, str] = {
     "simulate": ".simulation",
     # treatment
     "Schedule": ".treatment",
+    "Free": ".treatment",
     "Surgery": ".treatment",
     "Radiotherapy": ".treatment",
     "Chemotherapy": ".treatment",
@@ -119,7 +120,7 @@ _LAZY: dict[str, str] = {
 #: submodules reachable as attributes (``tgsim.datasets``, ``tgsim.plot``, ...)
 _SUBMODULES = (
     "datasets", "plot", "io", "clinical", "observe", "treatment", "metastasis", "cohort",
-    "engine", "fitting",
+    "engine", "fitting", "tgi",
 )
 
 __all__ = [
@@ -280,6 +281,7 @@ if TYPE_CHECKING:  # pragma: no cover - what the lazy table resolves to, for typ
     from .treatment import (
         Acceleration,
         Chemotherapy,
+        Free,
         Immunotherapy,
         Radiotherapy,
         Schedule,

@@ -24,23 +24,73 @@ __all__ = [
 
 
 class TgsimError(ValueError):
-    """Base class for every input error raised by tgsim."""
+    """Base class for every input error raised by tgsim.
+
+    Examples
+    --------
+    >>> import tgsim
+    >>> try:
+    ...     tgsim.sphere_diameter(-1.0)
+    ... except tgsim.TgsimError as exc:
+    ...     print(type(exc).__name__, "is a TgsimError:", isinstance(exc, ValueError))
+    DataError is a TgsimError: True
+    """
 
 
 class CardError(TgsimError):
-    """A model card is malformed: the message names the file and the field."""
+    """A model card is malformed: the message names the file and the field.
+
+    Examples
+    --------
+    >>> import tgsim
+    >>> try:
+    ...     tgsim.model("no_such_law")
+    ... except tgsim.CardError as exc:
+    ...     print(str(exc)[:40])
+    unknown model 'no_such_law'; available m
+    """
 
 
 class ScheduleError(TgsimError):
-    """A treatment schedule or intervention is invalid."""
+    """A treatment schedule or intervention is invalid.
+
+    Examples
+    --------
+    >>> import tgsim
+    >>> try:
+    ...     tgsim.Surgery(day=10.0, resected_fraction=1.5)
+    ... except tgsim.ScheduleError as exc:
+    ...     print(exc)
+    Surgery.resected_fraction must be in [0, 1); got 1.5
+    """
 
 
 class DataError(TgsimError):
-    """A data file or array is invalid: the message names the row and column."""
+    """A data file or array is invalid: the message names the row and column.
+
+    Examples
+    --------
+    >>> import tgsim
+    >>> try:
+    ...     tgsim.doubling_time([0, 30], [100.0, -1.0])
+    ... except tgsim.DataError as exc:
+    ...     print(exc)
+    `volumes` must be > 0; got volumes[1]=-1.0
+    """
 
 
 class ConfigError(TgsimError):
-    """An experiment or schedule file is invalid: the message names file, table and key."""
+    """An experiment or schedule file is invalid: the message names file, table and key.
+
+    Examples
+    --------
+    >>> import tgsim
+    >>> try:
+    ...     tgsim.load_schedule("no_such_schedule.toml")
+    ... except tgsim.ConfigError as exc:
+    ...     print(type(exc).__name__)
+    ConfigError
+    """
 
 
 class SizeLimitError(TgsimError):
@@ -48,7 +98,23 @@ class SizeLimitError(TgsimError):
 
 
 class TgsimWarning(UserWarning):
-    """Something is allowed but probably not what was meant (e.g. an event outside the times)."""
+    """Something is allowed but probably not what was meant (e.g. an event outside the times).
+
+    Examples
+    --------
+    A lesion under 10 mm at baseline is not measurable by RECIST 1.1: allowed, with a
+    warning.
+
+    >>> import warnings
+    >>> import pandas as pd, tgsim
+    >>> lesions = pd.DataFrame({"subject": "p1", "day": [0.0, 42.0], "lesion": "L1",
+    ...                         "diameter_mm": [8.0, 9.0]})
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = tgsim.recist(lesions)
+    >>> [w.category.__name__ for w in caught]
+    ['TgsimWarning']
+    """
 
 
 class Status(IntEnum):

@@ -128,6 +128,12 @@ def sphere_diameter(volume_mm3: ArrayLike) -> float | NDArray[np.float64]:
     -------
     float or numpy.ndarray
         Diameter in mm.
+
+    Examples
+    --------
+    >>> import numpy as np, tgsim
+    >>> float(tgsim.sphere_diameter(np.pi / 6 * 20.0**3))   # a 20 mm sphere
+    20.0
     """
     v = _arr("volume_mm3", volume_mm3, allow_nan=True)
     return _ret(np.cbrt(6.0 * v / math.pi))
@@ -153,6 +159,12 @@ def ellipsoid_volume(length_mm: ArrayLike, width_mm: ArrayLike) -> float | NDArr
     ----------
     Tomayko MM, Reynolds CP. Determination of subcutaneous tumor size in athymic (nude)
     mice. *Cancer Chemother Pharmacol* 1989;24(3):148-154.
+
+    Examples
+    --------
+    >>> import tgsim
+    >>> round(float(tgsim.ellipsoid_volume(length_mm=10.0, width_mm=8.0)), 2)
+    335.1
     """
     length = _arr("length_mm", length_mm, allow_nan=True)
     width = _arr("width_mm", width_mm, allow_nan=True)
@@ -179,6 +191,12 @@ def caliper_volume(length_mm: ArrayLike, width_mm: ArrayLike) -> float | NDArray
     ----------
     Euhus DM, Hudd C, LaRegina MC, Johnson FE. Tumor measurement in the nude mouse.
     *J Surg Oncol* 1986;31(4):229-234.
+
+    Examples
+    --------
+    >>> import tgsim
+    >>> float(tgsim.caliper_volume(length_mm=10.0, width_mm=8.0))
+    320.0
     """
     length = _arr("length_mm", length_mm, allow_nan=True)
     width = _arr("width_mm", width_mm, allow_nan=True)
@@ -196,6 +214,12 @@ def volume_to_cells(
         Volume(s) in mm^3, >= 0.
     cells_per_mm3
         Cell density, cells per mm^3 (> 0); default :data:`CELLS_PER_MM3` = 1e6.
+
+    Examples
+    --------
+    >>> import tgsim
+    >>> float(tgsim.volume_to_cells(2.0))                   # 2 mm^3 at 1e6 cells/mm^3
+    2000000.0
     """
     _check_density(cells_per_mm3)
     return _ret(_arr("volume_mm3", volume_mm3, allow_nan=True) * float(cells_per_mm3))
@@ -204,7 +228,14 @@ def volume_to_cells(
 def cells_to_volume(
     cells: ArrayLike, cells_per_mm3: float = CELLS_PER_MM3
 ) -> float | NDArray[np.float64]:
-    """Volume in mm^3 of a number of cells: ``cells / cells_per_mm3`` (default 1e6)."""
+    """Volume in mm^3 of a number of cells: ``cells / cells_per_mm3`` (default 1e6).
+
+    Examples
+    --------
+    >>> import tgsim
+    >>> float(tgsim.cells_to_volume(1e9))                   # a billion cells: 1 cm^3
+    1000.0
+    """
     _check_density(cells_per_mm3)
     return _ret(_arr("cells", cells, allow_nan=True) / float(cells_per_mm3))
 
@@ -261,6 +292,14 @@ class AdditiveError(MeasurementError):
     sd_mm
         Standard deviation :math:`a` in mm (e.g. inter-reader variability of a CT
         diameter, a few mm).
+
+    Examples
+    --------
+    >>> import numpy as np, tgsim
+    >>> err = tgsim.AdditiveError(sd_mm=1.0)
+    >>> y = err.apply(np.full(10000, 20.0), seed=0)
+    >>> round(float(y.mean()), 1), round(float(y.std()), 1)
+    (20.0, 1.0)
     """
 
     sd_mm: float
@@ -280,6 +319,14 @@ class ProportionalError(MeasurementError):
     ----------
     cv
         Coefficient of variation :math:`b` (0.1 = 10 %).
+
+    Examples
+    --------
+    >>> import numpy as np, tgsim
+    >>> err = tgsim.ProportionalError(cv=0.1)
+    >>> y = err.apply(np.full(10000, 50.0), seed=0)
+    >>> round(float(y.std() / y.mean()), 2)
+    0.1
     """
 
     cv: float
@@ -301,6 +348,14 @@ class CombinedError(MeasurementError):
         Additive standard deviation :math:`a` in mm.
     cv
         Proportional coefficient of variation :math:`b`.
+
+    Examples
+    --------
+    >>> import numpy as np, tgsim
+    >>> err = tgsim.CombinedError(sd_mm=1.0, cv=0.1)
+    >>> y = err.apply(np.full(10000, 30.0), seed=0)       # sd = sqrt(1 + 3^2) mm
+    >>> round(float(y.std()), 1)
+    3.2
     """
 
     sd_mm: float
@@ -324,6 +379,14 @@ class LogNormalError(MeasurementError):
     ----------
     sigma
         Standard deviation :math:`\sigma` of :math:`\ln y_\mathrm{obs}`.
+
+    Examples
+    --------
+    >>> import numpy as np, tgsim
+    >>> err = tgsim.LogNormalError(sigma=0.2)
+    >>> y = err.apply(np.full(10000, 40.0), seed=0)
+    >>> bool(np.all(y > 0)), round(float(np.log(y / 40.0).std()), 2)
+    (True, 0.2)
     """
 
     sigma: float
@@ -460,6 +523,14 @@ def sum_of_diameters(
 
     With ``skipna=False`` (the default) a lesion that was not measured (NaN) makes the
     sum NaN, as RECIST requires every target lesion for an evaluable sum.
+
+    Examples
+    --------
+    >>> import numpy as np, tgsim
+    >>> tgsim.sum_of_diameters([[12.0, 8.0, 5.0], [10.0, np.nan, 3.0]])
+    array([25., nan])
+    >>> tgsim.sum_of_diameters([[10.0, np.nan, 3.0]], skipna=True)
+    array([13.])
     """
     d = _arr("diameters_mm", diameters_mm, allow_nan=True)
     s = np.nansum(d, axis=axis) if skipna else np.sum(d, axis=axis)
@@ -673,6 +744,17 @@ def scans_to_lesions(scans: xr.Dataset, lesion: str = "L1") -> pd.DataFrame:
     Each subject's tumour becomes one target lesion named ``lesion``; the columns are
     ``subject, day, lesion, diameter_mm, kind`` (days, mm). Diameters that are NaN
     (failed simulations) are dropped.
+
+    Examples
+    --------
+    >>> import numpy as np, tgsim
+    >>> ds = tgsim.simulate("exponential", np.arange(0.0, 85.0),
+    ...                     {"initial_volume": 1.4e4, "growth_rate": 0.01})
+    >>> table = tgsim.scans_to_lesions(tgsim.scan(ds, every_days=28))
+    >>> table[["day", "lesion", "kind"]].values.tolist()
+    [[0.0, 'L1', 'target'], [28.0, 'L1', 'target'], [56.0, 'L1', 'target'], [84.0, 'L1', 'target']]
+    >>> table["diameter_mm"].round(1).tolist()
+    [29.9, 32.8, 36.0, 39.6]
     """
     import pandas as pd
 

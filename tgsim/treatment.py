@@ -38,8 +38,10 @@ from typing import Any
 import numpy as np
 
 from .errors import ConfigError, ScheduleError, TgsimError, TgsimWarning
+from .schema import check_unknown
 
 __all__ = [
+    "Free",
     "Surgery",
     "Radiotherapy",
     "Chemotherapy",
@@ -90,7 +92,121 @@ def _arr(
     return a
 
 
+@dataclass(frozen=True)
+class Free:
+    """A treatment field to be estimated: its start value and bounds.
+
+    Any numeric field of an intervention (a rate, a fraction, a dose, a day) may be given
+    as ``Free(value, lower=..., upper=...)`` instead of a number. Simulation uses the
+    start ``value``; fitting estimates the field within ``[lower, upper]`` and reports it
+    as ``<name>.<field>`` (``<name>`` is the intervention's ``name=``, or its type).
+    The bounds are intersected with the field's own range (a rate is >= 0, a resected
+    fraction is in [0, 1)); at an open end of that range the bound moves inside by
+    1e-12 times the start (or 1e-12) so that every value the optimiser tries is valid.
+
+    Parameters
+    ----------
+    value : float
+        Start value; must lie within ``[lower, upper]`` and within the field's range.
+    lower, upper : float, default -inf, inf
+        Bounds of the estimate (``lower < upper``).
+
+    Examples
+    --------
+    >>> import tgsim
+    >>> chemo = tgsim.Chemotherapy(days=[0, 7], dose=1.0, half_life_days=0.5,
+    ...                            kill_rate=tgsim.Free(0.1, lower=0), name="chemo")
+    >>> tgsim.Schedule([chemo]).free_parameters()["chemo.kill_rate"].value
+    0.1
+    """
+
+    value: float
+    lower: float = -math.inf
+    upper: float = math.inf
+
+    def __post_init__(self) -> None:
+        for key in ("value", "lower", "upper"):
+            v = getattr(self, key)
+            if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
+                raise ScheduleError(f"Free {key} must be a number; got {v!r}")
+            object.__setattr__(self, key, float(v))
+        if math.isnan(self.lower) or math.isnan(self.upper) or not math.isfinite(self.value):
+            raise ScheduleError(
+                f"Free(value={self.value!r}, lower={self.lower!r}, upper={self.upper!r}): "
+                "the start must be finite and the bounds must be numbers (not NaN)"
+            )
+        if not self.lower < self.upper:
+            raise ScheduleError(
+                f"Free(value={self.value:g}, lower={self.lower:g}, upper={self.upper:g}): "
+                "lower must be below upper (give a plain number to fix a field)"
+            )
+        if not self.lower <= self.value <= self.upper:
+            raise ScheduleError(
+                f"Free(value={self.value:g}, lower={self.lower:g}, upper={self.upper:g}): "
+                f"the bounds exclude the start value {self.value:g}"
+            )
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return np.asarray(self.value, dtype=dtype or np.float64)
+
+    def __float__(self) -> float:
+        return self.value
+
+    def within(
+        self,
+        what: str,
+        *,
+        lo: float | None = 0.0,
+        hi: float | None = None,
+        lo_open: bool = False,
+        hi_open: bool = False,
+    ) -> Free:
+        """This Free with its bounds cut to a field's range (errors name ``what``)."""
+        _arr(self.value, f"{what} (start of Free)", lo=lo, hi=hi, lo_open=lo_open,
+             hi_open=hi_open)
+        eps = 1e-12 * max(1.0, abs(self.value))
+        lower, upper = self.lower, self.upper
+        if lo is not None and lower <= lo:
+            lower = lo + eps if lo_open else lo
+        if hi is not None and upper >= hi:
+            upper = hi - eps if hi_open else hi
+        if not lower < upper:
+            raise ScheduleError(
+                f"{what}: the bounds [{self.lower:g}, {self.upper:g}] of Free leave no room "
+                "within the field's range"
+            )
+        return Free(self.value, lower=lower, upper=upper)
+
+
+def _field(obj: Any, name: str, what: str, **domain: Any) -> np.ndarray:
+    """Validate the numeric field ``name`` of ``obj``; a :class:`Free` gets its bounds cut to
+    the field's range and is stored back. Returns the (start) value as an array."""
+    value = getattr(obj, name)
+    if isinstance(value, Free):
+        freed = value.within(what, **domain)
+        object.__setattr__(obj, name, freed)
+        return np.asarray(freed.value)
+    return _arr(value, what, **domain)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-able copy of a field value (arrays as lists, Free as a small table)."""
+    if isinstance(value, Free):
+        return {"free": value.value, "lower": value.lower, "upper": value.upper}
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
 def _days(value: ArrayLike, what: str) -> np.ndarray:
+    if isinstance(value, Free) or (
+        isinstance(value, Sequence | np.ndarray)
+        and any(isinstance(v, Free) for v in np.asarray(value, dtype=object).ravel())
+    ):
+        raise ScheduleError(
+            f"{what} cannot be free: a list of event days is data; free a magnitude "
+            "(dose, rate, fraction) instead"
+        )
     d = np.atleast_1d(np.array(value, dtype=np.float64))
     if d.ndim != 1 or d.size == 0:
         raise ScheduleError(f"{what} must be a non-empty 1-D list of days; got {value!r}")
@@ -124,14 +240,23 @@ class Swelling:
         Swelling volume recruited per unit tumour volume per day (1/day).
     clearance_rate : float or array
         First-order clearance of the swelling (1/day); half-life ln 2 / clearance_rate.
+
+    Examples
+    --------
+    The swelling's half-life is ln 2 / clearance_rate:
+
+    >>> import math, tgsim
+    >>> sw = tgsim.Swelling(infiltration_rate=0.1, clearance_rate=0.03)
+    >>> round(math.log(2) / sw.clearance_rate, 1)
+    23.1
     """
 
     infiltration_rate: ArrayLike
     clearance_rate: ArrayLike
 
     def __post_init__(self) -> None:
-        _arr(self.infiltration_rate, "Swelling.infiltration_rate")
-        _arr(self.clearance_rate, "Swelling.clearance_rate")
+        _field(self, "infiltration_rate", "Swelling.infiltration_rate")
+        _field(self, "clearance_rate", "Swelling.clearance_rate")
 
 
 @dataclass(frozen=True)
@@ -151,6 +276,14 @@ class Acceleration:
         Multiplier of metastatic seeding from the onset on (used by the spread model).
     colony_growth : bool, default False
         Whether metastatic colonies are accelerated too.
+
+    Examples
+    --------
+    >>> import tgsim
+    >>> hpd = tgsim.Acceleration(onset_day=0, factor=3.0, ramp_days=14)
+    >>> immuno = tgsim.Immunotherapy(start=0, stop=180, kill_rate=0.0, acceleration=hpd)
+    >>> immuno.acceleration.factor
+    3.0
     """
 
     onset_day: ArrayLike
@@ -161,10 +294,10 @@ class Acceleration:
     name: str | None = None
 
     def __post_init__(self) -> None:
-        _arr(self.onset_day, f"{self.label}.onset_day", lo=None)
-        _arr(self.factor, f"{self.label}.factor", lo=0.0, lo_open=True)
-        _arr(self.ramp_days, f"{self.label}.ramp_days")
-        _arr(self.seeding_factor, f"{self.label}.seeding_factor")
+        _field(self, "onset_day", f"{self.label}.onset_day", lo=None)
+        _field(self, "factor", f"{self.label}.factor", lo=0.0, lo_open=True)
+        _field(self, "ramp_days", f"{self.label}.ramp_days")
+        _field(self, "seeding_factor", f"{self.label}.seeding_factor")
 
     @property
     def label(self) -> str:
@@ -199,18 +332,9 @@ class _Intervention:
         out: dict[str, Any] = {"type": type(self).__name__}
         for f in fields(self):
             v = getattr(self, f.name)
-            if isinstance(v, np.ndarray):
-                v = v.tolist()
-            elif isinstance(v, Acceleration | Swelling):
-                v = {
-                    g.name: (
-                        np.asarray(getattr(v, g.name)).tolist()
-                        if isinstance(getattr(v, g.name), np.ndarray)
-                        else getattr(v, g.name)
-                    )
-                    for g in fields(v)
-                }
-            out[f.name] = v
+            if isinstance(v, Acceleration | Swelling):
+                v = {g.name: _plain(getattr(v, g.name)) for g in fields(v)}
+            out[f.name] = _plain(v)
         return out
 
 
@@ -227,6 +351,15 @@ class Surgery(_Intervention):
     shed_colonies : float or array, default 0
         Expected number of metastatic colonies shed by the operation (iatrogenic
         spread; used by :mod:`tgsim.metastasis`).
+
+    Examples
+    --------
+    >>> import tgsim
+    >>> cut = tgsim.Surgery(day=30.0, resected_fraction=0.9)   # removes 90 % on day 30
+    >>> cut.event_days().tolist()
+    [30.0]
+    >>> cut.to_dict()["resected_fraction"]
+    0.9
     """
 
     day: ArrayLike
@@ -234,11 +367,10 @@ class Surgery(_Intervention):
     shed_colonies: ArrayLike = 0.0
 
     def __post_init__(self) -> None:
-        _arr(self.day, f"{self.label}.day", lo=None)
-        _arr(
-            self.resected_fraction, f"{self.label}.resected_fraction", lo=0.0, hi=1.0, hi_open=True
-        )
-        _arr(self.shed_colonies, f"{self.label}.shed_colonies")
+        _field(self, "day", f"{self.label}.day", lo=None)
+        _field(self, "resected_fraction", f"{self.label}.resected_fraction", lo=0.0, hi=1.0,
+               hi_open=True)
+        _field(self, "shed_colonies", f"{self.label}.shed_colonies")
 
     def event_days(self) -> np.ndarray:
         return np.atleast_1d(np.asarray(self.day, dtype=np.float64))
@@ -263,6 +395,19 @@ class Radiotherapy(_Intervention):
         Linear radiosensitivity (1/Gy).
     beta : float or array, default 0.03
         Quadratic radiosensitivity (1/Gy²); alpha/beta = 10 Gy is typical of tumours.
+
+    Examples
+    --------
+    Thirty fractions of 2 Gy, Monday to Friday: per fraction the surviving fraction is
+    ``exp(-0.3 * 2 - 0.03 * 2**2)``, and the BED with alpha/beta = 10 Gy is 30 * 2 * 1.2 = 72 Gy.
+
+    >>> import tgsim
+    >>> rt = tgsim.Radiotherapy(tgsim.weekday_fractions(30, 0), dose_gy=2.0,
+    ...                         alpha=0.3, beta=0.03)
+    >>> rt.event_days()[:6].tolist()
+    [0.0, 1.0, 2.0, 3.0, 4.0, 7.0]
+    >>> round(float(rt.surviving_fraction()), 4), float(rt.bed())
+    (0.4868, 72.0)
     """
 
     days: Sequence[float] | np.ndarray
@@ -272,9 +417,9 @@ class Radiotherapy(_Intervention):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "days", _days(self.days, f"{self.label}.days"))
-        _arr(self.dose_gy, f"{self.label}.dose_gy")
-        _arr(self.alpha, f"{self.label}.alpha")
-        _arr(self.beta, f"{self.label}.beta")
+        _field(self, "dose_gy", f"{self.label}.dose_gy")
+        _field(self, "alpha", f"{self.label}.alpha")
+        _field(self, "beta", f"{self.label}.beta")
 
     def surviving_fraction(self) -> np.ndarray:
         """Per-fraction LQ surviving fraction ``exp(-alpha d - beta d^2)``."""
@@ -321,6 +466,14 @@ class Chemotherapy(_Intervention):
         Kill per unit concentration per day (log-kill, 1/(dose·day)) or per unit
         concentration (Norton-Simon, 1/dose).
     hypothesis : {"log-kill", "norton-simon"}
+
+    Examples
+    --------
+    >>> import tgsim
+    >>> chemo = tgsim.Chemotherapy(days=[0, 21, 42], dose=1.0, half_life_days=2.0,
+    ...                            kill_rate=0.2, hypothesis="norton-simon")
+    >>> chemo.event_days().tolist(), chemo.hypothesis
+    ([0.0, 21.0, 42.0], 'norton-simon')
     """
 
     days: Sequence[float] | np.ndarray
@@ -331,9 +484,9 @@ class Chemotherapy(_Intervention):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "days", _days(self.days, f"{self.label}.days"))
-        _arr(self.dose, f"{self.label}.dose")
-        _arr(self.half_life_days, f"{self.label}.half_life_days", lo=0.0, lo_open=True)
-        _arr(self.kill_rate, f"{self.label}.kill_rate")
+        _field(self, "dose", f"{self.label}.dose")
+        _field(self, "half_life_days", f"{self.label}.half_life_days", lo=0.0, lo_open=True)
+        _field(self, "kill_rate", f"{self.label}.kill_rate")
         if self.hypothesis not in _HYPOTHESES:
             raise ScheduleError(
                 f"{self.label}.hypothesis must be one of {', '.join(_HYPOTHESES)}; "
@@ -358,6 +511,13 @@ class TargetedTherapy(_Intervention):
         Initial kill hazard (1/day).
     resistance_rate : float or array, default 0
         Rate at which the kill wanes (1/day); 0 = constant kill.
+
+    Examples
+    --------
+    >>> import tgsim
+    >>> drug = tgsim.TargetedTherapy(start=0, stop=180, kill_rate=0.03, resistance_rate=0.01)
+    >>> drug.event_days().tolist()                  # exposure on [0, 180)
+    [0.0, 180.0]
     """
 
     start: ArrayLike
@@ -366,8 +526,8 @@ class TargetedTherapy(_Intervention):
     resistance_rate: ArrayLike = 0.0
 
     def __post_init__(self) -> None:
-        a = _arr(self.start, f"{self.label}.start", lo=None)
-        b = _arr(self.stop, f"{self.label}.stop", lo=None)
+        a = _field(self, "start", f"{self.label}.start", lo=None)
+        b = _field(self, "stop", f"{self.label}.stop", lo=None)
         if np.any(
             np.broadcast_to(b, np.broadcast_shapes(a.shape, b.shape))
             <= np.broadcast_to(a, np.broadcast_shapes(a.shape, b.shape))
@@ -376,8 +536,8 @@ class TargetedTherapy(_Intervention):
                 f"{self.label}: stop must be after start; got start={self.start!r}, "
                 f"stop={self.stop!r}"
             )
-        _arr(self.kill_rate, f"{self.label}.kill_rate")
-        _arr(self.resistance_rate, f"{self.label}.resistance_rate")
+        _field(self, "kill_rate", f"{self.label}.kill_rate")
+        _field(self, "resistance_rate", f"{self.label}.resistance_rate")
 
     def event_days(self) -> np.ndarray:
         return np.concatenate(
@@ -392,7 +552,17 @@ class TargetedTherapy(_Intervention):
 class Immunotherapy(TargetedTherapy):
     """Immune checkpoint or other immunotherapy: the targeted-therapy kill plus optional
     pseudoprogression ``swelling`` (:class:`Swelling`) and ``acceleration``
-    (:class:`Acceleration`, e.g. hyperprogression)."""
+    (:class:`Acceleration`, e.g. hyperprogression).
+
+    Examples
+    --------
+    >>> import tgsim
+    >>> immuno = tgsim.Immunotherapy(start=0, stop=295, kill_rate=0.025,
+    ...                              swelling=tgsim.Swelling(infiltration_rate=0.1,
+    ...                                                      clearance_rate=0.03))
+    >>> immuno.event_days().tolist(), immuno.swelling.clearance_rate
+    ([0.0, 295.0], 0.03)
+    """
 
     swelling: Swelling | None = None
 
@@ -496,6 +666,20 @@ class Schedule:
     ScheduleError
         On clashes: the same intervention twice at one time, or overlapping exposures of
         one therapy (same type and name).
+
+    Examples
+    --------
+    >>> import tgsim
+    >>> schedule = tgsim.Schedule([
+    ...     tgsim.Chemotherapy(days=[0, 21, 42], dose=1.0, half_life_days=2.0, kill_rate=0.2),
+    ...     tgsim.Surgery(day=30, resected_fraction=0.9)])
+    >>> len(schedule), schedule.event_days().tolist()
+    (2, [0.0, 21.0, 30.0, 42.0])
+    >>> try:                                      # the same intervention twice on one day
+    ...     tgsim.Schedule([tgsim.Surgery(10, 0.5), tgsim.Surgery(10, 0.5)])
+    ... except tgsim.ScheduleError as exc:
+    ...     print(exc)
+    Surgery clashes with Surgery: the same intervention twice on day 10
     """
 
     def __init__(self, interventions: Iterable[Any] = ()):
@@ -533,6 +717,70 @@ class Schedule:
         if isinstance(schedule, str | os.PathLike):
             return load_schedule(schedule)
         return cls(schedule)
+
+    # ------------------------------------------------------------ free parameters
+    def free_parameters(self) -> dict[str, Free]:
+        """The fields given as :class:`Free`, named ``<label>.<field>`` (see
+        :mod:`tgsim.freeparams`).
+
+        Examples
+        --------
+        >>> import tgsim
+        >>> s = tgsim.Schedule([tgsim.TargetedTherapy(0, 28, kill_rate=tgsim.Free(0.05),
+        ...                                           name="tki")])
+        >>> list(s.free_parameters())
+        ['tki.kill_rate']
+        """
+        from .freeparams import free_parameters
+
+        return free_parameters(self)
+
+    def with_values(self, values: Mapping[str, Any]) -> Schedule:
+        """This schedule with the named free fields fixed at ``values``.
+
+        Examples
+        --------
+        >>> import tgsim
+        >>> s = tgsim.Schedule([tgsim.TargetedTherapy(0, 28, kill_rate=tgsim.Free(0.05),
+        ...                                           name="tki")])
+        >>> s.with_values({"tki.kill_rate": 0.08}).interventions[0].kill_rate
+        0.08
+        """
+        from .freeparams import with_values
+
+        return with_values(self, values)
+
+    def free(self, spec: Mapping[str, Free | None] | Iterable[str]) -> Schedule:
+        """This schedule with the named fields (``"<label>.<field>"`` or a bare field name)
+        made free; a field that does not exist raises a :class:`ScheduleError` listing
+        the numeric fields.
+
+        Examples
+        --------
+        >>> import tgsim
+        >>> s = tgsim.Schedule([tgsim.TargetedTherapy(0, 28, kill_rate=0.05)])
+        >>> list(s.free(["kill_rate"]).free_parameters())
+        ['TargetedTherapy.kill_rate']
+        """
+        from .freeparams import free_fields
+
+        return free_fields(self, spec)
+
+    def uninformed(self, last_day: Any) -> dict[str, np.ndarray]:
+        """Free parameters that observations up to ``last_day`` cannot inform (no dose,
+        fraction or exposure before it), per subject; see
+        :func:`tgsim.freeparams.uninformed`.
+
+        Examples
+        --------
+        >>> import tgsim
+        >>> s = tgsim.Schedule([tgsim.TargetedTherapy(30, 60, kill_rate=tgsim.Free(0.05))])
+        >>> s.uninformed(last_day=21)["TargetedTherapy.kill_rate"]
+        array([ True])
+        """
+        from .freeparams import uninformed
+
+        return uninformed(self, last_day)
 
     def _check_clashes(self) -> None:
         seen: dict[tuple[str, float], str] = {}
@@ -596,8 +844,7 @@ class Schedule:
             if isinstance(x, Acceleration):
                 d = {"type": "Acceleration"}
                 for f in fields(x):
-                    v = getattr(x, f.name)
-                    d[f.name] = np.asarray(v).tolist() if isinstance(v, np.ndarray) else v
+                    d[f.name] = _plain(getattr(x, f.name))
                 out.append(d)
             else:
                 out.append(x.to_dict())
@@ -675,6 +922,8 @@ class Schedule:
                         )
                     clear, clear_src = c, x.label
                 expos.append(np.stack([start, stop, kill, rho, infil], 1))
+            elif hasattr(x, "dose_rows"):  # exposure-driven drugs (tgsim.tgi.Drug)
+                doses.extend(x.dose_rows(n, t0))
         step_acc = True
         for a in self.accelerations():
             onset = per_subject(a.onset_day, f"{a.label}.onset_day")
@@ -762,6 +1011,25 @@ _TOML_TYPES: dict[str, type] = {
 }
 
 
+def _free_tables(row: dict[str, Any], here: str) -> dict[str, Any]:
+    """Turn ``field = {free = 0.1, lower = 0, upper = 1}`` into :class:`Free` values."""
+    out = dict(row)
+    for key, value in row.items():
+        if isinstance(value, dict) and "free" in value:
+            bad = set(value) - {"free", "lower", "upper"}
+            if bad:
+                raise ConfigError(
+                    f"{here}: {key} = {{free = ...}} takes free, lower and upper; got "
+                    f"{', '.join(sorted(bad))}"
+                )
+            try:
+                out[key] = Free(value["free"], lower=value.get("lower", -math.inf),
+                                upper=value.get("upper", math.inf))
+            except ScheduleError as exc:
+                raise ConfigError(f"{here}: {key}: {exc}") from None
+    return out
+
+
 def schedule_from_tables(tables: Mapping[str, Any], where: str) -> Schedule:
     """Build a Schedule from parsed TOML tables (``[[surgery]]``, ``[[radiotherapy]]``, ...).
 
@@ -769,12 +1037,8 @@ def schedule_from_tables(tables: Mapping[str, Any], where: str) -> Schedule:
     ``weekdays = {fractions = 30, start = 0}`` instead of ``days``.
     """
     items: list[Any] = []
+    check_unknown(tables, _TOML_TYPES, where, what="intervention table")
     for key, value in tables.items():
-        if key not in _TOML_TYPES:
-            raise ConfigError(
-                f"{where}: unknown key {key!r}; allowed intervention tables are "
-                f"{', '.join(sorted(set(_TOML_TYPES)))}"
-            )
         cls = _TOML_TYPES[key]
         rows = value if isinstance(value, list) else [value]
         for i, row in enumerate(rows):
@@ -795,23 +1059,13 @@ def schedule_from_tables(tables: Mapping[str, Any], where: str) -> Schedule:
                 except TgsimError as exc:
                     raise type(exc)(f"{here}: weekdays: {exc}") from None
             allowed = {f.name for f in fields(cls)}
-            unknown = set(row) - allowed
-            if unknown:
-                raise ConfigError(
-                    f"{here}: unknown key(s) {', '.join(sorted(unknown))}; allowed keys are "
-                    f"{', '.join(sorted(allowed))}"
-                )
+            row = _free_tables(row, here)
+            check_unknown(row, allowed, here)
             for sub, subcls in (("acceleration", Acceleration), ("swelling", Swelling)):
                 if sub in row and isinstance(row[sub], dict):
-                    sub_allowed = {f.name for f in fields(subcls)}
-                    bad = set(row[sub]) - sub_allowed
-                    if bad:
-                        raise ConfigError(
-                            f"{here}.{sub}: unknown key(s) {', '.join(sorted(bad))}; allowed "
-                            f"keys are {', '.join(sorted(sub_allowed))}"
-                        )
+                    check_unknown(row[sub], {f.name for f in fields(subcls)}, f"{here}.{sub}")
                     try:
-                        row[sub] = subcls(**row[sub])
+                        row[sub] = subcls(**_free_tables(row[sub], f"{here}.{sub}"))
                     except ScheduleError as exc:
                         raise ConfigError(f"{here}.{sub}: {exc}") from None
             try:
@@ -845,6 +1099,28 @@ def load_schedule(path: str | os.PathLike[str]) -> Schedule:
 
     A ``[schedule]`` table holding these is accepted too (the experiment-file layout).
     Unknown keys raise a :class:`~tgsim.errors.ConfigError` naming the file and key.
+
+    Examples
+    --------
+    >>> import os, tempfile, tgsim
+    >>> text = '''
+    ... [[surgery]]
+    ... day = 30
+    ... resected_fraction = 0.99
+    ...
+    ... [[immunotherapy]]
+    ... start = 0
+    ... stop = 84
+    ... kill_rate = 0.04
+    ... swelling = { infiltration_rate = 0.05, clearance_rate = 0.03 }
+    ... '''
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "schedule.toml")
+    ...     with open(path, "w") as fh:
+    ...         _ = fh.write(text)
+    ...     schedule = tgsim.load_schedule(path)
+    >>> [type(item).__name__ for item in schedule]
+    ['Surgery', 'Immunotherapy']
     """
     p = os.fspath(path)
     try:

@@ -118,6 +118,14 @@ def build_gallery(outdir: str | Path, *, quick: bool = False, dpi: int | None = 
     Returns
     -------
     Gallery
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     gallery = build_gallery(tmp, quick=True, only=["growth-laws"], formats=())
+    ...     print(sorted(os.listdir(tmp)))
+    ['growth-laws.png']
     """
     import matplotlib.pyplot as plt
 

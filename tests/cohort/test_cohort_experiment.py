@@ -219,7 +219,7 @@ def test_bad_keys_and_values_name_file_table_and_key(write_toml, edit, pattern):
     ("extra", "pattern"),
     [
         ('[[scenario]]\nname = "s"\n[[scenario.surgery]]\nday = 3\nfraction = 0.5\n',
-         r"\[\[surgery\]\] #1: unknown key\(s\) fraction"),
+         r"\[\[surgery\]\] #1: unknown key 'fraction'"),
         ('[[scenario]]\nname = "s"\ncolour = 1\n', r"\[\[scenario\]\] 's': unknown key 'colour'"),
         ('[observation]\nevery = 56\nerror = { model = "proportional", sd = 1 }\n',
          r"\[observation\] error \(model 'proportional'\): unknown key 'sd'"),

@@ -319,13 +319,14 @@ acceleration = { onset_day = 10, factor = 2 }
     [
         (
             "[[surgery]]\nday = 3\nresected_fraction = 0.5\nfraction = 1\n",
-            r"\[\[surgery\]\] #1: unknown key\(s\) fraction",
+            r"\[\[surgery\]\] #1: unknown key 'fraction'",
         ),
-        ("[[sugery]]\nday = 3\n", "unknown key 'sugery'"),
+        ("[[sugery]]\nday = 3\n",
+         "unknown intervention table 'sugery' \\(did you mean 'surgery'\\?\\)"),
         ("[[surgery]]\nday = 3\nresected_fraction = 1.5\n", r"resected_fraction must be in"),
         (
             "[[immunotherapy]]\nstart=0\nstop=9\nkill_rate=0.1\nswelling={rate=1}\n",
-            r"swelling: unknown key\(s\) rate",
+            r"swelling: unknown key 'rate'",
         ),
         ("[[surgery]\nday = 3\n", "not valid TOML"),
     ],

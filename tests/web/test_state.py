@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from tgsim import TgsimError
@@ -99,3 +100,56 @@ def test_missing_bokeh_names_the_extra(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", fake)
     with pytest.raises(TgsimError, match=r"tgsim\[web\]"):
         web.require_bokeh()
+
+
+def _random_view(rng) -> View:
+    """A gompertz view with random picks, fields and growth (one treated kernel)."""
+    view = View.default("gompertz")
+    keys = list(PICKS)
+    view.enabled = {keys[i] for i in rng.choice(len(keys), rng.integers(0, 4), replace=False)}
+    for kind, fields in TREATMENTS.items():
+        for f in fields:
+            if rng.random() < 0.5:
+                view.fields[kind][f.name] = round(rng.uniform(f.lower, f.upper) / f.step) * f.step
+    view.params["growth_rate"] *= float(np.exp(rng.normal(0.0, 0.7)))
+    view.params["initial_volume"] *= float(np.exp(rng.normal(0.0, 1.0)))
+    return view
+
+
+def test_calls_agree_with_the_lesion_table_functions():
+    """The explorer reads one measurable lesion by the array rule table; tgsim.recist and
+    tgsim.irecist on the scans' lesion table must give the same call at every scan."""
+    from tgsim.clinical.pseudoprogression import scan_categories
+    from tgsim.web.state import assess_view, simulate_view
+
+    rng = np.random.default_rng(7)
+    compared = 0
+    for _ in range(25):
+        view = _random_view(rng)
+        curves = simulate_view(view)
+        if curves["dataset"] is None:
+            continue
+        calls = assess_view(curves)
+        try:
+            table = scan_categories(curves["dataset"], treatment_day=curves["treatment_day"])
+        except TgsimError:
+            assert calls["notes"].startswith("no RECIST reading"), view.to_query()
+            continue
+        n = len(table)
+        assert calls["recist"][-n:] == table["recist"].tolist(), view.to_query()
+        assert calls["irecist"][-n:] == table["irecist"].tolist(), view.to_query()
+        assert all(c == "pre-baseline" for c in calls["recist"][:-n]), view.to_query()
+        compared += 1
+    assert compared >= 18
+
+
+def test_a_small_baseline_is_read_and_named():
+    """Under 10 mm at baseline the lesion is not measurable: read by the lesion-table
+    functions (as a non-target lesion), with a note."""
+    from tgsim.web.state import assess_view, simulate_view
+
+    view = View.default("gompertz")
+    view.params["initial_volume"] = 200.0  # about 7 mm across
+    calls = assess_view(simulate_view(view))
+    assert "not measurable" in calls["notes"]
+    assert calls["recist"][0] == "baseline" and "PR" not in calls["recist"]

@@ -463,6 +463,14 @@ def cohen_kappa(a: ArrayLike, b: ArrayLike) -> float:
     ----------
     Cohen J. A coefficient of agreement for nominal scales. *Educ Psychol Meas*
     1960;20(1):37-46.
+
+    Examples
+    --------
+    Observed agreement 5/6, chance agreement 1/2: kappa = (5/6 - 1/2) / (1 - 1/2) = 2/3.
+
+    >>> import tgsim
+    >>> round(tgsim.cohen_kappa([1, 1, 0, 0, 1, 0], [1, 0, 0, 0, 1, 0]), 4)
+    0.6667
     """
     x = np.asarray(a, dtype=bool)
     y = np.asarray(b, dtype=bool)
@@ -520,6 +528,15 @@ def hyperprogression_agreement(flags: pd.DataFrame) -> Agreement:
     -------
     Agreement
         Cohen's kappa, Jaccard index and pair counts, and the incidence per definition.
+
+    Examples
+    --------
+    >>> import pandas as pd, tgsim
+    >>> flags = pd.DataFrame({"def_a": [True, True, False, False, True, False],
+    ...                       "def_b": [True, False, False, False, True, False]})
+    >>> agree = tgsim.hyperprogression_agreement(flags)
+    >>> round(float(agree.kappa.loc["def_a", "def_b"]), 3)
+    0.667
     """
     if not isinstance(flags, pd.DataFrame):
         raise DataError(f"`flags` must be a pandas DataFrame; got {type(flags).__name__}")
@@ -605,6 +622,18 @@ def hyperprogression_cohort(
     Returns
     -------
     HyperprogressionCohort
+
+    Examples
+    --------
+    Subject "a" grows seven times faster on treatment than before it; "b" stops growing.
+
+    >>> import pandas as pd, tgsim
+    >>> sums = pd.DataFrame({"subject": ["a"] * 3 + ["b"] * 3, "day": [-60, 0, 60] * 2,
+    ...                      "sum_mm": [50.0, 55.0, 90.0, 50.0, 52.0, 50.0]})
+    >>> hc = tgsim.hyperprogression_cohort(sums, treatment_day=0.0,
+    ...                                    definitions=["champiat2017", "kato2017"])
+    >>> hc.flags.astype(bool).to_dict("list")
+    {'champiat2017': [True, False], 'kato2017': [True, False]}
     """
     from .recist import target_sums
 

@@ -108,6 +108,18 @@ def irecist(
     ----------
     Seymour L, Bogaerts J, Perrone A, et al. iRECIST: guidelines for response criteria
     for use in trials testing immunotherapeutics. *Lancet Oncol* 2017;18(3):e143-e152.
+
+    Examples
+    --------
+    The same lesions as for :func:`tgsim.recist`: RECIST PD is iRECIST's unconfirmed
+    progression, iUPD.
+
+    >>> import pandas as pd, tgsim
+    >>> lesions = pd.DataFrame({"subject": "p1", "day": [0, 0, 42, 42, 84, 84],
+    ...                         "lesion": ["liver", "lung"] * 3,
+    ...                         "diameter_mm": [30.0, 20.0, 20.0, 12.0, 28.0, 16.0]})
+    >>> tgsim.irecist(lesions).table["response"].tolist()
+    [nan, 'iPR', 'iUPD']
     """
     _check_options(confirm_days, min_sd_days)
     table, best = _assess(

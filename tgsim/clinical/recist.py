@@ -556,6 +556,18 @@ def best_overall_response(
     with only CR (CR, PR) or NE in between; an unconfirmed CR/PR counts as SD, or as
     non-CR/non-PD for ``non_target_only`` disease (Eisenhauer 2009, Table 2 has no SD).
     SD and non-CR/non-PD count only from ``min_sd_days`` after baseline.
+
+    Examples
+    --------
+    Responses at the assessments after a baseline on day 0: a PR confirmed 42 days later
+    is the best response; unconfirmed it counts as SD.
+
+    >>> import numpy as np, tgsim
+    >>> days = np.array([42.0, 84.0, 126.0])
+    >>> tgsim.best_overall_response(days, ["PR", "PR", "PD"], 0.0, confirm=True)
+    ('PR', 42.0)
+    >>> tgsim.best_overall_response(days, ["PR", "SD", "PD"], 0.0, confirm=True)
+    ('SD', 42.0)
     """
     days = np.asarray(days, dtype=np.float64)
     index = {label: code for code, label in enumerate(rules.CODE_LABELS)}
@@ -785,6 +797,20 @@ def recist(
     ----------
     Eisenhauer EA et al. New response evaluation criteria in solid tumours: revised
     RECIST guideline (version 1.1). *Eur J Cancer* 2009;45(2):228-247.
+
+    Examples
+    --------
+    Two target lesions: the sum falls 36 % (PR), then rises 37.5 % over the nadir (PD).
+
+    >>> import pandas as pd, tgsim
+    >>> lesions = pd.DataFrame({"subject": "p1", "day": [0, 0, 42, 42, 84, 84],
+    ...                         "lesion": ["liver", "lung"] * 3,
+    ...                         "diameter_mm": [30.0, 20.0, 20.0, 12.0, 28.0, 16.0]})
+    >>> r = tgsim.recist(lesions)
+    >>> r.table[["day", "sum_mm", "response"]].values.tolist()
+    [[0.0, 50.0, nan], [42.0, 32.0, 'PR'], [84.0, 44.0, 'PD']]
+    >>> r.best[["best_response", "best_response_day"]].values.tolist()
+    [['PR', 42.0]]
     """
     _check_options(confirm_days, min_sd_days)
     table, best = _assess(
@@ -831,6 +857,16 @@ def target_sums(
         organs are not recorded) per assessment. With ``skip_missing_baseline``, subjects
         without an assessment on or before ``treatment_day`` are left out and listed in
         ``.attrs["skipped"]`` (subject -> reason) instead of raising a DataError.
+
+    Examples
+    --------
+    >>> import pandas as pd, tgsim
+    >>> lesions = pd.DataFrame({"subject": "p1", "day": [-30, -30, 0, 0, 42, 42],
+    ...                         "lesion": ["liver", "lung"] * 3,
+    ...                         "diameter_mm": [25.0, 18.0, 30.0, 20.0, 20.0, 12.0]})
+    >>> sums = tgsim.target_sums(lesions, treatment_day=0)
+    >>> sums[["day", "sum_mm", "phase"]].values.tolist()
+    [[-30.0, 43.0, 'pre-baseline'], [0.0, 50.0, 'baseline'], [42.0, 32.0, 'on-study']]
     """
     table = as_lesion_table(data)
     rows = []

@@ -181,6 +181,42 @@ class ExperimentResult:
     elapsed_s : float
         Wall time of the run (seconds).
     experiment : Experiment
+
+    Examples
+    --------
+    >>> import os, tempfile, tgsim
+    >>> text = '''
+    ... title = "Exponential growth, untreated"
+    ... [model]
+    ... name = "exponential"
+    ... [cohort]
+    ... subjects = 20
+    ... seed = 1
+    ... [times]
+    ... start = 0
+    ... stop = 84
+    ... step = 7
+    ... [population]
+    ... initial_volume = { distribution = "lognormal", median = 1.4e4, cv = 0.3 }
+    ... growth_rate = 0.01
+    ... [observation]
+    ... every = "6w"
+    ... [readouts]
+    ... recist = true
+    ... [output]
+    ... dataset = false
+    ... figures = false
+    ... '''
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "small.toml")
+    ...     with open(path, "w") as fh:
+    ...         _ = fh.write(text)
+    ...     result = tgsim.run_experiment(path, os.path.join(tmp, "out"), progress=False)
+    >>> result.experiment.title
+    'Exponential growth, untreated'
+    >>> row = result.table.set_index("statistic").loc["progressed"]
+    >>> float(row["value"]), row["unit"]
+    (100.0, '%')
     """
 
     out_dir: Path
@@ -251,6 +287,39 @@ def run_experiment(path: str | os.PathLike[str], out_dir: str | os.PathLike[str]
         directory that exists and is not empty.
     OSError
         When writing fails (e.g. a full disk); nothing is left under the output name.
+
+    Examples
+    --------
+    >>> import os, tempfile, tgsim
+    >>> text = '''
+    ... title = "Exponential growth, untreated"
+    ... [model]
+    ... name = "exponential"
+    ... [cohort]
+    ... subjects = 20
+    ... seed = 1
+    ... [times]
+    ... start = 0
+    ... stop = 84
+    ... step = 7
+    ... [population]
+    ... initial_volume = { distribution = "lognormal", median = 1.4e4, cv = 0.3 }
+    ... growth_rate = 0.01
+    ... [observation]
+    ... every = "6w"
+    ... [readouts]
+    ... recist = true
+    ... [output]
+    ... figures = ["volume"]
+    ... '''
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "small.toml")
+    ...     with open(path, "w") as fh:
+    ...         _ = fh.write(text)
+    ...     result = tgsim.run_experiment(path, os.path.join(tmp, "out"), progress=False)
+    ...     written = sorted(os.listdir(result.out_dir))
+    >>> [name for name in written if name.endswith((".nc", ".csv", ".png"))]
+    ['cohort.nc', 'summary.csv', 'volume.png']
     """
     return load_experiment(path).run(out_dir, subjects=subjects, seed=seed,
                                      scheduler=scheduler, overwrite=overwrite,

@@ -145,6 +145,32 @@ class Experiment:
         The cohort experiment, resolved.
     output : dict
         ``dir``, ``dataset``, ``summary``, ``figures``, ``config``.
+
+    Examples
+    --------
+    >>> import os, tempfile, tgsim
+    >>> text = '''
+    ... title = "Exponential growth, untreated"
+    ... [model]
+    ... name = "exponential"
+    ... [cohort]
+    ... subjects = 20
+    ... seed = 1
+    ... [times]
+    ... start = 0
+    ... stop = 84
+    ... step = 7
+    ... [population]
+    ... initial_volume = { distribution = "lognormal", median = 1.4e4, cv = 0.3 }
+    ... growth_rate = 0.01
+    ... '''
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "small.toml")
+    ...     with open(path, "w") as fh:
+    ...         _ = fh.write(text)
+    ...     exp = tgsim.load_experiment(path)
+    >>> exp.times[[0, -1]].tolist(), exp.population.names
+    ([0.0, 84.0], ('initial_volume', 'growth_rate'))
     """
 
     path: Path
@@ -201,6 +227,34 @@ def load_experiment(path: str | os.PathLike[str]) -> Experiment:
     ConfigError
         Malformed TOML, unknown keys, wrong types or invalid values: the message names the
         file, the table and the key.
+
+    Examples
+    --------
+    >>> import os, tempfile, tgsim
+    >>> text = '''
+    ... title = "Exponential growth, untreated"
+    ... [model]
+    ... name = "exponential"
+    ... [cohort]
+    ... subjects = 20
+    ... seed = 1
+    ... [times]
+    ... start = 0
+    ... stop = 84
+    ... step = 7
+    ... [population]
+    ... initial_volume = { distribution = "lognormal", median = 1.4e4, cv = 0.3 }
+    ... growth_rate = 0.01
+    ... [[scenario]]
+    ... name = "untreated"
+    ... '''
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "small.toml")
+    ...     with open(path, "w") as fh:
+    ...         _ = fh.write(text)
+    ...     exp = tgsim.load_experiment(path)
+    >>> exp.title, exp.model.name, [s.name for s in exp.scenarios]
+    ('Exponential growth, untreated', 'exponential', ['untreated'])
     """
     p = Path(path).expanduser().resolve()
     cfg = _read_toml(p)

@@ -131,6 +131,21 @@ class Scenario:
         coordinate on ``scenario``.
     description : str
         Free text.
+
+    Examples
+    --------
+    >>> import numpy as np, tgsim
+    >>> pop = tgsim.VirtualPopulation("gompertz", {
+    ...     "initial_volume": tgsim.LogNormal(500.0, 0.5),
+    ...     "growth_rate": tgsim.LogNormal(0.03, 0.3), "carrying_capacity": 3e4})
+    >>> arms = [tgsim.Scenario("small plateau", parameters={"carrying_capacity": 5e3}),
+    ...         tgsim.Scenario("large plateau", parameters={"carrying_capacity": 5e4})]
+    >>> ds = tgsim.simulate_cohort("gompertz", np.arange(0.0, 365.0, 7.0), pop, 50, seed=1,
+    ...                            scenarios=arms)
+    >>> ds.scenario.values.tolist()
+    ['small plateau', 'large plateau']
+    >>> bool((ds.volume.isel(time=-1).max("subject") <= [5e3, 5e4]).all())
+    True
     """
 
     name: str
@@ -725,7 +740,20 @@ def _encoding(plan: _Plan, chunk_size: int) -> dict[str, dict[str, Any]]:
 
 def open_cohort(path: str | os.PathLike[str]) -> xr.Dataset:
     """Open a cohort written by :func:`simulate_cohort` (``.zarr`` lazily, ``.nc`` in
-    memory)."""
+    memory).
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np, tgsim
+    >>> pop = {"initial_volume": tgsim.LogNormal(100.0, 0.3), "growth_rate": 0.02}
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     store = os.path.join(tmp, "cohort.zarr")
+    ...     _ = tgsim.simulate_cohort("exponential", [0.0, 30.0, 60.0], pop, 20, seed=1,
+    ...                               store=store)
+    ...     ds = tgsim.open_cohort(store)
+    ...     print(dict(ds.volume.sizes), ds.volume.attrs["units"])
+    {'scenario': 1, 'subject': 20, 'time': 3} mm^3
+    """
     import xarray as xr
 
     p = os.fspath(path)

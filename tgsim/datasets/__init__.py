@@ -1,12 +1,5 @@
 """Real tumour-growth data sets as series Datasets, with their provenance.
 
->>> import tgsim.datasets as tds
->>> tds.names()                                        # doctest: +NORMALIZE_WHITESPACE
-['benzekry2014_lung', 'vaghi2020_breast', 'vaghi2020_breast_fluo', 'laleh2022_lesions',
- 'tumgr_ascent2', 'pdxe2015_brca']
->>> ds = tds.load("benzekry2014_lung")                 # doctest: +SKIP
->>> print(tds.info("vaghi2020_breast"))                # doctest: +SKIP
-
 :func:`load` returns the series Dataset layout documented in :mod:`tgsim.io.series`
 (dims ``subject``/``obs``; ``time`` in days, ``value`` in mm^3, mm or the published unit;
 ``censored``; ``n_obs``), with ``name``, ``provenance``, ``citation``, ``licence``,
@@ -24,6 +17,19 @@ nothing is downloaded.
 
 :data:`DATASETS` is the catalogue (name, description, subjects, points, unit, licence,
 shipped, ...); :func:`table` gives it as a DataFrame.
+
+Examples
+--------
+>>> import tgsim.datasets as tds
+>>> tds.names()                                        # doctest: +NORMALIZE_WHITESPACE
+['benzekry2014_lung', 'vaghi2020_breast', 'vaghi2020_breast_fluo', 'laleh2022_lesions',
+ 'tumgr_ascent2', 'pdxe2015_brca']
+>>> info = tds.info("vaghi2020_breast")
+>>> info.subjects, info.unit, info.shipped
+(66, 'mm^3', True)
+>>> ds = tds.load("vaghi2020_breast")
+>>> ds.sizes["subject"], ds.attrs["name"]
+(66, 'vaghi2020_breast')
 """
 
 from __future__ import annotations

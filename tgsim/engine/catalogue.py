@@ -115,6 +115,13 @@ class Parameter:
     required : bool
         If false, :func:`tgsim.simulate` silently uses ``default`` when the value is
         not given (for shape constants such as the exponential-linear ψ).
+
+    Examples
+    --------
+    >>> import tgsim
+    >>> p = tgsim.model("gompertz").parameter("carrying_capacity")
+    >>> p.symbol, p.unit, p.lower < p.default < p.upper
+    ('K', 'mm^3', True)
     """
 
     name: str
@@ -129,7 +136,17 @@ class Parameter:
 
 @dataclass(frozen=True)
 class Model:
-    """A growth law read from a card. Build with :func:`model` or :func:`load_model`."""
+    """A growth law read from a card. Build with :func:`model` or :func:`load_model`.
+
+    Examples
+    --------
+    >>> import tgsim
+    >>> m = tgsim.model("exponential")
+    >>> m.states, m.has_closed_form
+    (('volume',), True)
+    >>> m.defaults()
+    {'initial_volume': 1.0, 'growth_rate': 0.2}
+    """
 
     name: str
     title: str
@@ -268,6 +285,13 @@ def models(path: str | os.PathLike[str] | Sequence[str] | None = None) -> list[s
     -------
     list of str
         Card names, sorted.
+
+    Examples
+    --------
+    >>> import tgsim
+    >>> names = tgsim.models()
+    >>> "gompertz" in names and "exponential" in names
+    True
     """
     names: set[str] = set()
     for d in _search_dirs(path):
@@ -287,6 +311,15 @@ def model(name: str | Model, path: str | os.PathLike[str] | Sequence[str] | None
     CardError
         If no card of that name exists (the message lists the available ones), or the
         card is malformed.
+
+    Examples
+    --------
+    >>> import tgsim
+    >>> gompertz = tgsim.model("gompertz")
+    >>> gompertz.parameter_names
+    ('initial_volume', 'growth_rate', 'carrying_capacity')
+    >>> gompertz.parameter("growth_rate").unit
+    '1/day'
     """
     if isinstance(name, Model):
         return name
@@ -327,6 +360,13 @@ def load_model(path: str | os.PathLike[str]) -> Model:
     ------
     CardError
         Naming the file and the field for every problem found.
+
+    Examples
+    --------
+    >>> import tgsim
+    >>> card = tgsim.model("logistic").path          # any card file, here a built-in one
+    >>> tgsim.load_model(card).name
+    'logistic'
     """
     p = Path(path).expanduser().resolve()
     if not p.is_file():

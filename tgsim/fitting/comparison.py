@@ -58,6 +58,18 @@ class Comparison:
         still works with a :class:`DeprecationWarning`.
     rank : ndarray, (subject, model)
         1 = best by ``criterion`` among the models that converged for that subject.
+
+    Examples
+    --------
+    >>> import numpy as np, tgsim
+    >>> t = np.arange(0.0, 30.0, 3.0)
+    >>> y = 2000 * (50 / 2000) ** np.exp(-0.1 * t) * (1 + 0.05 * np.sin(t))
+    >>> c = tgsim.compare((t, y), ["exponential", "gompertz"], unit="mm^3")
+    >>> c.models, c.weight.round(3).tolist()
+    (('exponential', 'gompertz'), [[0.0, 1.0]])
+    >>> print(c.summary())                            # doctest: +ELLIPSIS
+    model comparison on 1 subject(s), criterion AIC (k includes the error parameters)
+    ...
     """
 
     models: tuple[str, ...]
@@ -291,6 +303,15 @@ def compare(
     -------
     Comparison
         With ``summary()``, ``table()``, ``best()``, ``to_dataset()`` and the fits.
+
+    Examples
+    --------
+    >>> import numpy as np, tgsim
+    >>> t = np.arange(0.0, 30.0, 3.0)
+    >>> y = 2000 * (50 / 2000) ** np.exp(-0.1 * t) * (1 + 0.05 * np.sin(t))   # Gompertz
+    >>> c = tgsim.compare((t, y), ["exponential", "gompertz"], unit="mm^3")
+    >>> c.best().tolist()                             # the best model of each subject
+    ['gompertz']
     """
     if criterion not in _CRITERIA:
         raise TgsimError(f"`criterion` must be one of {', '.join(_CRITERIA)}; got {criterion!r}")

@@ -569,8 +569,12 @@ def fit(
     >>> import numpy as np, tgsim
     >>> t = np.arange(0.0, 30.0, 3.0)
     >>> y = 2000 * (50 / 2000) ** np.exp(-0.1 * t) * (1 + 0.05 * np.sin(t))
-    >>> res = tgsim.fit((t, y), "gompertz", error_model="proportional")  # doctest: +SKIP
-    >>> print(res.summary())                                              # doctest: +SKIP
+    >>> res = tgsim.fit((t, y), "gompertz", error_model="proportional", unit="mm^3")
+    >>> res.params.round(2).iloc[0].tolist()        # V0, growth rate, K and sigma
+    [50.18, 0.1, 2043.87, 0.03]
+    >>> print(res.summary())                        # doctest: +ELLIPSIS
+    tgsim fit: model 'gompertz', proportional error, 1 subject(s), values in mm^3
+    ...
     """
     if method not in METHODS:
         raise TgsimError(f"`method` must be one of {', '.join(map(repr, METHODS))}; got {method!r}")

@@ -65,6 +65,20 @@ class FitResult:
         scale for log-normal), at the usable points of :attr:`data`.
     data : SeriesBatch
         The data as fitted (compact per subject; values in :attr:`unit`).
+
+    Examples
+    --------
+    >>> import numpy as np, tgsim
+    >>> t = np.arange(0.0, 30.0, 3.0)                                   # days
+    >>> y = 2000 * (50 / 2000) ** np.exp(-0.1 * t) * (1 + 0.05 * np.sin(t))   # mm^3
+    >>> res = tgsim.fit((t, y), "gompertz", error_model="proportional", unit="mm^3")
+    >>> bool(res.success[0]), res.param_names
+    (True, ('initial_volume', 'growth_rate', 'carrying_capacity', 'sigma'))
+    >>> res.params.round(2).iloc[0].tolist()          # close to 50, 0.1, 2000
+    [50.18, 0.1, 2043.87, 0.03]
+    >>> print(res.summary())                          # doctest: +ELLIPSIS
+    tgsim fit: model 'gompertz', proportional error, 1 subject(s), values in mm^3
+    ...
     """
 
     model: Model

@@ -213,7 +213,21 @@ def fit_population(
 
     Examples
     --------
-    >>> import tgsim
+    Twenty exponential series with 20 % between-subject variability:
+
+    >>> import numpy as np, tgsim
+    >>> rng = np.random.default_rng(0)
+    >>> t = np.arange(0.0, 43.0, 6.0)
+    >>> v0 = 100 * np.exp(0.2 * rng.standard_normal(20))
+    >>> rate = 0.05 * np.exp(0.2 * rng.standard_normal(20))
+    >>> y = v0[:, None] * np.exp(rate[:, None] * t) * np.exp(0.05 * rng.standard_normal((20, 8)))
+    >>> pop = tgsim.fit_population((t, y), "exponential", unit="mm^3", n_burn=50,
+    ...                            n_iter=50, seed=1)  # doctest: +SLOW
+    >>> bool(abs(pop.typical[1] / 0.05 - 1) < 0.1)      # doctest: +SLOW
+    True
+
+    The Vaghi 2020 breast volumes with the paper's conventions and error model:
+
     >>> ds = tgsim.datasets.load("vaghi2020_breast")                   # doctest: +SKIP
     >>> res = tgsim.fit_population(ds, "gompertz", t0=0.0, error_model="combined",
     ...                            fixed={"initial_volume": 1.0})     # doctest: +SKIP

@@ -164,6 +164,19 @@ def profile_likelihood(result: FitResult, param: str, *, level: float = 0.95,
         Bracketing plus bisection steps per side.
     tol : float
         Bisection stops when the bracket is below ``tol`` on the fitting scale.
+
+    Examples
+    --------
+    >>> import numpy as np, tgsim
+    >>> t = np.arange(0.0, 30.0, 3.0)
+    >>> y = 2000 * (50 / 2000) ** np.exp(-0.1 * t) * (1 + 0.05 * np.sin(t))
+    >>> res = tgsim.fit((t, y), "gompertz", unit="mm^3")
+    >>> prof = tgsim.profile_likelihood(res, "growth_rate")
+    >>> bool(prof.lower[0] < res.params["growth_rate"].iloc[0] < prof.upper[0])
+    True
+    >>> print(prof.summary())                         # doctest: +ELLIPSIS
+    profile-likelihood 95% interval of growth_rate (threshold chi2_1 = 3.841)
+    ...
     """
     from scipy.stats import chi2
 
@@ -318,6 +331,16 @@ def bootstrap(result: FitResult, *, n: int = 200, kind: str = "parametric",
     level : float
         Level of the percentile intervals.
     seed : int, optional
+
+    Examples
+    --------
+    >>> import numpy as np, tgsim
+    >>> t = np.arange(0.0, 30.0, 3.0)
+    >>> y = 2000 * (50 / 2000) ** np.exp(-0.1 * t) * (1 + 0.05 * np.sin(t))
+    >>> res = tgsim.fit((t, y), "gompertz", unit="mm^3")
+    >>> boot = tgsim.bootstrap(res, n=50, seed=0)
+    >>> boot.estimates.shape[-1] == len(res.param_names), int(boot.n_failed[0])
+    (True, 0)
     """
     if kind not in ("parametric", "residual"):
         raise TgsimError(f"`kind` must be 'parametric' or 'residual'; got {kind!r}")

@@ -4,6 +4,8 @@
   (``subject, day, value[, unit, arm, censored]``) for fitting.
 * :func:`read_lesions` / :func:`write_lesions` — per-lesion diameters
   (``subject, day, lesion, diameter_mm[, kind, status]``) for RECIST-style read-outs.
+* :func:`read_doses` — dosing records (``subject, day, amount[, drug, route, duration]``)
+  as a :class:`~tgsim.io.doses.DoseTable`.
 * :func:`atomic_path` — write to a temporary file and rename it into place.
 """
 
@@ -20,6 +22,8 @@ _LAZY = {
     "write_series": ".series",
     "read_lesions": ".lesions",
     "write_lesions": ".lesions",
+    "read_doses": ".doses",
+    "DoseTable": ".doses",
 }
 
 __all__ = ["atomic_path", "atomic_dir", "check_output_file", *_LAZY]

@@ -63,6 +63,25 @@ def read_lesions(path: str | os.PathLike[str]) -> xr.Dataset:
     -----
     TgsimWarning
         When a lesion's days are not in increasing order (the rows are sorted).
+
+    Examples
+    --------
+    >>> import os, tempfile, tgsim
+    >>> text = '''subject,day,lesion,diameter_mm,kind
+    ... p1,0,liver,30,target
+    ... p1,0,lung,20,target
+    ... p1,42,liver,20,target
+    ... p1,42,lung,12,target
+    ... '''
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "lesions.csv")
+    ...     with open(path, "w") as fh:
+    ...         _ = fh.write(text)
+    ...     lesions = tgsim.read_lesions(path)
+    >>> lesions.sizes["record"], lesions.diameter_mm.values.tolist()
+    (4, [30.0, 20.0, 20.0, 12.0])
+    >>> tgsim.recist(lesions).table["response"].tolist()
+    [nan, 'PR']
     """
     return lesions_to_dataset(read_lesion_table(path))
 
@@ -101,6 +120,18 @@ def write_lesions(dataset: xr.Dataset | pd.DataFrame, path: str | os.PathLike[st
     -------
     pathlib.Path
         The path written.
+
+    Examples
+    --------
+    >>> import os, tempfile, pandas as pd, tgsim
+    >>> lesions = pd.DataFrame({"subject": "p1", "day": [0.0, 0.0, 42.0, 42.0],
+    ...                         "lesion": ["liver", "lung"] * 2,
+    ...                         "diameter_mm": [30.0, 20.0, 20.0, 12.0]})
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = tgsim.write_lesions(lesions, os.path.join(tmp, "lesions.csv"))
+    ...     back = tgsim.read_lesions(path)
+    >>> back.diameter_mm.values.tolist()
+    [30.0, 20.0, 20.0, 12.0]
     """
     if isinstance(dataset, pd.DataFrame):
         frame = dataset

@@ -144,6 +144,17 @@ class MetastasisModel:
     Hartung N, Mollard S, Barbolosi D, et al. Mathematical modeling of tumor growth and
     metastatic spreading: validation in tumor-bearing mice. Cancer Res
     2014;74(22):6397-6407.
+
+    Examples
+    --------
+    A primary of one cell growing exponentially, seeding colonies at m V^alpha:
+
+    >>> import tgsim
+    >>> mm = tgsim.MetastasisModel(seeding_rate=1e-4, seeding_exponent=2 / 3)
+    >>> spread = tgsim.simulate_spread("exponential", [0.0, 100.0, 200.0],
+    ...                                {"initial_volume": 1.0, "growth_rate": 0.05}, mm)
+    >>> spread.total_colonies.isel(subject=0).round(4).values.tolist()
+    [0.0, 0.0811, 2.3543]
     """
 
     seeding_rate: Any

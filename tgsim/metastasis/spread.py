@@ -367,6 +367,20 @@ def simulate_spread(
     primary_points : int, default 2001
     **options
         Passed to :func:`metastatic_spread` (mode, replicates, seed, ...).
+
+    Examples
+    --------
+    With exponential growth V = V0 e^(g t) and seeding m V^alpha, the expected number of
+    colonies seeded by day T is m V0^alpha (e^(alpha g T) - 1) / (alpha g):
+
+    >>> import numpy as np, tgsim
+    >>> mm = tgsim.MetastasisModel(seeding_rate=1e-4, seeding_exponent=2 / 3)
+    >>> spread = tgsim.simulate_spread("exponential", [0.0, 100.0, 200.0],
+    ...                                {"initial_volume": 1.0, "growth_rate": 0.05}, mm)
+    >>> alpha_g = 2 / 3 * 0.05
+    >>> closed = 1e-4 * (np.exp(alpha_g * np.array([0.0, 100.0, 200.0])) - 1) / alpha_g
+    >>> bool(np.allclose(spread.total_colonies.isel(subject=0), closed, rtol=1e-3))
+    True
     """
     t = check_times(times)
     start = float(t[0]) if t0 is None else float(t0)

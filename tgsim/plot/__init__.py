@@ -18,6 +18,16 @@ Okabe-Ito palette.
 :func:`phase_plot`                 growth rate against volume for each law
 :func:`plot`                       the natural figure for any tgsim result
 =================================  ========================================================
+
+Examples
+--------
+>>> import numpy as np, tgsim
+>>> ds = tgsim.simulate("gompertz", np.linspace(0, 60, 61),
+...                     {"initial_volume": 1.0, "growth_rate": 0.1,
+...                      "carrying_capacity": 2000.0})
+>>> ax = tgsim.plot.growth_curves(ds)
+>>> ax.get_xlabel(), ax.get_ylabel()
+('time (day)', 'tumour volume (mm³)')
 """
 
 from ._labels import (

@@ -25,7 +25,7 @@ import sys
 from typing import Any
 
 from ..errors import TgsimError
-from .state import PICKS, TREATMENTS, View, compute
+from .state import PICKS, TREATMENTS, View, compute, simulate_view
 
 __all__ = ["View", "compute", "serve", "app", "PICKS", "TREATMENTS", "require_bokeh"]
 
@@ -82,8 +82,10 @@ def serve(view: View | None = None, *, port: int = 5006, address: str = "127.0.0
     notes : list of str, optional
         Lines shown above the plots.
     warm : bool
-        Compute the starting view once before serving, so that its kernels are compiled
-        (and cached) before the first page asks for them.
+        Compute the starting view once before serving, and the same view with every
+        treatment picked (one treated kernel per card serves every combination), so that
+        the kernels are compiled (and cached) before the page asks for them: the first
+        treatment picked then updates as fast as any other change.
     """
     require_bokeh()
     from bokeh.server.server import Server
@@ -91,6 +93,9 @@ def serve(view: View | None = None, *, port: int = 5006, address: str = "127.0.0
     start = view or View.default(model_path=model_path)
     if warm:
         compute(start, model_path=model_path)
+        treated = start.copy()
+        treated.enabled = set(PICKS)
+        simulate_view(treated, model_path=model_path)
     if port == 0:
         port = free_port(address)
     origins = [f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]

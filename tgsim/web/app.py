@@ -128,6 +128,7 @@ class _Page:
         from bokeh.models import (
             Button,
             CheckboxGroup,
+            ColumnDataSource,
             Div,
             RadioButtonGroup,
             Select,
@@ -138,9 +139,9 @@ class _Page:
 
         self.doc, self.view, self.model_path = doc, view, model_path
         self.start_notes = list(notes or [])
-        self.assess_pending = False
         self.curves: dict[str, Any] = {}
-        self.sim_ms = float("nan")
+        self.update_ms = float("nan")
+        self.table_html, self.table_pending = "", False
         self.src, figs = _figures()
         self.status = Div(text="", name="status", sizing_mode="stretch_width")
         self.model_select = Select(title="growth law", value=view.model,
@@ -174,19 +175,20 @@ class _Page:
                                         title="view as TOML (tgsim explore --web --view FILE)",
                                         sizing_mode="stretch_width", visible=False)
         self.calls_table = Div(text="", name="calls_table", sizing_mode="stretch_width")
-        # the view the plots show, as a share query (read by tests; not displayed)
-        self.shown = Div(text="", name="shown_view", visible=False)
+        # the view the plots show, as a share query: read by tests, and kept out of the page
+        # (a data model with no view, so an update costs the browser no layout)
+        self.shown = ColumnDataSource({"query": [""]}, name="shown_view")
         controls = column(
             Div(text="<h2 style='margin:0'>tgsim explorer</h2>"), self.model_select,
             Div(text="<b>parameters</b> (from the card)"), self.params_col,
             Div(text="<b>treatments</b>"), self.picker,
             *self.groups.values(), self.share_button, self.share_url, self.share_toml,
             width=340, height=900, styles={"overflow-y": "auto"}, name="controls")
-        plots = column(self.status, *figs, self.calls_table, self.shown,
-                       sizing_mode="stretch_width")
+        plots = column(self.status, *figs, self.calls_table, sizing_mode="stretch_width")
         self._show_groups()
         doc.title = "tgsim explorer"
         doc.add_root(row(controls, plots, sizing_mode="stretch_width"))
+        doc.add_root(self.shown)
         self._recompute()
 
     # ---------------------------------------------------------------- controls
@@ -246,32 +248,26 @@ class _Page:
 
     # ---------------------------------------------------------------- updates
     def _schedule(self) -> None:
-        """Recompute now (the curves take milliseconds); the calls follow on the next tick,
-        where changes arriving meanwhile are folded into one assessment."""
+        """Recompute the view (one simulation and its calls take a few milliseconds)."""
         self._recompute()
 
     def _recompute(self) -> None:
-        """Phase 1: simulate and redraw the curves; phase 2 (next tick): the calls."""
+        """Simulate, read the scans and redraw: one message to the browser per change."""
         t0 = time.perf_counter()
         c = simulate_view(self.view, model_path=self.model_path)
-        self._draw_curves(c)
-        self.curves = c
-        self.sim_ms = 1e3 * (time.perf_counter() - t0)
-        if not self.assess_pending:
-            self.assess_pending = True
-            self.doc.add_next_tick_callback(self._assess)
-
-    def _assess(self) -> None:
-        self.assess_pending = False
-        c = self.curves
         a = assess_view(c)
+        self._draw_curves(c)
         self._draw_calls(c, a)
-        self._set_div(self.shown, html.escape(self.view.to_query()))
+        self.curves = c
+        query = self.view.to_query()
+        if self.shown.data["query"] != [query]:
+            self.shown.data = {"query": [query]}
         notes = self.start_notes + [n for n in (c["notes"], a["notes"]) if n]
         text = " · ".join(html.escape(n) for n in notes)
         self._set_div(self.status, f"<span style='color:#D55E00'>{text}</span>" if text else
                       "<span style='color:#555'>each change is simulated by the compiled "
                       "kernels and read by RECIST 1.1 / iRECIST on the server</span>")
+        self.update_ms = 1e3 * (time.perf_counter() - t0)
 
     @staticmethod
     def _set_div(div: Any, text: str) -> None:
@@ -313,9 +309,18 @@ class _Page:
             + "".join(f"<td style='color:{_colour(x)}'>{x}</td>" for x in vals) + "</tr>"
             for name, vals in (("RECIST 1.1", rec), ("iRECIST", irec),
                                ("LI-RADS threshold growth", tg)))
-        self._set_div(self.calls_table,
-                      f"<table style='font-size:12px;border-spacing:8px 2px'><tr>"
-                      f"<th style='text-align:left'>scan day</th>{head}</tr>{body}</table>")
+        self.table_html = (f"<table style='font-size:12px;border-spacing:8px 2px'><tr>"
+                           f"<th style='text-align:left'>scan day</th>{head}</tr>{body}"
+                           f"</table>")
+        if self.calls_table.text != self.table_html and not self.table_pending:
+            # the table re-lays out the page in the browser: sent on the next tick, after
+            # the plots (which show the same calls) have been redrawn
+            self.table_pending = True
+            self.doc.add_next_tick_callback(self._draw_table)
+
+    def _draw_table(self) -> None:
+        self.table_pending = False
+        self._set_div(self.calls_table, self.table_html)
 
 
 def _short(category: str) -> str:

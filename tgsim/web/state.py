@@ -490,7 +490,11 @@ def simulate_view(view: View, *, model_path: Any = None) -> dict[str, Any]:
         out["notes"] = f"simulation failed: {STATUS_MESSAGES.get(status, status)}"
         return out
     days = scan_schedule(view.every_days, 0.0, HORIZON_DAYS)
-    sc = scan(ds, days=days)
+    try:
+        sc = scan(ds, days=days)
+    except TgsimError as exc:  # a curve the scans cannot read: shown, with the reason
+        out["notes"] = f"no scans: {exc}"
+        return out
     d = np.asarray(sc["diameter_mm"].values[0], dtype=float)
     dt = np.full(days.size, np.nan)
     tg = np.zeros(days.size, dtype=bool)
@@ -503,6 +507,43 @@ def simulate_view(view: View, *, model_path: Any = None) -> dict[str, Any]:
     return out
 
 
+def _baseline_index(days: np.ndarray, treatment_day: float) -> int:
+    """The last scan on or before the treatment day (the first scan when none is)."""
+    on_or_before = np.flatnonzero(days <= treatment_day + 1e-9 * max(1.0, abs(treatment_day)))
+    return int(on_or_before[-1]) if on_or_before.size else 0
+
+
+def _one_lesion_calls(days: np.ndarray, d: np.ndarray, base: int
+                      ) -> tuple[list[str], list[str]] | None:
+    """RECIST 1.1 and iRECIST calls from baseline on, by the array rules.
+
+    One measurable target lesion seen at every scan is what the explorer shows almost
+    always; :mod:`tgsim.cohort.readouts` reads it by the rule table the lesion-table functions
+    share (:mod:`tgsim.clinical.rules`), in well under a millisecond. ``None`` for anything
+    else (a baseline under 10 mm, a lesion not measured), which the lesion-table
+    functions read.
+    """
+    from ..cohort.readouts import (
+        CONFIRM_DAYS,
+        IRECIST_CODES,
+        MEASURABLE_MM,
+        RECIST_CODES,
+        irecist_timepoints,
+        recist_timepoints,
+    )
+
+    post = d[base:]
+    if not (np.all(np.isfinite(post)) and np.all(post > 0.0)
+            and post[0] >= MEASURABLE_MM * (1.0 + 1e-6)):
+        return None
+    rc = recist_timepoints(post[None, :])[0]
+    ic = irecist_timepoints(post[None, :], days[base:], confirm_days=CONFIRM_DAYS)[0]
+    cpd = IRECIST_CODES.index("iCPD")
+    recist = ["baseline"] + [RECIST_CODES[k] for k in rc]
+    irecist = ["baseline"] + [IRECIST_CODES[cpd if k < 0 else k] for k in ic]
+    return recist, irecist
+
+
 def assess_view(curves: dict[str, Any]) -> dict[str, Any]:
     """RECIST 1.1 and iRECIST call of every scan of :func:`simulate_view`'s curves.
 
@@ -511,6 +552,14 @@ def assess_view(curves: dict[str, Any]) -> dict[str, Any]:
     dict
         ``recist`` and ``irecist`` (one call per scan: "pre-baseline" before the
         treatment day, "baseline", then the category) and ``notes``.
+
+    Examples
+    --------
+    >>> view = View.default("exponential")
+    >>> view.enabled = {"swelling"}
+    >>> calls = assess_view(simulate_view(view))
+    >>> calls["recist"][:3], calls["irecist"][:4]
+    (['baseline', 'PD', 'PD'], ['baseline', 'iUPD', 'iUPD', 'iSD'])
     """
     from ..clinical.pseudoprogression import scan_categories
 
@@ -519,6 +568,12 @@ def assess_view(curves: dict[str, Any]) -> dict[str, Any]:
     if curves.get("dataset") is None or days.size == 0:
         return out
     td = float(curves["treatment_day"])
+    base = _baseline_index(days, td)
+    pre = ["pre-baseline"] * base
+    fast = _one_lesion_calls(days, d, base)
+    if fast is not None:
+        out["recist"], out["irecist"] = pre + fast[0], pre + fast[1]
+        return out
     try:
         cats = scan_categories(curves["dataset"], treatment_day=td)
     except TgsimError as exc:  # e.g. a lesion gone at baseline
@@ -527,7 +582,6 @@ def assess_view(curves: dict[str, Any]) -> dict[str, Any]:
     pre = ["pre-baseline"] * (days.size - len(cats))
     out["recist"] = pre + cats["recist"].tolist()
     out["irecist"] = pre + cats["irecist"].tolist()
-    base = int(np.flatnonzero(days <= td + 1e-9)[-1]) if np.any(days <= td + 1e-9) else 0
     if d[base] < 10.0:
         out["notes"] = (f"baseline diameter {d[base]:.1f} mm < 10 mm: not measurable by "
                         "RECIST 1.1 (assessed as a non-target lesion)")
