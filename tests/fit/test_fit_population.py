@@ -1,5 +1,5 @@
 """Population fit (SAEM) on a simulated population, checked against an independent exact
-likelihood (adaptive Gauss-Hermite quadrature written in ``population_exact``).
+likelihood (adaptive quadrature written in ``population_exact``).
 
 Simulation: 60 mice, Gompertz from V0 = 1 mm³ at day 0 (held), log-normal random effects
 on growth_rate (omega 0.25) and carrying_capacity (omega 0.35), an arm effect on the

@@ -3,7 +3,7 @@
 Data: Vaghi 2020 breast (66 mice) and Benzekry 2014 lung (20 mice) volumes; Gompertz with
 V0 = 1 mm³ at day 0 (held), log-normal random effects on growth_rate and
 carrying_capacity, diagonal and full Omega. The exact optimum is found by maximising the
-marginal likelihood computed by adaptive Gauss-Hermite quadrature in
+marginal likelihood computed by adaptive quadrature in
 ``population_exact`` (independent of tgsim's SAEM and likelihood code), starting from
 the SAEM estimates.
 
