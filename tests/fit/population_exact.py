@@ -8,7 +8,7 @@ log K = mu_K + eta_K, eta ~ N(0, Omega) (2x2), and either log-normal error
 Per subject the integral over eta is computed by adaptive quadrature (Pinheiro & Bates
 1995): the integrand's mode by damped Newton iterations (finite-difference derivatives)
 from the best point of a coarse grid (25 x 25 over +-6 omega), the scale from the Hessian
-there, and the trapezoid rule on a 129 x 129 grid over +-8 scaled units (not Gauss-Hermite
+there, and the trapezoid rule on a 65 x 65 grid over +-8 scaled units (not Gauss-Hermite
 nodes: dividing out the Gaussian weight amplifies heavier-than-Gaussian tails of strongly
 correlated posteriors). The maximum likelihood estimate is
 found by scipy.optimize (L-BFGS-B, then Nelder-Mead) over
@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize
 
-STEP = 0.125
+STEP = 0.25
 _z = np.arange(-8.0, 8.0 + STEP / 2, STEP)
 zx, zy = np.meshgrid(_z, _z, indexing="ij")
 
