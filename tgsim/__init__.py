@@ -85,6 +85,10 @@ _LAZY: dict[str, str] = {
     "profile_likelihood": ".fitting.uncertainty",
     "bootstrap": ".fitting.uncertainty",
     "gdrate": ".fitting.regression",
+    # Bayesian inference
+    "sample": ".fitting.bayes",
+    "Prior": ".fitting.bayes",
+    "SampleResult": ".fitting.bayes",
     # virtual cohorts and experiments
     "VirtualPopulation": ".cohort.virtual",
     "LogNormal": ".cohort.virtual",
@@ -106,7 +110,6 @@ _LAZY: dict[str, str] = {
     # metastatic spread
     "MetastasisModel": ".metastasis",
     "metastatic_spread": ".metastasis",
-    "simulate_spread": ".metastasis",
     "spread_summary": ".metastasis",
     # teaching
     "Explorer": ".explore",
@@ -141,6 +144,8 @@ __all__ = [
 #: former public names (one release, with a DeprecationWarning) -> current name
 _RENAMED = {"Population": "VirtualPopulation", "Observation": "ScanProtocol",
             "Readouts": "ReadoutSettings"}
+#: former public functions, still served for one release (calling them warns)
+_FORMER = {"simulate_spread": ".metastasis"}
 
 
 def __getattr__(name: str) -> Any:
@@ -149,6 +154,8 @@ def __getattr__(name: str) -> Any:
             _RENAMED[name])})
     if f"tgsim.{name}" in _deprecation.MOVED and name != "fit":
         return importlib.import_module(f"tgsim.{name}")  # warns with the new path
+    if name in _FORMER:
+        return getattr(importlib.import_module(_FORMER[name], __name__), name)
     if name in _SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
     if name in _LAZY:
@@ -231,6 +238,7 @@ if TYPE_CHECKING:  # pragma: no cover - what the lazy table resolves to, for typ
         akaike_weights,
         fit,
     )
+    from .fitting.bayes import Prior, SampleResult, sample
     from .fitting.comparison import (
         Comparison,
         compare,
@@ -259,7 +267,6 @@ if TYPE_CHECKING:  # pragma: no cover - what the lazy table resolves to, for typ
     from .metastasis import (
         MetastasisModel,
         metastatic_spread,
-        simulate_spread,
         spread_summary,
     )
     from .observe import (

@@ -641,6 +641,37 @@ def scan(
     >>> scan(ds, every_days="6w").day.values.tolist()
     [0.0, 42.0, 84.0]
     """
+    name, var, t = _scanned_variable(dataset)
+    v = np.asarray(var.values, dtype=np.float64)
+    v = _skip_failed(dataset, v)
+    neg = np.argwhere(v < 0)
+    if neg.size:
+        i, j = (int(x) for x in neg[0])
+        raise DataError(
+            f"`dataset['{name}']` must be >= 0 (mm^3); got {v[i, j]!r} for subject "
+            f"{var['subject'].values[i]!r} at time {t[j]!r}"
+        )
+    s, every = _scan_days(t, every_days, start_day, stop_day, days)
+    vol = _loglinear(t, v, s)
+    true_d = np.asarray(sphere_diameter(np.where(np.isnan(vol), np.nan, vol)))
+    visible = is_visible(true_d, detection_limit_mm)
+    measured = add_measurement_error(true_d, error, seed)
+    measured = np.where(visible, measured, np.where(np.isnan(true_d), np.nan, 0.0))
+    attrs = {
+        "source_variable": name,
+        "detection_limit_mm": float(detection_limit_mm),
+        "error": repr(error),
+        "seed": "None" if seed is None or isinstance(seed, np.random.Generator) else int(seed),
+        "diameter": "sphere-equivalent longest diameter D = (6 V / pi)^(1/3)",
+    }
+    if every is not None:
+        attrs["every_days"] = every
+    return _scan_dataset(var["subject"].values, s, name, measured, true_d, vol, visible, attrs)
+
+
+def _scanned_variable(dataset: xr.Dataset) -> tuple[str, xr.DataArray, np.ndarray]:
+    """The variable scanned (``observed`` if present, else ``volume``) as (subject, time),
+    its name and the checked times (days)."""
     import xarray as xr
 
     if not isinstance(dataset, xr.Dataset):
@@ -662,15 +693,15 @@ def scan(
     t = np.asarray(var["time"].values, dtype=np.float64)
     if t.size == 0 or not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
         raise DataError("`dataset.time` must be finite and strictly increasing (days)")
-    v = np.asarray(var.values, dtype=np.float64)
-    v = _skip_failed(dataset, v)
-    neg = np.argwhere(v < 0)
-    if neg.size:
-        i, j = (int(x) for x in neg[0])
-        raise DataError(
-            f"`dataset['{name}']` must be >= 0 (mm^3); got {v[i, j]!r} for subject "
-            f"{var['subject'].values[i]!r} at time {t[j]!r}"
-        )
+    return name, var, t
+
+
+def _scan_days(
+    t: np.ndarray, every_days: float | str, start_day: float | None, stop_day: float | None,
+    days: ArrayLike | None,
+) -> tuple[np.ndarray, float | None]:
+    """The scan days (given, or every ``every_days`` from start to stop), within the
+    simulated times ``t``, and the interval in days (None for given days)."""
     lo, hi = float(t[0]), float(t[-1])
     if days is not None:
         s = np.asarray(days, dtype=np.float64).reshape(-1)
@@ -690,21 +721,16 @@ def scan(
             f"scan day {bad!r} is outside the simulated time range [{lo!r}, {hi!r}] days; "
             "simulate longer or choose `start_day`/`stop_day`/`days` inside it"
         )
-    s = np.clip(s, lo, hi)
-    vol = _loglinear(t, v, s)
-    true_d = np.asarray(sphere_diameter(np.where(np.isnan(vol), np.nan, vol)))
-    visible = is_visible(true_d, detection_limit_mm)
-    measured = add_measurement_error(true_d, error, seed)
-    measured = np.where(visible, measured, np.where(np.isnan(true_d), np.nan, 0.0))
-    attrs = {
-        "source_variable": name,
-        "detection_limit_mm": float(detection_limit_mm),
-        "error": repr(error),
-        "seed": "None" if seed is None or isinstance(seed, np.random.Generator) else int(seed),
-        "diameter": "sphere-equivalent longest diameter D = (6 V / pi)^(1/3)",
-    }
-    if every is not None:
-        attrs["every_days"] = every
+    return np.clip(s, lo, hi), every
+
+
+def _scan_dataset(
+    subjects: np.ndarray, s: np.ndarray, name: str, measured: np.ndarray, true_d: np.ndarray,
+    vol: np.ndarray, visible: np.ndarray, attrs: dict[str, object],
+) -> xr.Dataset:
+    """The scans as a Dataset with dims (subject, scan) and units in attrs."""
+    import xarray as xr
+
     out = xr.Dataset(
         {
             "diameter_mm": (
@@ -729,7 +755,7 @@ def scan(
             ),
         },
         coords={
-            "subject": var["subject"].values,
+            "subject": subjects,
             "scan": np.arange(s.size),
             "day": ("scan", s, {"units": "days", "long_name": "scan day"}),
         },

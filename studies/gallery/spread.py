@@ -29,7 +29,7 @@ def build_micrometastases(quick: bool) -> tuple[Any, list[str]]:
     import matplotlib.pyplot as plt
 
     try:
-        from tgsim.metastasis import MetastasisModel, simulate_spread
+        from tgsim.metastasis import MetastasisModel, metastatic_spread
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise Unavailable(f"tgsim.metastasis is not available ({exc})") from None
     from tgsim.observe import sphere_diameter
@@ -49,8 +49,8 @@ def build_micrometastases(quick: bool) -> tuple[Any, list[str]]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TgsimWarning)
         for _, sched in arms:
-            results.append(simulate_spread("gompertz", t, PRIMARY, model, schedule=sched,
-                                           **opts))
+            results.append(metastatic_spread("gompertz", model, times=t, params=PRIMARY,
+                                             schedule=sched, **opts))
     fig = plt.figure(figsize=(11.0, 7.0), layout="constrained")
     gs = fig.add_gridspec(2, 2)
     axes = [fig.add_subplot(gs[0, 0]), fig.add_subplot(gs[0, 1]), fig.add_subplot(gs[1, :])]

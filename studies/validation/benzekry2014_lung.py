@@ -73,10 +73,6 @@ def reproduce(*, quick: bool = False, seed: int | None = None, data_dir: str | N
     -------
     ValidationReport
     """
-    import pandas as pd
-
-    from tgsim.fitting.forecasting import forecast
-
     seed = 0 if seed is None else int(seed)
     if quick:
         saem_burn, saem_iter = 100, 60
@@ -89,13 +85,57 @@ def reproduce(*, quick: bool = False, seed: int | None = None, data_dir: str | N
     table, per_subject = C.model_table(cmp)
     order = list(table["model"])
     ident = dict(zip(table["model"], table["identifiable_pct"], strict=True))
-    identifiable = [m for m in order if ident[m] >= 50.0]
 
     # -- prediction ----------------------------------------------------------------------
-    scores, fc_rows = {}, []
+    forecast_table = _forecast_table(ds, fixed, n_fit)
+    sig_exp = float(np.nanmedian(cmp.fits["exponential"].estimate[:, -1]))
+    checks = _paper_checks(n_points, order, ident, forecast_table, n_fit, sig_exp)
+    tables = {"models": table, "fits": per_subject, "forecast": forecast_table}
+    figures = {
+        "fits": C.fits_figure(ds, {m: cmp.fits[m] for m in ("gompertz", "power_law",
+                                                              "exponential")},
+                              title="Individual fits, V = 1 mm³ at injection (day 0)"),
+        "ranking": C.ranking_figure(table, title="Individual fits: summed AIC"),
+        "forecast": _forecast_figure(forecast_table, n_fit),
+    }
+    notes = [
+        "Laws: " + ", ".join(MODELS) + " (Benzekry 2014 also fitted a generalised logistic "
+        "and a dynamic carrying-capacity model, which are not tgsim cards). von_bertalanffy "
+        "has its exponent free.",
+        "Error model: proportional, sigma estimated per mouse. Benzekry 2014 derived its own "
+        "measurement-error model from repeated measurements; its parameters could not be "
+        "consulted here, so they are not used.",
+        C.MISFIT_NOTE,
+        "Identifiable fits (all parameter RSE < 50 %): " + ", ".join(
+            f"{m} {v:.0f} %" for m, v in ident.items()) + ".",
+    ]
+
+    # -- population view (Vaghi 2020) ---------------------------------------------------
+    if population:
+        _population_view(ds, seed, saem_burn, saem_iter, checks, tables, figures, notes, quick)
+    notes.append(f"Options: quick={quick}, seed={seed}, n_fit={n_fit}, population={population}, "
+                 f"SAEM {saem_burn}+{saem_iter} iterations.")
+    return ValidationReport(
+        dataset=DATASET,
+        title="Benzekry 2014 — Lewis lung carcinoma volumes",
+        paper=PAPER,
+        reproduced="description (AIC ranking, RMSE, normality, identifiability) and "
+                   f"forecasting from the first {n_fit} points of six classical laws; "
+                   "population Gompertz (Vaghi 2020)",
+        checks=checks, tables=tables, figures=figures, failed_fits=C.failed(cmp),
+        notes=notes,
+    )
+
+
+def _forecast_table(ds, fixed: dict[str, dict[str, float]], n_fit: int):
+    """Prediction scores of every law fitted on the first ``n_fit`` points, per step ahead."""
+    import pandas as pd
+
+    from tgsim.fitting.forecasting import forecast
+
+    fc_rows = []
     for m in MODELS:
         fc = forecast(ds, m, n_fit=n_fit, t0=0.0, fixed=fixed[m])
-        scores[m] = fc.score
         for k, sc in enumerate(fc.score):
             n_k = int(np.isfinite(fc.inside[:, k]).sum())
             fc_rows.append({"model": m, "step": k + 1, "n_points": n_k, "score_pct": sc,
@@ -105,14 +145,18 @@ def reproduce(*, quick: bool = False, seed: int | None = None, data_dir: str | N
                                 100 * np.nanmedian(np.abs(fc.relative_error[:, k])))
                             if n_k else np.nan,
                             "failed_fits": int((~fc.fit.success).sum())})
-    forecast_table = pd.DataFrame(fc_rows)
+    return pd.DataFrame(fc_rows)
+
+
+def _paper_checks(n_points: int, order: list[str], ident: dict[str, float], forecast_table,
+                  n_fit: int, sig_exp: float) -> list:
+    """The paper's numbers against ours: data count, AIC ranking, prediction score."""
+    identifiable = [m for m in order if ident[m] >= 50.0]
     # steps beyond the next point with at least 5 scored points
     later = forecast_table[(forecast_table["step"] >= 2) & (forecast_table["n_points"] >= 5)]
     best_later = later.loc[later["score_pct"].idxmax()]
     above = [m for m in MODELS if (later[later["model"] == m]["score_pct"] >= 70).any()]
-    sig_exp = float(np.nanmedian(cmp.fits["exponential"].estimate[:, -1]))
-
-    checks = [
+    return [
         absolute_check("measurements (20 mice)", 188, n_points, 0,
                        source="PROVENANCE (plumky lung_vol_data.txt); Vaghi 2020 abstract "
                        "total 833 = 188 + 581 + 64"),
@@ -143,71 +187,45 @@ def reproduce(*, quick: bool = False, seed: int | None = None, data_dir: str | N
                           f"{100 * sig_exp:.0f} %, so its band covers almost anything); the fall "
                           "of the score with the horizon is the shared finding")),
     ]
-    tables = {"models": table, "fits": per_subject, "forecast": forecast_table}
-    figures = {
-        "fits": C.fits_figure(ds, {m: cmp.fits[m] for m in ("gompertz", "power_law",
-                                                              "exponential")},
-                              title="Individual fits, V = 1 mm³ at injection (day 0)"),
-        "ranking": C.ranking_figure(table, title="Individual fits: summed AIC"),
-        "forecast": _forecast_figure(forecast_table, n_fit),
-    }
-    notes = [
-        "Laws: " + ", ".join(MODELS) + " (Benzekry 2014 also fitted a generalised logistic "
-        "and a dynamic carrying-capacity model, which are not tgsim cards). von_bertalanffy "
-        "has its exponent free.",
-        "Error model: proportional, sigma estimated per mouse. Benzekry 2014 derived its own "
-        "measurement-error model from repeated measurements; its parameters could not be "
-        "consulted here, so they are not used.",
-        C.MISFIT_NOTE,
-        "Identifiable fits (all parameter RSE < 50 %): " + ", ".join(
-            f"{m} {v:.0f} %" for m, v in ident.items()) + ".",
-    ]
 
-    # -- population view (Vaghi 2020) ---------------------------------------------------
-    if population:
-        pops = {m: V.population(ds, m, v0=1.0, seed=seed, n_burn=saem_burn,
-                                n_iter=saem_iter, fast=quick,
-                                covariance="diagonal" if m == "exponential" else "full")
-                for m in POP_MODELS}
-        bic = {m: pops[m].bic for m in POP_MODELS}
-        g = pops["gompertz"]
-        jr, jk = g.param_names.index("growth_rate"), g.param_names.index("carrying_capacity")
-        alpha, beta = V.alpha_beta(g.individual[:, jr], g.individual[:, jk], 1.0)
-        r2 = C.r_squared(beta, alpha)
-        checks += [
-            rank_check("best population model (BIC) of exponential, logistic, Gompertz",
-                       ["gompertz"], sorted(bic, key=bic.get), top=1,
-                       source="Vaghi 2020, Abstract: exponential and logistic failed to "
-                       "describe the data, Gompertz gave very good fits"),
-            bound_check("Gompertz alpha-beta correlation R² (population EBEs)", 0.92, r2,
-                        source="Vaghi 2020, Abstract: R² > 0.92 in all groups",
-                        note="" if r2 > 0.92 else
-                        "random effects on (r, K) rather than (alpha, beta)"),
-        ]
-        tables["population"] = V.population_table(pops)
-        tables["alpha_beta"] = pd.DataFrame({"subject": [str(s) for s in g.subjects],
-                                             "alpha": alpha, "beta": beta})
-        figures["population_ranking"] = V.population_bic_figure(bic)
-        figures["alpha_beta"] = scatter_compare(
-            beta, alpha, xlabel="β = r (1/day)", ylabel="α = r ln(K/Vc) (1/day)",
-            identity=False, annotate=f"R² = {r2:.3f}",
-            title="Gompertz parameters (population EBEs)").figure
-        notes.append("Population estimates (no published counterpart consulted): " + "; ".join(
-            f"{r.model} {r.parameter}: typical {r.typical:.4g} {r.unit} (RSE "
-            f"{r.rse_pct:.0f} %), omega {r.omega:.3g} (SD), shrinkage {r.shrinkage_pct:.0f} %"
-            for r in tables["population"].itertuples()) + ". " + V.flag_note(pops))
-    notes.append(f"Options: quick={quick}, seed={seed}, n_fit={n_fit}, population={population}, "
-                 f"SAEM {saem_burn}+{saem_iter} iterations.")
-    return ValidationReport(
-        dataset=DATASET,
-        title="Benzekry 2014 — Lewis lung carcinoma volumes",
-        paper=PAPER,
-        reproduced="description (AIC ranking, RMSE, normality, identifiability) and "
-                   f"forecasting from the first {n_fit} points of six classical laws; "
-                   "population Gompertz (Vaghi 2020)",
-        checks=checks, tables=tables, figures=figures, failed_fits=C.failed(cmp),
-        notes=notes,
-    )
+
+def _population_view(ds, seed: int, saem_burn: int, saem_iter: int, checks: list,
+                     tables: dict, figures: dict, notes: list[str], quick: bool = False) -> None:
+    """The population (SAEM) fits of Vaghi 2020: their checks, tables, figures and note,
+    added to the report's."""
+    import pandas as pd
+
+    pops = {m: V.population(ds, m, v0=1.0, seed=seed, n_burn=saem_burn,
+                            n_iter=saem_iter, fast=quick,
+                            covariance="diagonal" if m == "exponential" else "full")
+            for m in POP_MODELS}
+    bic = {m: pops[m].bic for m in POP_MODELS}
+    g = pops["gompertz"]
+    jr, jk = g.param_names.index("growth_rate"), g.param_names.index("carrying_capacity")
+    alpha, beta = V.alpha_beta(g.individual[:, jr], g.individual[:, jk], 1.0)
+    r2 = C.r_squared(beta, alpha)
+    checks += [
+        rank_check("best population model (BIC) of exponential, logistic, Gompertz",
+                   ["gompertz"], sorted(bic, key=bic.get), top=1,
+                   source="Vaghi 2020, Abstract: exponential and logistic failed to "
+                   "describe the data, Gompertz gave very good fits"),
+        bound_check("Gompertz alpha-beta correlation R² (population EBEs)", 0.92, r2,
+                    source="Vaghi 2020, Abstract: R² > 0.92 in all groups",
+                    note="" if r2 > 0.92 else
+                    "random effects on (r, K) rather than (alpha, beta)"),
+    ]
+    tables["population"] = V.population_table(pops)
+    tables["alpha_beta"] = pd.DataFrame({"subject": [str(s) for s in g.subjects],
+                                         "alpha": alpha, "beta": beta})
+    figures["population_ranking"] = V.population_bic_figure(bic)
+    figures["alpha_beta"] = scatter_compare(
+        beta, alpha, xlabel="β = r (1/day)", ylabel="α = r ln(K/Vc) (1/day)",
+        identity=False, annotate=f"R² = {r2:.3f}",
+        title="Gompertz parameters (population EBEs)").figure
+    notes.append("Population estimates (no published counterpart consulted): " + "; ".join(
+        f"{r.model} {r.parameter}: typical {r.typical:.4g} {r.unit} (RSE "
+        f"{r.rse_pct:.0f} %), omega {r.omega:.3g} (SD), shrinkage {r.shrinkage_pct:.0f} %"
+        for r in tables["population"].itertuples()) + ". " + V.flag_note(pops))
 
 
 def _rank_note(order: list[str], ident: dict[str, float]) -> str:

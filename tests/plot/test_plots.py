@@ -238,12 +238,13 @@ def test_colony_classes_and_histogram():
 
 
 def test_colony_plot_on_a_spread_result():
-    from tgsim.metastasis import MetastasisModel, simulate_spread
+    from tgsim.metastasis import MetastasisModel, metastatic_spread
 
-    res = simulate_spread("exponential", np.linspace(0, 200, 21),
-                          {"initial_volume": 10.0, "growth_rate": 0.02},
-                          MetastasisModel(seeding_rate=1e-3, seeding_exponent=1.0),
-                          primary_points=201)
+    res = metastatic_spread("exponential",
+                            MetastasisModel(seeding_rate=1e-3, seeding_exponent=1.0),
+                            times=np.linspace(0, 200, 21),
+                            params={"initial_volume": 10.0, "growth_rate": 0.02},
+                            primary_points=201)
     ax = tp.plot(res)
     assert len(ax.lines) == 4
     assert_finite(ax)

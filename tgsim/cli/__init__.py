@@ -16,8 +16,8 @@ import threading
 from ..errors import TgsimError
 
 #: subcommand modules, in the order ``tgsim --help`` lists them
-SUBCOMMANDS = ("run", "simulate", "fit", "gdrate", "assess", "models", "datasets", "explore",
-               "gallery", "compile")
+SUBCOMMANDS = ("run", "simulate", "fit", "sample", "gdrate", "assess", "models", "datasets",
+               "explore", "gallery", "compile")
 
 
 def build_parser() -> argparse.ArgumentParser:

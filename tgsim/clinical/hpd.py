@@ -300,6 +300,53 @@ def hyperprogression(
     (True, 7.15)
     """
     name = _definition_name(definition)
+    t, s, td = _check_series(days, sums_mm, treatment_day, new_lesions_in_involved_organ)
+    needs_ref = HYPERPROGRESSION_DEFINITIONS[name][1]
+    tol = 1e-9 * max(1.0, abs(td))
+    before = np.flatnonzero(t <= td + tol)
+    after = np.flatnonzero(t > td + tol)
+    if before.size == 0 or after.size == 0:
+        missing = "an assessment on or before" if before.size == 0 else "an assessment after"
+        return HyperprogressionResult(
+            name, False, None, f"not computable: no {missing} treatment_day={td:g}"
+        )
+    ib, ie = int(before[-1]), int(after[0])
+    kinetics = _period_kinetics(t, s, ib, ie, int(before[-2]) if before.size >= 2 else None)
+    if needs_ref and before.size < 2:
+        return HyperprogressionResult(
+            name,
+            False,
+            None,
+            "not computable: needs a pre-baseline scan (two assessments on or before "
+            f"treatment_day={td:g})",
+            **kinetics,
+        )
+    if needs_ref and not np.isfinite(kinetics.get("tgr_ref", math.nan)):
+        return HyperprogressionResult(
+            name, False, None, "not computable: the pre-baseline sum is 0", **kinetics
+        )
+
+    base, first = float(s[ib]), float(s[ie])
+    any_new = bool(new_lesions or (new_lesions_in_involved_organ or 0) > 0 or new_organ)
+    sum_pd = base > 0 and bool(at_least(first, 1.2 * base)) and bool(at_least(first - base, 5.0))
+    evidence = _Evidence(
+        name=name,
+        kinetics=kinetics,
+        pd_first=sum_pd or any_new,
+        early=kinetics["first_evaluation_day"] - td < _TWO_MONTHS,
+        within_two_months=bool(kinetics["first_evaluation_day"] - td <= _TWO_MONTHS + tol),
+        change=kinetics.get("change_from_baseline_pct", math.nan),
+        in_involved_organ=new_lesions_in_involved_organ,
+        new_organ=new_organ,
+    )
+    return _RULES[name](evidence)
+
+
+def _check_series(
+    days: ArrayLike, sums_mm: ArrayLike, treatment_day: float,
+    new_lesions_in_involved_organ: int | None,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Days, sums and treatment day as checked floats."""
     t = check_days(days)
     s = as_float_array("sums_mm", sums_mm, minimum=0.0)
     if s.shape != t.shape:
@@ -318,33 +365,29 @@ def hyperprogression(
             "`new_lesions_in_involved_organ` must be None or an integer >= 0; "
             f"got {new_lesions_in_involved_organ!r}"
         )
+    return t, s, td
 
-    needs_ref = HYPERPROGRESSION_DEFINITIONS[name][1]
-    tol = 1e-9 * max(1.0, abs(td))
-    before = np.flatnonzero(t <= td + tol)
-    after = np.flatnonzero(t > td + tol)
-    fields: dict[str, float] = {}
-    if before.size == 0 or after.size == 0:
-        missing = "an assessment on or before" if before.size == 0 else "an assessment after"
-        return HyperprogressionResult(
-            name, False, None, f"not computable: no {missing} treatment_day={td:g}"
-        )
-    ib, ie = int(before[-1]), int(after[0])
-    fields["baseline_day"] = float(t[ib])
-    fields["first_evaluation_day"] = float(t[ie])
+
+def _period_kinetics(
+    t: np.ndarray, s: np.ndarray, ib: int, ie: int, ip: int | None
+) -> dict[str, float]:
+    """Days, change from baseline and TGR / TGK of the experimental period (baseline ``ib``
+    to first evaluation ``ie``) and, with a pre-baseline scan ``ip``, of the reference
+    period and the ratios: the fields of a :class:`HyperprogressionResult`."""
+    kinetics: dict[str, float] = {}
+    kinetics["baseline_day"] = float(t[ib])
+    kinetics["first_evaluation_day"] = float(t[ie])
     base, first = float(s[ib]), float(s[ie])
     if base > 0:
-        fields["change_from_baseline_pct"] = 100.0 * (first / base - 1.0)
+        kinetics["change_from_baseline_pct"] = 100.0 * (first / base - 1.0)
     tgr_exp = float(tumour_growth_rate([t[ib], t[ie]], [base, first]))
     tgk_exp = float(tumour_growth_kinetics([t[ib], t[ie]], [base, first]))
-    fields.update(tgr_exp=tgr_exp, tgk_exp=tgk_exp)
-    has_ref = before.size >= 2
-    if has_ref:
-        ip = int(before[-2])
+    kinetics.update(tgr_exp=tgr_exp, tgk_exp=tgk_exp)
+    if ip is not None:
         pre = float(s[ip])
         tgr_ref = float(tumour_growth_rate([t[ip], t[ib]], [pre, base]))
         tgk_ref = float(tumour_growth_kinetics([t[ip], t[ib]], [pre, base]))
-        fields.update(
+        kinetics.update(
             prebaseline_day=float(t[ip]),
             tgr_ref=tgr_ref,
             tgk_ref=tgk_ref,
@@ -352,79 +395,89 @@ def hyperprogression(
             tgk_ratio=_ratio(tgk_exp, tgk_ref),
             delta_tgr=tgr_exp - tgr_ref if np.isfinite(tgr_ref) else math.nan,
         )
-    if needs_ref and not has_ref:
-        return HyperprogressionResult(
-            name,
-            False,
+    return kinetics
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    """What the definitions judge: the period kinetics, RECIST progression at the first
+    evaluation (on the sum or by new lesions), its timing and the new-lesion counts."""
+
+    name: str
+    kinetics: dict[str, float]
+    pd_first: bool
+    early: bool  # first evaluation less than 2 months after treatment start
+    within_two_months: bool  # ... at most 2 months after (with a rounding tolerance)
+    change: float  # change of the sum from baseline, %
+    in_involved_organ: int | None
+    new_organ: bool | None
+
+    def result(self, flag: bool | None, reason: str) -> HyperprogressionResult:
+        return HyperprogressionResult(self.name, flag is not None, flag, reason,
+                                      **self.kinetics)
+
+
+def _champiat2017(ev: _Evidence) -> HyperprogressionResult:
+    acc = _accelerated(ev.kinetics["tgr_exp"], ev.kinetics["tgr_ref"], 2.0, strict=False)
+    return ev.result(
+        ev.pd_first and acc, f"PD at first evaluation: {ev.pd_first}; TGR ratio >= 2: {acc}"
+    )
+
+
+def _saada_bouzid2017(ev: _Evidence) -> HyperprogressionResult:
+    acc = _accelerated(ev.kinetics["tgk_exp"], ev.kinetics["tgk_ref"], 2.0, strict=False)
+    return ev.result(acc, f"TGK ratio >= 2: {acc}")
+
+
+def _kato2017(ev: _Evidence) -> HyperprogressionResult:
+    ttf = ev.pd_first and ev.early
+    burden = bool(np.isfinite(ev.change) and ev.change > 50.0)
+    pace = _accelerated(ev.kinetics["tgk_exp"], ev.kinetics["tgk_ref"], 2.0, strict=True)
+    return ev.result(
+        ttf and burden and pace,
+        f"PD at first evaluation < 2 months: {ttf}; > 50 % increase: {burden}; "
+        f"pace (TGK) ratio > 2: {pace}",
+    )
+
+
+def _delta_tgr(ev: _Evidence) -> HyperprogressionResult:
+    """Ferrara 2018 (delta TGR > 50) and Kas 2020 (> 100)."""
+    limit = 50.0 if ev.name == "ferrara2018" else 100.0
+    delta = ev.kinetics["delta_tgr"]
+    big = bool(np.isfinite(delta) and delta > limit)
+    return ev.result(
+        ev.pd_first and big, f"PD at first evaluation: {ev.pd_first}; delta TGR > {limit:g}: {big}"
+    )
+
+
+def _matos2020(ev: _Evidence) -> HyperprogressionResult:
+    if not ev.within_two_months:
+        return ev.result(False, "first evaluation later than 2 months after treatment start")
+    big = bool(np.isfinite(ev.change) and at_least(ev.change, 40.0))
+    moderate = bool(np.isfinite(ev.change) and at_least(ev.change, 20.0))
+    multiple = _either(
+        None if ev.in_involved_organ is None else ev.in_involved_organ >= 2,
+        ev.new_organ,
+    )
+    if big:
+        return ev.result(True, ">= 40 % increase from baseline at first evaluation")
+    if not moderate:
+        return ev.result(False, "< 20 % increase from baseline at first evaluation")
+    if multiple is None:
+        return ev.result(
             None,
-            "not computable: needs a pre-baseline scan (two assessments on or before "
-            f"treatment_day={td:g})",
-            **fields,
+            "not computable: >= 20 % increase, and whether multiple new lesions appeared is "
+            "unknown (give new_lesions_in_involved_organ / new_organ)",
         )
-    if needs_ref and not np.isfinite(fields.get("tgr_ref", math.nan)):
-        return HyperprogressionResult(
-            name, False, None, "not computable: the pre-baseline sum is 0", **fields
-        )
+    return ev.result(multiple, f">= 20 % increase; multiple new lesions: {multiple}")
 
-    any_new = bool(new_lesions or (new_lesions_in_involved_organ or 0) > 0 or new_organ)
-    sum_pd = base > 0 and bool(at_least(first, 1.2 * base)) and bool(at_least(first - base, 5.0))
-    pd_first = sum_pd or any_new
-    early = fields["first_evaluation_day"] - td < _TWO_MONTHS
-    within_two_months = bool(fields["first_evaluation_day"] - td <= _TWO_MONTHS + tol)
-    change = fields.get("change_from_baseline_pct", math.nan)
 
-    def result(flag: bool | None, reason: str) -> HyperprogressionResult:
-        return HyperprogressionResult(name, flag is not None, flag, reason, **fields)
-
-    if name == "champiat2017":
-        acc = _accelerated(tgr_exp, fields["tgr_ref"], 2.0, strict=False)
-        return result(
-            pd_first and acc, f"PD at first evaluation: {pd_first}; TGR ratio >= 2: {acc}"
-        )
-    if name == "saada-bouzid2017":
-        acc = _accelerated(tgk_exp, fields["tgk_ref"], 2.0, strict=False)
-        return result(acc, f"TGK ratio >= 2: {acc}")
-    if name == "kato2017":
-        ttf = pd_first and early
-        burden = bool(np.isfinite(change) and change > 50.0)
-        pace = _accelerated(tgk_exp, fields["tgk_ref"], 2.0, strict=True)
-        return result(
-            ttf and burden and pace,
-            f"PD at first evaluation < 2 months: {ttf}; > 50 % increase: {burden}; "
-            f"pace (TGK) ratio > 2: {pace}",
-        )
-    if name in ("ferrara2018", "kas2020"):
-        limit = 50.0 if name == "ferrara2018" else 100.0
-        big = bool(np.isfinite(fields["delta_tgr"]) and fields["delta_tgr"] > limit)
-        return result(
-            pd_first and big, f"PD at first evaluation: {pd_first}; delta TGR > {limit:g}: {big}"
-        )
-    if name == "matos2020":
-        if not within_two_months:
-            return result(False, "first evaluation later than 2 months after treatment start")
-        big = bool(np.isfinite(change) and at_least(change, 40.0))
-        moderate = bool(np.isfinite(change) and at_least(change, 20.0))
-        multiple = _either(
-            None if new_lesions_in_involved_organ is None else new_lesions_in_involved_organ >= 2,
-            new_organ,
-        )
-        if big:
-            return result(True, ">= 40 % increase from baseline at first evaluation")
-        if not moderate:
-            return result(False, "< 20 % increase from baseline at first evaluation")
-        if multiple is None:
-            return result(
-                None,
-                "not computable: >= 20 % increase, and whether multiple new lesions appeared is "
-                "unknown (give new_lesions_in_involved_organ / new_organ)",
-            )
-        return result(multiple, f">= 20 % increase; multiple new lesions: {multiple}")
-    # lo-russo2019
+def _lo_russo2019(ev: _Evidence) -> HyperprogressionResult:
     crit: list[bool | None] = [
-        pd_first and early,
-        bool(np.isfinite(change) and at_least(change, 50.0)),
-        None if new_lesions_in_involved_organ is None else new_lesions_in_involved_organ >= 2,
-        new_organ,
+        ev.pd_first and ev.early,
+        bool(np.isfinite(ev.change) and at_least(ev.change, 50.0)),
+        None if ev.in_involved_organ is None else ev.in_involved_organ >= 2,
+        ev.new_organ,
     ]
     met = sum(1 for c in crit if c is True)
     unknown = sum(1 for c in crit if c is None)
@@ -433,10 +486,21 @@ def hyperprogression(
         f"lesions in an involved organ {crit[2]}, new organ {crit[3]} (ECOG not assessed)"
     )
     if met >= 3:
-        return result(True, text)
+        return ev.result(True, text)
     if met + unknown < 3:
-        return result(False, text)
-    return result(None, "not computable: " + text)
+        return ev.result(False, text)
+    return ev.result(None, "not computable: " + text)
+
+
+_RULES = {
+    "champiat2017": _champiat2017,
+    "saada-bouzid2017": _saada_bouzid2017,
+    "kato2017": _kato2017,
+    "ferrara2018": _delta_tgr,
+    "kas2020": _delta_tgr,
+    "matos2020": _matos2020,
+    "lo-russo2019": _lo_russo2019,
+}
 
 
 def _either(a: bool | None, b: bool | None) -> bool | None:

@@ -142,51 +142,82 @@ def validate_lesion_table(
     df = df.reset_index(drop=True)
     df[WHERE] = where
 
-    def fail(i: int, col: str, rule: str, value: Any) -> DataError:
-        return DataError(f"{prefix}{df[WHERE].iat[i]}, column `{col}`: {rule}; got {value!r}")
+    _read_labels(df, prefix)
+    _read_days(df, prefix)
+    _read_kinds(df, prefix)
+    diam = _read_diameters(df, prefix)
+    if "organ" in df.columns:
+        df["organ"] = ["" if _blank(v) else str(v).strip() for v in df["organ"].tolist()]
+    else:
+        df["organ"] = ""
+    _read_nodes(df, prefix)
+    _read_statuses(df, prefix, diam)
+    _check_unique_records(df, prefix)
+    _check_constant_per_lesion(df, prefix)
+    df = _sort_by_subject_and_day(df, prefix)
+    return df[[*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS, WHERE]]
 
+
+def _fail(df: pd.DataFrame, prefix: str, i: int, col: str, rule: str, value: Any) -> DataError:
+    """The error for row ``i`` of ``df``, naming the file, row, column, rule and value."""
+    return DataError(f"{prefix}{df[WHERE].iat[i]}, column `{col}`: {rule}; got {value!r}")
+
+
+def _read_labels(df: pd.DataFrame, prefix: str) -> None:
+    """``subject`` and ``lesion`` as non-empty text (whole-number floats without ``.0``)."""
     for col in ("subject", "lesion"):
         vals = df[col].tolist()
         out = []
         for i, v in enumerate(vals):
             if _blank(v):
-                raise fail(i, col, "must not be empty", v)
+                raise _fail(df, prefix, i, col, "must not be empty", v)
             if isinstance(v, float) and float(v).is_integer():
                 v = int(v)
             out.append(str(v).strip())
         df[col] = out
 
+
+def _read_days(df: pd.DataFrame, prefix: str) -> None:
+    """``day`` as finite float64 numbers of days."""
     day = pd.to_numeric(df["day"], errors="coerce").to_numpy(dtype=np.float64)
     bad = np.flatnonzero(~np.isfinite(day))
     if bad.size:
         i = int(bad[0])
-        raise fail(i, "day", "must be a finite number of days", df["day"].iat[i])
+        raise _fail(df, prefix, i, "day", "must be a finite number of days", df["day"].iat[i])
     df["day"] = day
 
-    # kind
-    if "kind" in df.columns:
-        kinds = []
-        for i, v in enumerate(df["kind"].tolist()):
-            if _blank(v):
-                kinds.append("target")
-                continue
-            k = _KIND_ALIASES.get(str(v).strip().lower())
-            if k is None:
-                raise fail(i, "kind", f"must be one of {list(KINDS)}", v)
-            kinds.append(k)
-        df["kind"] = kinds
-    else:
-        df["kind"] = "target"
 
+def _read_kinds(df: pd.DataFrame, prefix: str) -> None:
+    """``kind`` as one of :data:`KINDS` (aliases accepted; empty or absent = target)."""
+    if "kind" not in df.columns:
+        df["kind"] = "target"
+        return
+    kinds = []
+    for i, v in enumerate(df["kind"].tolist()):
+        if _blank(v):
+            kinds.append("target")
+            continue
+        k = _KIND_ALIASES.get(str(v).strip().lower())
+        if k is None:
+            raise _fail(df, prefix, i, "kind", f"must be one of {list(KINDS)}", v)
+        kinds.append(k)
+    df["kind"] = kinds
+
+
+def _read_diameters(df: pd.DataFrame, prefix: str) -> np.ndarray:
+    """``diameter_mm`` as float64 >= 0, NaN allowed for non-target and new lesions only;
+    returns the diameters."""
     raw_d = df["diameter_mm"]
     diam = pd.to_numeric(raw_d, errors="coerce").to_numpy(dtype=np.float64)
     for i in range(len(df)):
         d = diam[i]
         if np.isnan(d):
             if not _blank(raw_d.iat[i]):
-                raise fail(i, "diameter_mm", "must be a number of mm", raw_d.iat[i])
+                raise _fail(df, prefix, i, "diameter_mm", "must be a number of mm", raw_d.iat[i])
             if df["kind"].iat[i] == "target":
-                raise fail(
+                raise _fail(
+                    df,
+                    prefix,
                     i,
                     "diameter_mm",
                     "must be a number >= 0 for a target lesion (NaN/empty; a lesion not "
@@ -194,32 +225,34 @@ def validate_lesion_table(
                     raw_d.iat[i],
                 )
         elif not np.isfinite(d) or d < 0:
-            raise fail(i, "diameter_mm", "must be a finite number >= 0", d)
+            raise _fail(df, prefix, i, "diameter_mm", "must be a finite number >= 0", d)
     df["diameter_mm"] = diam
+    return diam
 
-    if "organ" in df.columns:
-        df["organ"] = ["" if _blank(v) else str(v).strip() for v in df["organ"].tolist()]
-    else:
-        df["organ"] = ""
 
-    if "is_node" in df.columns:
-        nodes = []
-        for i, v in enumerate(df["is_node"].tolist()):
-            if isinstance(v, bool | np.bool_):
-                nodes.append(bool(v))
-                continue
-            s = "" if _blank(v) else str(v).strip().lower()
-            if s in _TRUE:
-                nodes.append(True)
-            elif s in _FALSE:
-                nodes.append(False)
-            else:
-                raise fail(i, "is_node", "must be true or false", v)
-        df["is_node"] = nodes
-    else:
+def _read_nodes(df: pd.DataFrame, prefix: str) -> None:
+    """``is_node`` as bool (true/false, yes/no, 1/0; empty or absent = False)."""
+    if "is_node" not in df.columns:
         df["is_node"] = False
+        return
+    nodes = []
+    for i, v in enumerate(df["is_node"].tolist()):
+        if isinstance(v, bool | np.bool_):
+            nodes.append(bool(v))
+            continue
+        s = "" if _blank(v) else str(v).strip().lower()
+        if s in _TRUE:
+            nodes.append(True)
+        elif s in _FALSE:
+            nodes.append(False)
+        else:
+            raise _fail(df, prefix, i, "is_node", "must be true or false", v)
+    df["is_node"] = nodes
 
-    # status
+
+def _read_statuses(df: pd.DataFrame, prefix: str, diam: np.ndarray) -> None:
+    """``status`` as one of :data:`STATUSES` or ""; an empty status of a non-target lesion
+    follows from its diameter (absent if 0, or under 10 mm for a node)."""
     statuses: list[str] = []
     has_status = "status" in df.columns
     for i in range(len(df)):
@@ -235,11 +268,13 @@ def validate_lesion_table(
             continue
         s = str(v).strip().lower()
         if s not in STATUSES:
-            raise fail(i, "status", f"must be one of {list(STATUSES)} or empty", v)
+            raise _fail(df, prefix, i, "status", f"must be one of {list(STATUSES)} or empty", v)
         statuses.append(s)
     df["status"] = statuses
 
-    # duplicates
+
+def _check_unique_records(df: pd.DataFrame, prefix: str) -> None:
+    """No two rows share (subject, day, lesion)."""
     key = df[["subject", "day", "lesion"]]
     dup = key.duplicated(keep=False)
     if dup.any():
@@ -253,7 +288,9 @@ def validate_lesion_table(
             f"`subject, day, lesion`: duplicate (subject, day, lesion) = ({s!r}, {d!r}, {les!r})"
         )
 
-    # one kind and one node flag per lesion
+
+def _check_constant_per_lesion(df: pd.DataFrame, prefix: str) -> None:
+    """One kind and one node flag per lesion."""
     for (s, les), g in df.groupby(["subject", "lesion"], sort=False):
         for col in ("kind", "is_node"):
             vals = g[col].tolist()
@@ -265,7 +302,10 @@ def validate_lesion_table(
                     f"({g[WHERE].iat[0]})"
                 )
 
-    # day order
+
+def _sort_by_subject_and_day(df: pd.DataFrame, prefix: str) -> pd.DataFrame:
+    """Rows sorted by subject (order of first appearance), then day (stable), with a
+    warning when a lesion's days were not increasing."""
     order = {s: k for k, s in enumerate(dict.fromkeys(df["subject"]))}
     unsorted = []
     for (s, _), g in df.groupby(["subject", "lesion"], sort=False):
@@ -277,12 +317,11 @@ def validate_lesion_table(
             f"{', '.join(map(repr, unsorted[:5]))}{' ...' if len(unsorted) > 5 else ''}; "
             "the rows were sorted by day",
             TgsimWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     df["_order"] = df["subject"].map(order)
     df = df.sort_values(["_order", "day"], kind="stable").drop(columns="_order")
-    df = df.reset_index(drop=True)
-    return df[[*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS, WHERE]]
+    return df.reset_index(drop=True)
 
 
 def lesions_to_dataset(table: pd.DataFrame, *, attrs: dict[str, Any] | None = None) -> xr.Dataset:

@@ -226,23 +226,60 @@ class _Rows:
 
 def _prepare_one(subject: str, g: _Rows, treatment_day: TreatmentDay, notes: list[str]) -> _Subject:
     all_days = np.unique(g.day)
+    base_day = _baseline_day(subject, g, treatment_day, all_days)
+    info, base_d, first_on = _lesion_info(subject, g, base_day)
+    targets, nontargets = _baseline_lesions(subject, info, base_d, first_on, base_day)
+    targets, derived_nt = _choose_targets(subject, targets, nontargets, info, base_d, notes)
+
+    days = all_days[all_days >= base_day]
+    pre_days = all_days[all_days < base_day]
+    grid = _Assessments.empty(days, pre_days, len(targets), len(nontargets))
+    _fill_assessments(grid, g, info, targets, nontargets, derived_nt)
+    new_in_involved, new_organ = _new_lesion_organs(grid.new_lists, info, targets, nontargets)
+    return _Subject(
+        subject=subject,
+        baseline_day=base_day,
+        days=days,
+        pre_days=pre_days,
+        target_ids=targets,
+        target_node=np.array([info[x]["node"] for x in targets], dtype=bool),
+        target_d=grid.target_d,
+        pre_target_d=grid.pre_target_d,
+        nt_ids=nontargets,
+        nt_status=grid.nt_status,
+        new_count=grid.new_count,
+        new_sum=grid.new_sum,
+        new_in_involved_organ=new_in_involved,
+        new_organ=new_organ,
+        first_row=g.where[0],
+    )
+
+
+def _baseline_day(
+    subject: str, g: _Rows, treatment_day: TreatmentDay, all_days: np.ndarray
+) -> float:
+    """The last assessment on or before the treatment day (the first one without it)."""
     td = _treatment_day_for(treatment_day, subject)
-    first_row = g.where[0]
     if td is None:
-        base_day = float(all_days[0])
-    else:
-        cand = all_days[all_days <= td + 1e-9 * max(1.0, abs(td))]
-        if cand.size == 0:
-            raise _NoBaseline(
-                f"{first_row}, column `day`: subject {subject!r} has no baseline: no "
-                f"assessment on or before treatment_day={td:g} (first day {all_days[0]:g})"
-            )
-        base_day = float(cand[-1])
-    n = len(g.lesion)
+        return float(all_days[0])
+    cand = all_days[all_days <= td + 1e-9 * max(1.0, abs(td))]
+    if cand.size == 0:
+        raise _NoBaseline(
+            f"{g.where[0]}, column `day`: subject {subject!r} has no baseline: no "
+            f"assessment on or before treatment_day={td:g} (first day {all_days[0]:g})"
+        )
+    return float(cand[-1])
+
+
+def _lesion_info(
+    subject: str, g: _Rows, base_day: float
+) -> tuple[dict[str, dict[str, Any]], dict[str, float], dict[str, str]]:
+    """Per lesion: kind, node flag, organ and first row; its baseline diameter; and its
+    first row on or after baseline. A new lesion at baseline is an error."""
     info: dict[str, dict[str, Any]] = {}
     base_d: dict[str, float] = {}
     first_on: dict[str, str] = {}
-    for i in range(n):
+    for i in range(len(g.lesion)):
         les, day = g.lesion[i], float(g.day[i])
         if les not in info:
             info[les] = {
@@ -261,10 +298,17 @@ def _prepare_one(subject: str, g: _Rows, treatment_day: TreatmentDay, notes: lis
             base_d[les] = float(g.diameter[i])
         if day >= base_day and les not in first_on:
             first_on[les] = g.where[i]
+    return info, base_d, first_on
 
+
+def _baseline_lesions(
+    subject: str, info: dict[str, dict[str, Any]], base_d: dict[str, float],
+    first_on: dict[str, str], base_day: float,
+) -> tuple[list[str], list[str]]:
+    """Target and non-target lesions measured at baseline, in input order; a target or
+    non-target lesion first seen after baseline is an error."""
     targets: list[str] = []
     nontargets: list[str] = []
-    derived_nt: set[str] = set()
     for les, inf in info.items():
         if inf["kind"] == "new":
             continue
@@ -281,8 +325,17 @@ def _prepare_one(subject: str, g: _Rows, treatment_day: TreatmentDay, notes: lis
             targets.append(les)
         else:
             nontargets.append(les)
+    return targets, nontargets
 
-    # measurability at baseline
+
+def _choose_targets(
+    subject: str, targets: list[str], nontargets: list[str], info: dict[str, dict[str, Any]],
+    base_d: dict[str, float], notes: list[str],
+) -> tuple[list[str], set[str]]:
+    """The RECIST 1.1 targets: measurable at baseline, at most 5 and 2 per organ (the
+    largest). The others join ``nontargets`` (in place), with a note each; returns the
+    targets in input order and the lesions so reclassified."""
+    derived_nt: set[str] = set()
     measurable: list[str] = []
     for les in targets:
         d0 = base_d[les]
@@ -313,43 +366,75 @@ def _prepare_one(subject: str, g: _Rows, treatment_day: TreatmentDay, notes: lis
             )
             nontargets.append(les)
             derived_nt.add(les)
-    targets = [les for les in measurable if les in chosen]  # keep input order
+    return [les for les in measurable if les in chosen], derived_nt  # keep input order
 
-    days = all_days[all_days >= base_day]
-    pre_days = all_days[all_days < base_day]
-    pos = {float(d): i for i, d in enumerate(days)}
-    pre_pos = {float(d): i for i, d in enumerate(pre_days)}
+
+@dataclass
+class _Assessments:
+    """One subject's assessments on the on-study (and pre-baseline) days."""
+
+    pos: dict[float, int]  # on-study day -> row
+    pre_pos: dict[float, int]  # pre-baseline day -> row
+    target_d: np.ndarray  # (days, targets), NaN = not assessed
+    pre_target_d: np.ndarray  # (pre_days, targets)
+    nt_status: np.ndarray  # (days, non-targets) of str, "" = not assessed
+    new_count: np.ndarray  # (days,)
+    new_sum: np.ndarray  # (days,) mm, measured new lesions
+    new_lists: list[list[str]]  # new lesions seen on each day
+
+    @classmethod
+    def empty(cls, days: np.ndarray, pre_days: np.ndarray, n_targets: int,
+              n_nontargets: int) -> _Assessments:
+        return cls(
+            pos={float(d): i for i, d in enumerate(days)},
+            pre_pos={float(d): i for i, d in enumerate(pre_days)},
+            target_d=np.full((days.size, n_targets), np.nan),
+            pre_target_d=np.full((pre_days.size, n_targets), np.nan),
+            nt_status=np.full((days.size, n_nontargets), "", dtype=object),
+            new_count=np.zeros(days.size, dtype=np.int64),
+            new_sum=np.zeros(days.size),
+            new_lists=[[] for _ in range(days.size)],
+        )
+
+
+def _fill_assessments(
+    grid: _Assessments, g: _Rows, info: dict[str, dict[str, Any]], targets: list[str],
+    nontargets: list[str], derived_nt: set[str],
+) -> None:
+    """Enter each row: target diameters, non-target states (from the diameter for a
+    reclassified target) and new lesions (present when NaN or > 0)."""
+    pos, pre_pos = grid.pos, grid.pre_pos
     tpos = {les: j for j, les in enumerate(targets)}
     npos = {les: j for j, les in enumerate(nontargets)}
-    target_d = np.full((days.size, len(targets)), np.nan)
-    pre_target_d = np.full((pre_days.size, len(targets)), np.nan)
-    nt_status = np.full((days.size, len(nontargets)), "", dtype=object)
-    new_count = np.zeros(days.size, dtype=np.int64)
-    new_sum = np.zeros(days.size)
-    involved = {info[x]["organ"] for x in (*targets, *nontargets)}
-    organ_known = all(info[x]["organ"] for x in (*targets, *nontargets))
-    new_lists: list[list[str]] = [[] for _ in range(days.size)]
-
-    for i in range(n):
+    for i in range(len(g.lesion)):
         les, day, d = g.lesion[i], float(g.day[i]), float(g.diameter[i])
         if les in tpos:
             if day in pos:
-                target_d[pos[day], tpos[les]] = d
+                grid.target_d[pos[day], tpos[les]] = d
             elif day in pre_pos:
-                pre_target_d[pre_pos[day], tpos[les]] = d
+                grid.pre_target_d[pre_pos[day], tpos[les]] = d
         elif les in npos and day in pos:
             if les in derived_nt:
                 gone = d < NODE_NORMAL_MM if info[les]["node"] else d == 0
-                nt_status[pos[day], npos[les]] = "absent" if gone else "present"
+                grid.nt_status[pos[day], npos[les]] = "absent" if gone else "present"
             else:
-                nt_status[pos[day], npos[les]] = g.status[i]
+                grid.nt_status[pos[day], npos[les]] = g.status[i]
         elif info[les]["kind"] == "new" and day in pos:
             if np.isnan(d) or d > 0:
-                new_count[pos[day]] += 1
-                new_lists[pos[day]].append(les)
+                grid.new_count[pos[day]] += 1
+                grid.new_lists[pos[day]].append(les)
                 if not np.isnan(d):
-                    new_sum[pos[day]] += d
+                    grid.new_sum[pos[day]] += d
 
+
+def _new_lesion_organs(
+    new_lists: list[list[str]], info: dict[str, dict[str, Any]], targets: list[str],
+    nontargets: list[str],
+) -> tuple[list[int | None], list[bool | None]]:
+    """Per day: most new lesions in one organ involved at baseline, and whether a new
+    lesion is in an organ not involved; None where an organ is unknown."""
+    involved = {info[x]["organ"] for x in (*targets, *nontargets)}
+    organ_known = all(info[x]["organ"] for x in (*targets, *nontargets))
     new_in_involved: list[int | None] = []
     new_organ: list[bool | None] = []
     for lst in new_lists:
@@ -364,24 +449,7 @@ def _prepare_one(subject: str, g: _Rows, treatment_day: TreatmentDay, notes: lis
                 counts[o] = counts.get(o, 0) + 1
         new_in_involved.append(max(counts.values(), default=0))
         new_organ.append(any(o not in involved for o in organs))
-
-    return _Subject(
-        subject=subject,
-        baseline_day=base_day,
-        days=days,
-        pre_days=pre_days,
-        target_ids=targets,
-        target_node=np.array([info[x]["node"] for x in targets], dtype=bool),
-        target_d=target_d,
-        pre_target_d=pre_target_d,
-        nt_ids=nontargets,
-        nt_status=nt_status,
-        new_count=new_count,
-        new_sum=new_sum,
-        new_in_involved_organ=new_in_involved,
-        new_organ=new_organ,
-        first_row=first_row,
-    )
+    return new_in_involved, new_organ
 
 
 # -------------------------------------------------------------- time-point response

@@ -287,9 +287,12 @@ def _check_analysis(value: Any, where: str) -> str:
 
 
 def _studies_root(where: str) -> Path | None:
-    """The source checkout holding the experiment file: the nearest folder above it with a
-    ``studies/__init__.py`` (the reproductions and studies are not installed)."""
-    for folder in Path(where).resolve().parents:
+    """The source checkout that holds ``studies/`` (the reproductions and studies are not
+    installed): the nearest folder above the experiment file, else above the working
+    folder, else the checkout tgsim itself runs from."""
+    here = Path.cwd().resolve()
+    package_checkout = Path(__file__).resolve().parents[2]
+    for folder in (*Path(where).resolve().parents, here, *here.parents, package_checkout):
         if (folder / "studies" / "__init__.py").is_file():
             return folder
     return None

@@ -477,10 +477,11 @@ JOBS: dict[str, tuple[tuple[str, ...], dict[str, bool]]] = {
     "fit_closed": (("common", "fit"), {"FIT_ODE": False, "FIT_FAST": True}),
     "fit_ode": (("common", "fit"), {"FIT_ODE": True, "FIT_FAST": False}),
     "metastasis": (("common", "simulate", "metastasis"), {}),
+    "sample": (("sample",), {}),
 }
 #: what a job's compile is announced as (first use, on stderr)
 _JOB_LABEL = {"simulate": "simulation", "fit_closed": "closed-form fit", "fit_ode": "ODE fit",
-              "metastasis": "metastasis"}
+              "metastasis": "metastasis", "sample": "sampler"}
 #: a template line importing the card stub or another template: replaced by the text
 #: that precedes it in the job module (these are the only placeholders)
 _PLACEHOLDER = re.compile(r"^from tgsim\.engine\.kernels\.(stub|templates\.\w+) import \*.*@\w+.*$",

@@ -291,6 +291,45 @@ def as_batch(
     DataError
         Malformed data, unknown units, negative sizes, unsorted times, a bad ``t0``.
     """
+    labels, T, Y, C, data_unit, source = _read_input(data, unit, censored)
+    stored, factor, kind = _unit_factor(data_unit, "data")
+    if kind == "other" and unit is None:
+        raise DataError(
+            f"`data`: values are in {data_unit!r}, which is not a size unit (mm^3, cm^3, ml, "
+            f"mm, cm); growth laws describe volumes in mm^3. Pass unit={data_unit!r} to fit "
+            "in that unit anyway (volume parameters such as initial_volume then carry it)"
+        )
+    from ._kernels import count_rows
+
+    n, m = Y.shape
+    T = np.ascontiguousarray(T, dtype=np.float64)
+    raw = np.ascontiguousarray(Y, dtype=np.float64)
+    Y, out_unit, conversion = _in_stored_unit(raw, data_unit, stored, factor, kind)
+    nu = np.empty(n, dtype=np.int64)
+    flags = np.empty((n, 4), dtype=np.int64)
+    count_rows(T, Y, kind != "other", log_scale, nu, flags)
+    _check_flags(flags, labels, raw)
+    n_log = int(flags[:, 2].sum())
+    if n_log:
+        warnings.warn(
+            f"{n_log} non-positive value(s) cannot enter a log-scale error model and were "
+            "left out (per subject: `excluded` of a population fit, `data.excluded` of a fit)",
+            TgsimWarning,
+            stacklevel=3,
+        )
+    Tc, Yc, Wc, oi, all_equal = _compact(T, Y, C, log_scale, nu, labels)
+    excluded = np.maximum(flags[:, 3] - nu, 0)
+    first = np.where(nu > 0, Tc[:, 0], np.nan)
+    t0a = _time_origin(t0, nu, first, labels)
+    return SeriesBatch(
+        subjects=np.asarray(labels), T=Tc, Y=Yc, W=Wc, nu=nu, obs_index=oi, n_obs_input=m,
+        excluded=excluded, t0=t0a.astype(np.float64), unit=out_unit, conversion=conversion,
+        all_equal=all_equal, source=source,
+    )
+
+
+def _read_input(data: Any, unit: str | None, censored: Any) -> tuple[Any, ...]:
+    """Labels, times, values, censoring flags, unit and source of any accepted input."""
     pd = _IfLoaded("pandas")
     xr = _IfLoaded("xarray")
 
@@ -321,31 +360,24 @@ def as_batch(
             "`data` must be a series Dataset, a CSV path, a DataFrame or a pair "
             f"(times, values); got {type(data).__name__}"
         )
-    stored, factor, kind = _unit_factor(data_unit, "data")
-    conversion = ""
-    if kind == "other" and unit is None:
-        raise DataError(
-            f"`data`: values are in {data_unit!r}, which is not a size unit (mm^3, cm^3, ml, "
-            f"mm, cm); growth laws describe volumes in mm^3. Pass unit={data_unit!r} to fit "
-            "in that unit anyway (volume parameters such as initial_volume then carry it)"
-        )
-    from ._kernels import compact_rows, count_rows
+    return labels, T, Y, C, data_unit, source
 
-    n, m = Y.shape
-    T = np.ascontiguousarray(T, dtype=np.float64)
-    raw = np.ascontiguousarray(Y, dtype=np.float64)
-    Y = raw
-    out_unit = stored
+
+def _in_stored_unit(
+    raw: np.ndarray, data_unit: str, stored: str, factor: float, kind: str
+) -> tuple[np.ndarray, str, str]:
+    """Values in the fitted unit (diameters as sphere volumes in mm^3), that unit and a
+    note of the conversion ("" when none)."""
     if kind == "length":
-        Y = SPHERE * (raw * factor) ** 3
-        out_unit = "mm^3"
-        conversion = "diameters d (mm) converted to sphere volumes pi d^3 / 6 (mm^3)"
-    elif factor != 1.0:
-        Y = raw * factor
-        conversion = f"values converted from {data_unit} to {stored} (x {factor:g})"
-    nu = np.empty(n, dtype=np.int64)
-    flags = np.empty((n, 4), dtype=np.int64)
-    count_rows(T, Y, kind != "other", log_scale, nu, flags)
+        return (SPHERE * (raw * factor) ** 3, "mm^3",
+                "diameters d (mm) converted to sphere volumes pi d^3 / 6 (mm^3)")
+    if factor != 1.0:
+        return raw * factor, stored, f"values converted from {data_unit} to {stored} (x {factor:g})"
+    return raw, stored, ""
+
+
+def _check_flags(flags: np.ndarray, labels: Any, raw: np.ndarray) -> None:
+    """Refuse the first infinite time or value, then the first negative size."""
     for col, what in ((0, "inf"), (1, "neg")):
         rows = np.flatnonzero(flags[:, col] >= 0)
         if rows.size:
@@ -358,14 +390,16 @@ def as_batch(
                 f"`data`: subject '{labels[s_]}', obs {o}: sizes must be >= 0; "
                 f"got {float(raw[s_, o])!r}"
             )
-    n_log = int(flags[:, 2].sum())
-    if n_log:
-        warnings.warn(
-            f"{n_log} non-positive value(s) cannot enter a log-scale error model and were "
-            "left out (per subject: `excluded` of a population fit, `data.excluded` of a fit)",
-            TgsimWarning,
-            stacklevel=3,
-        )
+
+
+def _compact(
+    T: np.ndarray, Y: np.ndarray, C: Any, log_scale: bool, nu: np.ndarray, labels: Any
+) -> tuple[np.ndarray, ...]:
+    """The usable points of each subject packed to the left: times, values, censoring
+    weights, input obs index and whether all values are equal; unsorted times raise."""
+    from ._kernels import compact_rows
+
+    n, m = Y.shape
     width = max(int(nu.max()) if n else 0, 1)
     Tc, Yc, Wc = np.empty((n, width)), np.empty((n, width)), np.empty((n, width))
     oi = np.empty((n, width), dtype=np.int64)
@@ -383,33 +417,33 @@ def as_batch(
             f"`data`: times of subject '{labels[s_]}' must be strictly increasing; got "
             f"{Tc[s_, i + 1]:g} after {Tc[s_, i]:g} (obs {oi[s_, i + 1]} and {oi[s_, i]})"
         )
-    excluded = np.maximum(flags[:, 3] - nu, 0)
-    first = np.where(nu > 0, Tc[:, 0], np.nan)
+    return Tc, Yc, Wc, oi, all_equal
+
+
+def _time_origin(t0: Any, nu: np.ndarray, first: np.ndarray, labels: Any) -> np.ndarray:
+    """``t0`` per subject (default: the first usable time, 0 for a subject without one),
+    never after the first measurement."""
+    n = nu.size
     if t0 is None:
-        t0a = np.where(nu > 0, first, 0.0)
-    else:
-        try:
-            t0a = np.array(t0, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise DataError(
-                f"`t0` must be a number of days or one per subject; got {t0!r}"
-            ) from None
-        if t0a.ndim == 0:
-            t0a = np.full(n, float(t0a))
-        if t0a.shape != (n,):
-            raise DataError(f"`t0` must be a scalar or have one value per subject ({n}); "
-                            f"got shape {t0a.shape}")
-        if not np.all(np.isfinite(t0a)):
-            raise DataError(f"`t0` must be finite; got {t0!r}")
-        late = (nu > 0) & (t0a > first)
-        if late.any():
-            s = int(np.flatnonzero(late)[0])
-            raise DataError(
-                f"`t0` must not be after a subject's first measurement; subject "
-                f"{labels[s]!r} has t0={t0a[s]:g} > first time {first[s]:g} (days)"
-            )
-    return SeriesBatch(
-        subjects=np.asarray(labels), T=Tc, Y=Yc, W=Wc, nu=nu, obs_index=oi, n_obs_input=m,
-        excluded=excluded, t0=t0a.astype(np.float64), unit=out_unit, conversion=conversion,
-        all_equal=all_equal, source=source,
-    )
+        return np.where(nu > 0, first, 0.0)
+    try:
+        t0a = np.array(t0, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError(
+            f"`t0` must be a number of days or one per subject; got {t0!r}"
+        ) from None
+    if t0a.ndim == 0:
+        t0a = np.full(n, float(t0a))
+    if t0a.shape != (n,):
+        raise DataError(f"`t0` must be a scalar or have one value per subject ({n}); "
+                        f"got shape {t0a.shape}")
+    if not np.all(np.isfinite(t0a)):
+        raise DataError(f"`t0` must be finite; got {t0!r}")
+    late = (nu > 0) & (t0a > first)
+    if late.any():
+        s = int(np.flatnonzero(late)[0])
+        raise DataError(
+            f"`t0` must not be after a subject's first measurement; subject "
+            f"{labels[s]!r} has t0={t0a[s]:g} > first time {first[s]:g} (days)"
+        )
+    return t0a

@@ -119,6 +119,7 @@ import os
 import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -530,6 +531,78 @@ def _build(
     import pandas as pd
     import xarray as xr
 
+    _check_build_options(duplicates, decimal, unit, quantity)
+    header = f"{source}, {locate(-1)}"
+    unit, quantity, renamed = _header_unit(frame, columns_map, source, locate(-1), unit,
+                                           quantity)
+    columns = list(frame.columns)
+    _check_layout_columns(frame, columns, header, source)
+
+    table = _Table(frame, locate, source, decimal)
+    attrs: dict[str, Any] = {}
+    table.original = renamed
+    if renamed:
+        attrs["column_mapping"] = "columns read as: " + ", ".join(
+            f"{old} -> {new}" for new, old in renamed.items())
+
+    # --- subject labels
+    subjects = table.strings("subject")
+    table.fail(subjects == "", "subject", lambda i: "missing subject label")
+
+    # --- time, values, quantity and units
+    days = _read_days(table, columns, subjects, header, date_reference, date_format, attrs)
+    values = table.numbers("value")
+    censored = table.booleans("censored") if "censored" in columns else np.zeros(table.n, bool)
+    qty = _read_quantity(table, columns, quantity)
+    ucol, unit_where = _read_units(table, columns, unit, qty, header)
+    values, measured = _convert_units(table, ucol, unit_where, qty, values, attrs)
+    if measured.kind is not None:
+        table.fail(
+            values < 0,
+            "value",
+            lambda i: f"negative size {table.raw('value')[i]!r}; sizes must be >= 0",
+        )
+
+    # --- subject-level labels
+    codes, labels = pd.factorize(pd.Series(subjects, dtype=object), sort=False)
+    coords_extra = _subject_coords(table, columns, subjects, codes, len(labels))
+
+    # --- sort within subject (stable) and check duplicates
+    rows = _Rows(source=source, locate=locate, subjects=subjects, codes=codes, labels=labels,
+                 days=days, values=values, censored=censored)
+    _note_unsorted(rows, warn, attrs)
+    grid = _Grid.of(_drop_duplicates(rows, duplicates, warn, attrs), codes, len(labels))
+
+    # --- padding
+    time_grid = grid(days, np.nan, np.float64)
+    value_grid = grid(values, np.nan, np.float64)
+    cens_grid = grid(censored, False, bool)
+    attrs_out = _zero_value_attrs(value_grid, time_grid, labels, measured.quantity, source)
+    attrs_out.update(attrs)
+
+    data_vars: dict[str, Any] = {
+        "time": (("subject", "obs"), time_grid, {"units": "day", "long_name": "time"}),
+        "value": (("subject", "obs"), value_grid,
+                  {"units": measured.unit, "long_name": measured.long_name}),
+        "censored": (
+            ("subject", "obs"),
+            cens_grid,
+            {"long_name": "left-censored at a detection limit (value is the limit)"},
+        ),
+        "n_obs": (("subject",), grid.n_obs, {"long_name": "number of observations"}),
+    }
+    if keep_extra:
+        _add_extra_columns(table, columns, grid, data_vars, warn)
+
+    coords: dict[str, Any] = {"subject": np.asarray(labels, dtype=object).astype(str)}
+    for col, vals in coords_extra.items():
+        coords[col] = ("subject", vals)
+    ds = xr.Dataset(data_vars, coords=coords, attrs=attrs_out)
+    return ds
+
+
+def _check_build_options(duplicates: str, decimal: str, unit: Any, quantity: Any) -> None:
+    """The reader's options: duplicate policy, decimal mark, unit and quantity types."""
     _check_choice("duplicates", duplicates, _DUPLICATE_POLICIES)
     _check_choice("decimal", decimal, (".", ","))
     if unit is not None and not isinstance(unit, str):
@@ -537,20 +610,31 @@ def _build(
     if quantity is not None and (not isinstance(quantity, str) or not quantity.strip()):
         raise DataError(f"quantity must be a non-empty string or None; got {quantity!r}")
 
-    header = f"{source}, {locate(-1)}"
-    header_unit, header_qty, renamed = _canonical_columns(frame, columns_map, source,
-                                                          locate(-1))
+
+def _header_unit(
+    frame: pd.DataFrame, columns_map: Any, source: str, where: str, unit: str | None,
+    quantity: str | None,
+) -> tuple[str | None, str | None, dict[str, str]]:
+    """Rename the columns to the layout's names and take the unit and quantity that the
+    value column's header carries; returns (unit, quantity, renamed columns)."""
+    header_unit, header_qty, renamed = _canonical_columns(frame, columns_map, source, where)
     if header_unit is not None:
         if unit is not None and SIZE_UNITS.get(unit.strip().lower(), (unit,))[0] != \
                 SIZE_UNITS[header_unit][0]:
             raise DataError(
-                f"{header}: unit argument {unit!r} contradicts the value column's header, "
-                f"which says {header_unit!r}"
+                f"{source}, {where}: unit argument {unit!r} contradicts the value column's "
+                f"header, which says {header_unit!r}"
             )
         unit = unit if unit is not None else header_unit
     if header_qty is not None and quantity is None and "quantity" not in frame.columns:
         quantity = header_qty
-    columns = list(frame.columns)
+    return unit, quantity, renamed
+
+
+def _check_layout_columns(
+    frame: pd.DataFrame, columns: list[str], header: str, source: str
+) -> None:
+    """The layout's required columns are present and the frame has rows."""
     found = ", ".join(map(str, columns)) or "(none)"
 
     def missing(col: str, hint: str = "") -> DataError:
@@ -575,85 +659,91 @@ def _build(
     if frame.shape[0] == 0:
         raise DataError(f"{source}: no data rows (only a header)")
 
-    table = _Table(frame, locate, source, decimal)
-    attrs: dict[str, Any] = {}
-    table.original = renamed
-    if renamed:
-        attrs["column_mapping"] = "columns read as: " + ", ".join(
-            f"{old} -> {new}" for new, old in renamed.items())
 
-    # --- subject labels
-    subjects = table.strings("subject")
-    table.fail(subjects == "", "subject", lambda i: "missing subject label")
+def _read_days(
+    table: _Table, columns: list[str], subjects: np.ndarray, header: str,
+    date_reference: str | None, date_format: str | None, attrs: dict[str, Any],
+) -> np.ndarray:
+    """Times in days: a ``day`` column (numbers, or dates made days from each subject's
+    first date) or ``time`` with ``time_unit``; a conversion is noted in ``attrs``."""
+    if "day" not in columns:
+        return _time_in_units(table, attrs)
+    dated = _dates_to_days(table, "day", subjects, date_reference, date_format)
+    if dated is not None:
+        days, attrs["time_conversion"] = dated
+        return days
+    if date_reference is not None:
+        raise DataError(
+            f"{header}: date_reference={date_reference!r} given but the time column "
+            "holds numbers (days), not dates"
+        )
+    return table.numbers("day")
 
-    # --- time, in days (dates become days from each subject's first date)
-    if "day" in columns:
-        dated = _dates_to_days(table, "day", subjects, date_reference, date_format)
-        if dated is not None:
-            days, attrs["time_conversion"] = dated
-        else:
-            if date_reference is not None:
-                raise DataError(
-                    f"{header}: date_reference={date_reference!r} given but the time column "
-                    "holds numbers (days), not dates"
-                )
-            days = table.numbers("day")
-    else:
-        t = table.numbers("time")
-        tu = np.array([s.lower() for s in table.strings("time_unit")], dtype=object)
-        factors = np.empty(table.n)
-        for name in pd.unique(tu):
-            rows = tu == name
-            if name not in TIME_UNITS:
-                raw = table.raw("time_unit")
-                table.fail(
-                    rows,
-                    "time_unit",
-                    lambda i, raw=raw: (
-                        f"unknown time unit {raw[i]!r}; use one of day, "
-                        "week (x 7), month (x 30.4375) or hour (/ 24)"
-                    ),
-                )
-            factors[rows] = TIME_UNITS[name]
-        days = t * factors
-        converted = sorted({str(n) for n in pd.unique(tu) if TIME_UNITS[n] != 1.0})
-        if converted:
-            attrs["time_conversion"] = "converted to days: " + "; ".join(
-                f"{n} x {TIME_UNITS[n]:g}" for n in converted
-            )
 
-    # --- values
-    values = table.numbers("value")
-    censored = table.booleans("censored") if "censored" in columns else np.zeros(table.n, bool)
+def _time_in_units(table: _Table, attrs: dict[str, Any]) -> np.ndarray:
+    """Days from the ``time`` and ``time_unit`` columns."""
+    import pandas as pd
 
-    # --- quantity
-    if "quantity" in columns:
-        qcol = table.strings("quantity")
-        fill = quantity.strip() if quantity else None
-        if fill is None:
-            table.fail(qcol == "", "quantity", lambda i: "missing quantity")
-        else:
-            qcol = np.where(qcol == "", fill, qcol)
-        distinct = pd.unique(qcol)
-        if len(distinct) > 1:
+    t = table.numbers("time")
+    tu = np.array([s.lower() for s in table.strings("time_unit")], dtype=object)
+    factors = np.empty(table.n)
+    for name in pd.unique(tu):
+        rows = tu == name
+        if name not in TIME_UNITS:
+            raw = table.raw("time_unit")
             table.fail(
-                qcol != qcol[0],
-                "quantity",
-                lambda i: (
-                    f"quantity {qcol[i]!r} differs from {qcol[0]!r} on the first row; "
-                    "a series file holds one quantity"
+                rows,
+                "time_unit",
+                lambda i, raw=raw: (
+                    f"unknown time unit {raw[i]!r}; use one of day, "
+                    "week (x 7), month (x 30.4375) or hour (/ 24)"
                 ),
             )
-        if quantity is not None and quantity.strip() != qcol[0]:
-            raise DataError(
-                f"quantity argument {quantity!r} contradicts the file's quantity column "
-                f"({qcol[0]!r})"
-            )
-        qty: str | None = str(qcol[0])
-    else:
-        qty = quantity.strip() if quantity else None
+        factors[rows] = TIME_UNITS[name]
+    days = t * factors
+    converted = sorted({str(n) for n in pd.unique(tu) if TIME_UNITS[n] != 1.0})
+    if converted:
+        attrs["time_conversion"] = "converted to days: " + "; ".join(
+            f"{n} x {TIME_UNITS[n]:g}" for n in converted
+        )
+    return days
 
-    # --- units
+
+def _read_quantity(table: _Table, columns: list[str], quantity: str | None) -> str | None:
+    """The one quantity of the file: its ``quantity`` column, else the argument (or None)."""
+    import pandas as pd
+
+    if "quantity" not in columns:
+        return quantity.strip() if quantity else None
+    qcol = table.strings("quantity")
+    fill = quantity.strip() if quantity else None
+    if fill is None:
+        table.fail(qcol == "", "quantity", lambda i: "missing quantity")
+    else:
+        qcol = np.where(qcol == "", fill, qcol)
+    distinct = pd.unique(qcol)
+    if len(distinct) > 1:
+        table.fail(
+            qcol != qcol[0],
+            "quantity",
+            lambda i: (
+                f"quantity {qcol[i]!r} differs from {qcol[0]!r} on the first row; "
+                "a series file holds one quantity"
+            ),
+        )
+    if quantity is not None and quantity.strip() != qcol[0]:
+        raise DataError(
+            f"quantity argument {quantity!r} contradicts the file's quantity column "
+            f"({qcol[0]!r})"
+        )
+    return str(qcol[0])
+
+
+def _read_units(
+    table: _Table, columns: list[str], unit: str | None, qty: str | None, header: str
+) -> tuple[np.ndarray, str]:
+    """Each row's unit as written (the ``unit`` column, else the ``unit`` argument) and
+    the column that errors about it name."""
     if "unit" in columns:
         ucol = table.strings("unit")
         if unit is not None:
@@ -664,23 +754,42 @@ def _build(
                 "unit",
                 lambda i: "missing unit (give one per row, or pass unit=... as the default)",
             )
-        unit_where = "unit"
-    else:
-        if unit is None and qty is not None and _quantity_kind(qty) is None:
-            raise DataError(
-                f"{header}: no 'unit' column and no unit argument; quantity {qty!r} is not a "
-                "size, so its unit cannot be assumed: add a 'unit' column or pass unit=..."
-            )
-        if unit is None:
-            raise DataError(
-                f"{header}: the values have no unit, and tgsim does not guess one (a diameter "
-                "read as a volume is a silent, large error). Give it as a 'unit' column, in the "
-                "value column's name (volume_mm3, volume_cm3, diameter_mm, diameter_cm), or as "
-                "unit='mm^3' / unit='mm' (CLI: --unit mm^3 or --unit mm); diameters are fitted "
-                "as sphere-equivalent volumes pi d^3 / 6"
-            )
-        ucol = np.full(table.n, unit.strip(), dtype=object)
-        unit_where = "value"
+        return ucol, "unit"
+    if unit is None and qty is not None and _quantity_kind(qty) is None:
+        raise DataError(
+            f"{header}: no 'unit' column and no unit argument; quantity {qty!r} is not a "
+            "size, so its unit cannot be assumed: add a 'unit' column or pass unit=..."
+        )
+    if unit is None:
+        raise DataError(
+            f"{header}: the values have no unit, and tgsim does not guess one (a diameter "
+            "read as a volume is a silent, large error). Give it as a 'unit' column, in the "
+            "value column's name (volume_mm3, volume_cm3, diameter_mm, diameter_cm), or as "
+            "unit='mm^3' / unit='mm' (CLI: --unit mm^3 or --unit mm); diameters are fitted "
+            "as sphere-equivalent volumes pi d^3 / 6"
+        )
+    return np.full(table.n, unit.strip(), dtype=object), "value"
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """What ``value`` holds once read: quantity, stored unit, long name and size kind
+    (``"volume"``, ``"length"`` or None for a quantity that is not a size)."""
+
+    quantity: str
+    unit: str
+    long_name: str
+    kind: str | None
+
+
+def _convert_units(
+    table: _Table, ucol: np.ndarray, unit_where: str, qty: str | None, values: np.ndarray,
+    attrs: dict[str, Any],
+) -> tuple[np.ndarray, _Measured]:
+    """Values in the stored unit (sizes in mm^3 or mm; other quantities as given) and
+    what they measure; a conversion is noted in ``attrs``."""
+    import pandas as pd
+
     kind = _quantity_kind(qty) if qty is not None else None
     distinct_units = list(pd.unique(ucol))
     if qty is not None and kind is None:
@@ -695,75 +804,76 @@ def _build(
                     "use one unit throughout"
                 ),
             )
-        out_unit = str(ucol[0])
-        long_name = qty.replace("_", " ")
-    else:
-        dims_seen: dict[str, int] = {}
-        factor = np.ones(table.n)
+        return values, _Measured(qty, str(ucol[0]), qty.replace("_", " "), None)
+    factor, dim = _size_factors(table, ucol, unit_where, qty, kind, distinct_units)
+    out_unit = "mm^3" if dim == "volume" else "mm"
+    if qty is None:
+        qty = _DEFAULT_QUANTITY[dim]
+    long_name = (
+        _SIZE_LONG_NAMES[dim] if qty in _DEFAULT_QUANTITY.values() else (qty.replace("_", " "))
+    )
+    changed = factor != 1.0
+    if changed.any():
+        notes = []
         for u in distinct_units:
-            rows = ucol == u
-            key = str(u).lower()
-            if key not in SIZE_UNITS:
-                what = f"quantity {qty!r}" if qty is not None else "a size column"
-                table.fail(
-                    rows,
-                    unit_where,
-                    lambda i, u=u, what=what: (
-                        f"unknown unit {u!r} for {what}; use mm^3, cm^3, mm or cm"
-                        + (
-                            ""
-                            if qty is not None
-                            else " (for a quantity that is not a size, pass quantity=... or add a "
-                            "'quantity' column)"
-                        )
-                    ),
-                )
-            stored, f, dim = SIZE_UNITS[key]
-            if kind is not None and dim != kind:
-                table.fail(
-                    rows,
-                    unit_where,
-                    lambda i, u=u, dim=dim: (
-                        f"unit {u!r} is a {dim} but quantity {qty!r} is a {kind}"
-                    ),
-                )
-            dims_seen.setdefault(dim, int(np.flatnonzero(rows)[0]))
-            factor[rows] = f
-        if len(dims_seen) > 1:
-            first = max(dims_seen.values())
-            raise DataError(
-                f"{table.where(first, unit_where)}: unit {ucol[first]!r} mixes lengths and "
-                "volumes in one file; a series file holds one quantity"
+            stored, f, _ = SIZE_UNITS[str(u).lower()]
+            if f != 1.0:
+                k = int(np.sum(ucol == u))
+                notes.append(f"{u} x {f:g} on {k} row{'s' if k != 1 else ''}")
+        attrs["unit_conversion"] = f"converted to {out_unit}: " + "; ".join(notes)
+    return values * factor, _Measured(qty, out_unit, long_name, dim)
+
+
+def _size_factors(
+    table: _Table, ucol: np.ndarray, unit_where: str, qty: str | None, kind: str | None,
+    distinct_units: list[Any],
+) -> tuple[np.ndarray, str]:
+    """Each row's factor to the stored size unit and the one dimension (``"volume"`` or
+    ``"length"``) of the file's size units."""
+    dims_seen: dict[str, int] = {}
+    factor = np.ones(table.n)
+    for u in distinct_units:
+        rows = ucol == u
+        key = str(u).lower()
+        if key not in SIZE_UNITS:
+            what = f"quantity {qty!r}" if qty is not None else "a size column"
+            table.fail(
+                rows,
+                unit_where,
+                lambda i, u=u, what=what: (
+                    f"unknown unit {u!r} for {what}; use mm^3, cm^3, mm or cm"
+                    + (
+                        ""
+                        if qty is not None
+                        else " (for a quantity that is not a size, pass quantity=... or add a "
+                        "'quantity' column)"
+                    )
+                ),
             )
-        dim = next(iter(dims_seen))
-        kind = dim
-        out_unit = "mm^3" if dim == "volume" else "mm"
-        if qty is None:
-            qty = _DEFAULT_QUANTITY[dim]
-        long_name = (
-            _SIZE_LONG_NAMES[dim] if qty in _DEFAULT_QUANTITY.values() else (qty.replace("_", " "))
+        stored, f, dim = SIZE_UNITS[key]
+        if kind is not None and dim != kind:
+            table.fail(
+                rows,
+                unit_where,
+                lambda i, u=u, dim=dim: (
+                    f"unit {u!r} is a {dim} but quantity {qty!r} is a {kind}"
+                ),
+            )
+        dims_seen.setdefault(dim, int(np.flatnonzero(rows)[0]))
+        factor[rows] = f
+    if len(dims_seen) > 1:
+        first = max(dims_seen.values())
+        raise DataError(
+            f"{table.where(first, unit_where)}: unit {ucol[first]!r} mixes lengths and "
+            "volumes in one file; a series file holds one quantity"
         )
-        changed = factor != 1.0
-        if changed.any():
-            notes = []
-            for u in distinct_units:
-                stored, f, _ = SIZE_UNITS[str(u).lower()]
-                if f != 1.0:
-                    k = int(np.sum(ucol == u))
-                    notes.append(f"{u} x {f:g} on {k} row{'s' if k != 1 else ''}")
-            attrs["unit_conversion"] = f"converted to {out_unit}: " + "; ".join(notes)
-        values = values * factor
+    return factor, next(iter(dims_seen))
 
-    if kind is not None:
-        table.fail(
-            values < 0,
-            "value",
-            lambda i: f"negative size {table.raw('value')[i]!r}; sizes must be >= 0",
-        )
 
-    # --- subject-level labels
-    codes, labels = pd.factorize(pd.Series(subjects, dtype=object), sort=False)
-    n_subj = len(labels)
+def _subject_coords(
+    table: _Table, columns: list[str], subjects: np.ndarray, codes: np.ndarray, n_subj: int
+) -> dict[str, np.ndarray]:
+    """``arm`` and ``group`` per subject; each must be constant within a subject."""
     coords_extra: dict[str, np.ndarray] = {}
     for col in ("arm", "group"):
         if col in columns:
@@ -785,73 +895,60 @@ def _build(
                 ),
             )
             coords_extra[col] = per_subject.astype(str)
+    return coords_extra
 
-    # --- sort within subject (stable) and check duplicates
-    order = np.lexsort((days, codes))  # stable: equal keys keep file order
+
+@dataclass(frozen=True)
+class _Rows:
+    """The input rows once read, one entry per row in file order."""
+
+    source: str
+    locate: Callable[[int], str]
+    subjects: np.ndarray  # subject label of each row
+    codes: np.ndarray  # subject index of each row (order of first appearance)
+    labels: Any  # subject labels in order of first appearance
+    days: np.ndarray
+    values: np.ndarray
+    censored: np.ndarray
+
+
+def _note_unsorted(rows: _Rows, warn: bool, attrs: dict[str, Any]) -> None:
+    """Note (and warn about) subjects whose times are not increasing in file order."""
+    codes = rows.codes
     file_order = np.argsort(codes, kind="stable")
     same_subject = codes[file_order][1:] == codes[file_order][:-1]
-    went_back = same_subject & (np.diff(days[file_order]) < 0)
+    went_back = same_subject & (np.diff(rows.days[file_order]) < 0)
     if went_back.any():
         bad = np.unique(codes[file_order][1:][went_back])
-        names = [str(labels[c]) for c in bad]
+        names = [str(rows.labels[c]) for c in bad]
         listed = ", ".join(names[:_MAX_LISTED]) + (" ..." if len(names) > _MAX_LISTED else "")
         attrs["sorted_subjects"] = f"times sorted within {len(names)} subject(s): {listed}"
         if warn:
             warnings.warn(
-                f"{source}: times not in increasing order for {len(names)} subject(s) "
+                f"{rows.source}: times not in increasing order for {len(names)} subject(s) "
                 f"({listed}); sorted",
                 TgsimWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-    s_codes = codes[order]
-    s_days = days[order]
+
+
+def _drop_duplicates(
+    rows: _Rows, duplicates: str, warn: bool, attrs: dict[str, Any]
+) -> np.ndarray:
+    """Indices of the rows kept, sorted by subject then time (stable: equal keys keep file
+    order), after applying the ``duplicates`` policy to rows at one (subject, time)."""
+    order = np.lexsort((rows.days, rows.codes))  # stable: equal keys keep file order
+    s_codes = rows.codes[order]
+    s_days = rows.days[order]
     dup = np.flatnonzero((s_codes[1:] == s_codes[:-1]) & (s_days[1:] == s_days[:-1])) + 1
-    drop = np.zeros(table.n, bool)  # in sorted order
+    drop = np.zeros(order.size, bool)  # in sorted order
     if dup.size:
-        s_vals = values[order]
-        s_cens = censored[order]
-
-        def block_start(j: int) -> int:
-            k = j - 1
-            while k > 0 and s_codes[k - 1] == s_codes[j] and s_days[k - 1] == s_days[j]:
-                k -= 1
-            return k
-
-        def describe(j: int) -> str:
-            i0 = order[block_start(j)]
-            i1 = order[j]
-            return (
-                f"{source}: duplicate time: subject {subjects[i1]!r} has two measurements at day "
-                f"{days[i1]:g} ({locate(int(i0))} and {locate(int(i1))}, values "
-                f"{values[i0]:g} and {values[i1]:g})"
-            )
-
-        if duplicates == "error":
-            raise DataError(
-                f"{describe(int(dup[0]))}{_more(dup.size - 1)}; times within a subject must be "
-                "distinct"
-            )
-        identical = np.array(
-            [
-                s_vals[j] == s_vals[block_start(j)] and s_cens[j] == s_cens[block_start(j)]
-                for j in dup
-            ]
-        )
-        if duplicates == "drop_identical" and not identical.all():
-            j = int(dup[~identical][0])
-            raise DataError(
-                f"{describe(j)}{_more(int((~identical).sum()) - 1)}; the values differ, so "
-                "they cannot be merged (duplicates='drop_identical')"
-            )
-        if duplicates == "last":
-            for j in dup:
-                drop[block_start(int(j)) : j] = True
-        else:  # first, drop_identical
-            drop[dup] = True
+        identical = _apply_duplicate_policy(rows, order, dup, duplicates, drop)
         kept_note = []
         for j in np.flatnonzero(drop):
             i = order[j]
-            kept_note.append(f"{locate(int(i))} (subject {subjects[i]}, day {days[i]:g})")
+            kept_note.append(
+                f"{rows.locate(int(i))} (subject {rows.subjects[i]}, day {rows.days[i]:g})")
         n_conflicting = int((~identical).sum())
         attrs["duplicates_dropped"] = (
             f"{len(kept_note)} row(s) at a duplicate (subject, time) dropped, keeping the "
@@ -859,25 +956,90 @@ def _build(
             "with a different value: " + "; ".join(kept_note)
         )
         if warn and n_conflicting:
-            warnings.warn(f"{source}: {attrs['duplicates_dropped']}", TgsimWarning, stacklevel=3)
-    keep = order[~drop]
-    codes_k = codes[keep]
+            warnings.warn(f"{rows.source}: {attrs['duplicates_dropped']}", TgsimWarning,
+                          stacklevel=4)
+    return order[~drop]
 
-    # --- padding
-    n_obs = np.bincount(codes_k, minlength=n_subj).astype(np.int64)
-    width = int(n_obs.max())
-    starts = np.concatenate(([0], np.cumsum(n_obs)[:-1]))
-    pos = np.arange(keep.size) - starts[codes_k]
 
-    def grid(src: np.ndarray, fill: Any, dtype: Any) -> np.ndarray:
-        out = np.full((n_subj, width), fill, dtype=dtype)
-        out[codes_k, pos] = src[keep]
+def _apply_duplicate_policy(
+    rows: _Rows, order: np.ndarray, dup: np.ndarray, duplicates: str, drop: np.ndarray
+) -> np.ndarray:
+    """Mark in ``drop`` (sorted order) the repeats at the sorted positions ``dup``, or raise
+    as the policy says; returns whether each repeat equals the first of its block."""
+    s_codes = rows.codes[order]
+    s_days = rows.days[order]
+    s_vals = rows.values[order]
+    s_cens = rows.censored[order]
+
+    def block_start(j: int) -> int:
+        k = j - 1
+        while k > 0 and s_codes[k - 1] == s_codes[j] and s_days[k - 1] == s_days[j]:
+            k -= 1
+        return k
+
+    def describe(j: int) -> str:
+        i0 = order[block_start(j)]
+        i1 = order[j]
+        return (
+            f"{rows.source}: duplicate time: subject {rows.subjects[i1]!r} has two "
+            f"measurements at day {rows.days[i1]:g} ({rows.locate(int(i0))} and "
+            f"{rows.locate(int(i1))}, values {rows.values[i0]:g} and {rows.values[i1]:g})"
+        )
+
+    if duplicates == "error":
+        raise DataError(
+            f"{describe(int(dup[0]))}{_more(dup.size - 1)}; times within a subject must be "
+            "distinct"
+        )
+    identical = np.array(
+        [
+            s_vals[j] == s_vals[block_start(j)] and s_cens[j] == s_cens[block_start(j)]
+            for j in dup
+        ]
+    )
+    if duplicates == "drop_identical" and not identical.all():
+        j = int(dup[~identical][0])
+        raise DataError(
+            f"{describe(j)}{_more(int((~identical).sum()) - 1)}; the values differ, so "
+            "they cannot be merged (duplicates='drop_identical')"
+        )
+    if duplicates == "last":
+        for j in dup:
+            drop[block_start(int(j)) : j] = True
+    else:  # first, drop_identical
+        drop[dup] = True
+    return identical
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """Where each kept row goes in the padded (subject, obs) layout."""
+
+    keep: np.ndarray  # indices of the kept rows, sorted by subject then time
+    codes: np.ndarray  # subject index of each kept row
+    pos: np.ndarray  # obs index of each kept row
+    n_obs: np.ndarray  # int64 number of observations per subject
+    width: int  # length of the obs dimension
+
+    @classmethod
+    def of(cls, keep: np.ndarray, codes: np.ndarray, n_subj: int) -> _Grid:
+        codes_k = codes[keep]
+        n_obs = np.bincount(codes_k, minlength=n_subj).astype(np.int64)
+        starts = np.concatenate(([0], np.cumsum(n_obs)[:-1]))
+        pos = np.arange(keep.size) - starts[codes_k]
+        return cls(keep, codes_k, pos, n_obs, int(n_obs.max()))
+
+    def __call__(self, src: np.ndarray, fill: Any, dtype: Any) -> np.ndarray:
+        """A per-row array (input row order) as a padded (subject, obs) grid."""
+        out = np.full((self.n_obs.size, self.width), fill, dtype=dtype)
+        out[self.codes, self.pos] = src[self.keep]
         return out
 
-    time_grid = grid(days, np.nan, np.float64)
-    value_grid = grid(values, np.nan, np.float64)
-    cens_grid = grid(censored, False, bool)
 
+def _zero_value_attrs(
+    value_grid: np.ndarray, time_grid: np.ndarray, labels: Any, qty: str, source: str
+) -> dict[str, Any]:
+    """The Dataset's first attributes: quantity, source and the values exactly 0."""
     zero = value_grid == 0
     n_zero = int(zero.sum())
     attrs_out: dict[str, Any] = {"quantity": qty, "source": source}
@@ -891,61 +1053,51 @@ def _build(
         attrs_out["zero_values"] = (
             f"{n_zero} value(s) are exactly 0 (a log-scale error model cannot use them): {listed}"
         )
-    attrs_out.update(attrs)
+    return attrs_out
 
-    data_vars: dict[str, Any] = {
-        "time": (("subject", "obs"), time_grid, {"units": "day", "long_name": "time"}),
-        "value": (("subject", "obs"), value_grid, {"units": out_unit, "long_name": long_name}),
-        "censored": (
-            ("subject", "obs"),
-            cens_grid,
-            {"long_name": "left-censored at a detection limit (value is the limit)"},
-        ),
-        "n_obs": (("subject",), n_obs, {"long_name": "number of observations"}),
-    }
 
-    # --- extra columns
-    if keep_extra:
-        for col in columns:
-            if col in _KNOWN:
-                continue
-            name = str(col)
-            if name in _RESERVED or name in data_vars:
-                if warn:
-                    warnings.warn(
-                        f"{source}: extra column {name!r} clashes with a layout name; skipped",
-                        TgsimWarning,
-                        stacklevel=3,
-                    )
-                continue
-            series = frame[col]
-            if series.dtype.kind in "iufb":
-                arr: np.ndarray = series.to_numpy(dtype=np.float64, na_value=np.nan)
-                numeric = True
-            else:
-                text = table.strings(col)
-                num = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce").to_numpy(
-                    dtype=np.float64, na_value=np.nan
+def _add_extra_columns(
+    table: _Table, columns: list[str], grid: _Grid, data_vars: dict[str, Any], warn: bool
+) -> None:
+    """Extra columns as ``name(subject)`` when constant within every subject, else
+    ``name(subject, obs)``; numbers as float64, anything else as strings."""
+    import pandas as pd
+
+    for col in columns:
+        if col in _KNOWN:
+            continue
+        name = str(col)
+        if name in _RESERVED or name in data_vars:
+            if warn:
+                warnings.warn(
+                    f"{table.source}: extra column {name!r} clashes with a layout name; "
+                    "skipped",
+                    TgsimWarning,
+                    stacklevel=4,
                 )
-                numeric = bool(np.all(~np.isnan(num) | (text == ""))) and bool(np.any(text != ""))
-                arr = num if numeric else text
-            g = grid(arr, np.nan if numeric else "", np.float64 if numeric else object)
-            valid = np.arange(width)[None, :] < n_obs[:, None]
-            first = g[:, 0]
-            if numeric:
-                same = (g == first[:, None]) | (np.isnan(g) & np.isnan(first)[:, None])
-            else:
-                same = g == first[:, None]
-            if np.all(same | ~valid):
-                data_vars[name] = (("subject",), first if numeric else first.astype(str))
-            else:
-                data_vars[name] = (("subject", "obs"), g if numeric else g.astype(str))
-
-    coords: dict[str, Any] = {"subject": np.asarray(labels, dtype=object).astype(str)}
-    for col, vals in coords_extra.items():
-        coords[col] = ("subject", vals)
-    ds = xr.Dataset(data_vars, coords=coords, attrs=attrs_out)
-    return ds
+            continue
+        series = table.frame[col]
+        if series.dtype.kind in "iufb":
+            arr: np.ndarray = series.to_numpy(dtype=np.float64, na_value=np.nan)
+            numeric = True
+        else:
+            text = table.strings(col)
+            num = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce").to_numpy(
+                dtype=np.float64, na_value=np.nan
+            )
+            numeric = bool(np.all(~np.isnan(num) | (text == ""))) and bool(np.any(text != ""))
+            arr = num if numeric else text
+        g = grid(arr, np.nan if numeric else "", np.float64 if numeric else object)
+        valid = np.arange(grid.width)[None, :] < grid.n_obs[:, None]
+        first = g[:, 0]
+        if numeric:
+            same = (g == first[:, None]) | (np.isnan(g) & np.isnan(first)[:, None])
+        else:
+            same = g == first[:, None]
+        if np.all(same | ~valid):
+            data_vars[name] = (("subject",), first if numeric else first.astype(str))
+        else:
+            data_vars[name] = (("subject", "obs"), g if numeric else g.astype(str))
 
 
 def _lower_columns(frame: pd.DataFrame, source: str, locate: Callable[[int], str]) -> None:

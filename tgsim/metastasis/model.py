@@ -151,8 +151,8 @@ class MetastasisModel:
 
     >>> import tgsim
     >>> mm = tgsim.MetastasisModel(seeding_rate=1e-4, seeding_exponent=2 / 3)
-    >>> spread = tgsim.simulate_spread("exponential", [0.0, 100.0, 200.0],
-    ...                                {"initial_volume": 1.0, "growth_rate": 0.05}, mm)
+    >>> spread = tgsim.metastatic_spread("exponential", mm, times=[0.0, 100.0, 200.0],
+    ...                                  params={"initial_volume": 1.0, "growth_rate": 0.05})
     >>> spread.total_colonies.isel(subject=0).round(4).values.tolist()
     [0.0, 0.0811, 2.3543]
     """

@@ -163,8 +163,8 @@ def spread_summary(result: xr.Dataset, times: ArrayLike | None = None) -> str:
     --------
     >>> import tgsim
     >>> mm = tgsim.MetastasisModel(seeding_rate=1e-4)
-    >>> spread = tgsim.simulate_spread("exponential", [0.0, 100.0, 200.0],
-    ...                                {"initial_volume": 1.0, "growth_rate": 0.05}, mm)
+    >>> spread = tgsim.metastatic_spread("exponential", mm, times=[0.0, 100.0, 200.0],
+    ...                                  params={"initial_volume": 1.0, "growth_rate": 0.05})
     >>> print(tgsim.spread_summary(spread))           # doctest: +ELLIPSIS
     Metastatic spread (deterministic mode, 1 primary, colonies: exponential, detection limit 5 mm)
     day   seeded      ITC     micro  macro  detectable ...

@@ -12,6 +12,7 @@ import json
 import math
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,6 +39,8 @@ from .stochastic import sample_counts
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
+
+    from ..engine.catalogue import Model
 
 __all__ = ["metastatic_spread", "simulate_spread", "schedule_from_attrs", "MODES"]
 
@@ -96,10 +99,13 @@ def _check_primary(primary: Any):
 
 
 def metastatic_spread(
-    primary: xr.Dataset,
+    primary: xr.Dataset | str | Model,
     model: MetastasisModel,
     *,
     times: Sequence[float] | np.ndarray | None = None,
+    params: Mapping[str, Any] | None = None,
+    t0: float | None = None,
+    primary_points: int = 2001,
     mode: str = "deterministic",
     replicates: int = 1000,
     seed: int | None = None,
@@ -132,15 +138,23 @@ def metastatic_spread(
 
     Parameters
     ----------
-    primary : xarray.Dataset
+    primary : xarray.Dataset, str or Model
         Result of :func:`tgsim.simulate` (``volume(subject, time)`` in mm^3; attrs naming
-        the model and schedule). Seeding starts at its first time. Between its times the
-        volume is interpolated log-linearly (exact for exponential growth): give a fine
-        time grid, or use :func:`simulate_spread`.
+        the model and schedule); seeding starts at its first time and between its times
+        the volume is interpolated log-linearly (exact for exponential growth), so give a
+        fine grid. Or the primary's card (name or Model) with ``times`` and ``params``:
+        it is then simulated at ``times`` plus ``primary_points`` uniform times from ``t0``.
     model : MetastasisModel
         Seeding, colony growth, size bins and detection limit.
     times : array_like, optional
         Output times (days) within the primary's times; default the primary's times.
+        Required with a card.
+    params : mapping, optional
+        With a card: the primary's parameters (scalars or one value per primary).
+    t0 : float, optional
+        With a card: the start (days; default ``times[0]``), where seeding starts.
+    primary_points : int, default 2001
+        With a card: uniform simulation times of the primary.
     mode : {"deterministic", "stochastic"}
     replicates : int, default 1000
         Stochastic mode: replicates per primary (>= 2).
@@ -202,92 +216,187 @@ def metastatic_spread(
     >>> float(res.total_colonies.isel(subject=0, time=-1)) > 0
     True
     """
+    if isinstance(primary, str) or hasattr(primary, "parameter_names"):  # a card
+        primary, times = _simulated_primary(primary, times, params, schedule, t0,
+                                            primary_points)
+    elif params is not None or t0 is not None:
+        raise TgsimError("`params` and `t0` go with a card as `primary`, not with a "
+                         "simulated Dataset")
+    return _spread(primary, model, times=times, mode=mode, replicates=replicates, seed=seed,
+                   schedule=schedule, age_points=age_points, birth_points=birth_points,
+                   rtol=rtol, atol=atol, max_steps=max_steps, max_colonies=max_colonies,
+                   secondary_points=secondary_points)
+
+
+def _spread(primary: xr.Dataset, model: MetastasisModel, *, times: Any, mode: str,
+            replicates: int, seed: int | None, schedule: Any, age_points: int,
+            birth_points: int, rtol: float, atol: float | None, max_steps: int,
+            max_colonies: int, secondary_points: int) -> xr.Dataset:
+    """:func:`metastatic_spread` of a simulated primary."""
     if not isinstance(model, MetastasisModel):
         raise TgsimError(f"`model` must be a MetastasisModel; got {type(model).__name__}")
     if mode not in MODES:
         raise TgsimError(f"`mode` must be one of {', '.join(MODES)}; got {mode!r}")
     u, V = _check_primary(primary)
     n = V.shape[0]
-    if times is None:
-        t = u.copy()
+    t = _output_times(times, u)
+    atol = _check_solver_options(
+        model, mode, replicates, seed, rtol, atol, age_points=age_points,
+        birth_points=birth_points, max_steps=max_steps, max_colonies=max_colonies,
+        secondary_points=secondary_points)
+    sched, t0 = _schedule_and_start(primary, schedule, u)
+
+    intensity = emission_intensity(u, V, sched, model, t0)
+    growth = colony_growth(model, primary.attrs, *_primary_parameters(primary), n, sched)
+    edges_mm = np.asarray(model.size_bins_mm, dtype=np.float64)
+    common = dict(v_ext=model.extinction_volume, age_points=int(age_points),
+                  birth_points=int(birth_points), rtol=float(rtol), atol=float(atol),
+                  max_steps=int(max_steps))
+    if mode == "deterministic":
+        out = _deterministic_counts(intensity, growth, t, model, edges_mm,
+                                    int(secondary_points), common)
     else:
-        t = check_times(times)
-        if t[0] < u[0] or t[-1] > u[-1]:
-            raise TgsimError(
-                f"`times` must lie within the primary's times [{u[0]:g}, {u[-1]:g}]; got "
-                f"[{t[0]:g}, {t[-1]:g}]")
-    if mode == "stochastic":
-        if int(replicates) != replicates or replicates < 2:
-            raise TgsimError(f"`replicates` must be an integer >= 2; got {replicates!r}")
-        if seed is not None and (int(seed) != seed or seed < 0):
-            raise TgsimError(f"`seed` must be a non-negative integer or None; got {seed!r}")
-    for name, val, lo in (("age_points", age_points, 3), ("birth_points", birth_points, 2),
-                          ("max_steps", max_steps, 1), ("max_colonies", max_colonies, 1),
-                          ("secondary_points", secondary_points, 3)):
-        if int(val) != val or val < lo:
-            raise TgsimError(f"`{name}` must be an integer >= {lo}; got {val!r}")
-    if not (isinstance(rtol, int | float) and math.isfinite(rtol) and rtol > 0):
-        raise TgsimError(f"`rtol` must be a positive number; got {rtol!r}")
-    x0 = model.colony_start_volume
-    if atol is None:
-        atol = 1e-9 * x0
-    elif not (isinstance(atol, int | float) and math.isfinite(atol) and atol > 0):
-        raise TgsimError(f"`atol` must be a positive number; got {atol!r}")
+        out = _stochastic_counts(intensity, growth, t, model, edges_mm, int(replicates), seed,
+                                 int(max_colonies), common)
+    seeded = intensity.cumulative(t)
+    rate = intensity.rate(t)
+    pvol = intensity.volume(t)
+    status = _mark_failures(primary, intensity, out, n, (seeded, rate, pvol))
+
+    attrs = _spread_attrs(primary, model, mode, out.counts.method, growth.model.name, sched,
+                          replicates, seed)
+    counts = out.counts
+    subjects = primary["subject"].values if "subject" in primary.coords else np.arange(n)
+    return build_dataset(
+        subjects=subjects, times=t, classes=out.classes, p_any=out.p_any,
+        detectable=out.detectable, p_detectable=out.p_detectable, total=out.total,
+        burden=counts.burden, hist=out.hist, bins_mm=edges_mm, seeded=seeded, rate=rate,
+        primary_volume=pvol, time_to_detection=counts.time_to_detection,
+        p_detected=counts.p_detected, cum_detected=counts.cum_detected, status=status,
+        attrs=attrs, se=out.se)
+
+
+def _schedule_and_start(
+    primary: xr.Dataset, schedule: Schedule | Sequence[Any] | None, u: np.ndarray
+) -> tuple[Schedule, float]:
+    """The primary's schedule (given, or rebuilt from its attrs) and its start ``t0``."""
     sched = schedule_from_attrs(primary.attrs) if schedule is None else Schedule.coerce(schedule)
     t0 = float(primary.attrs.get("t0", u[0]))
     if t0 < u[0] - 1e-12:
         warnings.warn(
             f"the primary starts at t0={t0:g} but its first time is {u[0]:g}; seeding is "
-            "counted from the first time", TgsimWarning, stacklevel=2)
+            "counted from the first time", TgsimWarning, stacklevel=3)
+    return sched, t0
 
-    intensity = emission_intensity(u, V, sched, model, t0)
-    params = names = None
+
+def _output_times(times: Sequence[float] | np.ndarray | None, u: np.ndarray) -> np.ndarray:
+    """The output times: the primary's times ``u`` by default, else ``times`` within them."""
+    if times is None:
+        return u.copy()
+    t = check_times(times)
+    if t[0] < u[0] or t[-1] > u[-1]:
+        raise TgsimError(
+            f"`times` must lie within the primary's times [{u[0]:g}, {u[-1]:g}]; got "
+            f"[{t[0]:g}, {t[-1]:g}]")
+    return t
+
+
+def _check_solver_options(
+    model: MetastasisModel, mode: str, replicates: int, seed: int | None, rtol: float,
+    atol: float | None, **sizes: int,
+) -> float:
+    """Check the replicate, seed, size and tolerance options; returns ``atol`` (default
+    1e-9 colony start volumes)."""
+    if mode == "stochastic":
+        if int(replicates) != replicates or replicates < 2:
+            raise TgsimError(f"`replicates` must be an integer >= 2; got {replicates!r}")
+        if seed is not None and (int(seed) != seed or seed < 0):
+            raise TgsimError(f"`seed` must be a non-negative integer or None; got {seed!r}")
+    lowest = {"age_points": 3, "birth_points": 2, "max_steps": 1, "max_colonies": 1,
+              "secondary_points": 3}
+    for name, lo in lowest.items():
+        val = sizes[name]
+        if int(val) != val or val < lo:
+            raise TgsimError(f"`{name}` must be an integer >= {lo}; got {val!r}")
+    if not (isinstance(rtol, int | float) and math.isfinite(rtol) and rtol > 0):
+        raise TgsimError(f"`rtol` must be a positive number; got {rtol!r}")
+    if atol is None:
+        return 1e-9 * model.colony_start_volume
+    if not (isinstance(atol, int | float) and math.isfinite(atol) and atol > 0):
+        raise TgsimError(f"`atol` must be a positive number; got {atol!r}")
+    return atol
+
+
+def _primary_parameters(primary: xr.Dataset) -> tuple[np.ndarray | None, list[str] | None]:
+    """The primary's ``parameters(subject, param)`` and parameter names, when present."""
     if "parameters" in primary and "param" in primary["parameters"].dims:
         params = np.asarray(primary["parameters"].transpose("subject", "param").values,
                             dtype=np.float64)
-        names = [str(p) for p in primary["param"].values]
-    growth = colony_growth(model, primary.attrs, params, names, n, sched)
+        return params, [str(p) for p in primary["param"].values]
+    return None, None
 
+
+@dataclass
+class _ClassCounts:
+    """Colony counts by size class and size bin, as the solver of one mode gives them."""
+
+    counts: Any  # the solver's result (burden, status, detection, method)
+    classes: np.ndarray  # (subject, time, size_class)
+    hist: np.ndarray  # (subject, time, size_bin)
+    p_any: np.ndarray
+    detectable: np.ndarray
+    p_detectable: np.ndarray
+    total: np.ndarray
+    se: dict[str, np.ndarray] | None
+
+
+def _deterministic_counts(
+    intensity: Any, growth: Any, t: np.ndarray, model: MetastasisModel, edges_mm: np.ndarray,
+    secondary_points: int, common: dict[str, Any],
+) -> _ClassCounts:
+    """Expected counts by the method of characteristics."""
     vol_itc, vol_micro = model.class_volume_bounds()
-    v_det = model.detection_volume
-    edges_mm = np.asarray(model.size_bins_mm, dtype=np.float64)
     edges = np.asarray(diameter_to_volume(edges_mm), dtype=np.float64)
-    v_ext = model.extinction_volume
-    common = dict(v_ext=v_ext, age_points=int(age_points), birth_points=int(birth_points),
-                  rtol=float(rtol), atol=float(atol), max_steps=int(max_steps))
-    if mode == "deterministic":
-        thr = np.concatenate([[0.0, vol_itc, vol_micro, v_det], edges])
-        counts = expected_counts(intensity, growth, t, thr, 3, model=model,
-                                 secondary_points=int(secondary_points), **common)
-        a = counts.above
-        classes = np.stack([a[..., 0] - a[..., 1], a[..., 1] - a[..., 2], a[..., 2]], axis=2)
-        classes = np.maximum(classes, 0.0)
-        hist = a[..., 4:-1]  # N(> edge b) - N(> edge b+1), in place (a is large)
-        hist -= a[..., 5:]
-        np.maximum(hist, 0.0, out=hist)
-        p_any = -np.expm1(-classes)
-        detectable = a[..., 3]
-        p_detectable = -np.expm1(-detectable)
-        total = a[..., 0]
-        se = None
-    else:
-        if model.has_secondary_seeding:
-            raise TgsimError("secondary seeding (secondary_seeding_rate > 0) is available in "
-                             "mode='deterministic' only")
-        counts, extra = sample_counts(intensity, growth, t, vol_itc, vol_micro, v_det, edges,
-                                      replicates=int(replicates), seed=seed,
-                                      max_colonies=int(max_colonies), **common)
-        classes = extra["classes"]
-        hist = extra["hist"]
-        p_any = counts.p_any[..., :3]
-        detectable = counts.above[..., 3]
-        p_detectable = counts.p_any[..., 3]
-        total = counts.above[..., 0]
-        se = counts.se
-    seeded = intensity.cumulative(t)
-    rate = intensity.rate(t)
-    pvol = intensity.volume(t)
+    thr = np.concatenate([[0.0, vol_itc, vol_micro, model.detection_volume], edges])
+    counts = expected_counts(intensity, growth, t, thr, 3, model=model,
+                             secondary_points=secondary_points, **common)
+    a = counts.above
+    classes = np.stack([a[..., 0] - a[..., 1], a[..., 1] - a[..., 2], a[..., 2]], axis=2)
+    classes = np.maximum(classes, 0.0)
+    hist = a[..., 4:-1]  # N(> edge b) - N(> edge b+1), in place (a is large)
+    hist -= a[..., 5:]
+    np.maximum(hist, 0.0, out=hist)
+    detectable = a[..., 3]
+    return _ClassCounts(counts, classes, hist, p_any=-np.expm1(-classes),
+                        detectable=detectable, p_detectable=-np.expm1(-detectable),
+                        total=a[..., 0], se=None)
 
+
+def _stochastic_counts(
+    intensity: Any, growth: Any, t: np.ndarray, model: MetastasisModel, edges_mm: np.ndarray,
+    replicates: int, seed: int | None, max_colonies: int, common: dict[str, Any],
+) -> _ClassCounts:
+    """Replicate means of sampled colonies, with their standard errors."""
+    vol_itc, vol_micro = model.class_volume_bounds()
+    edges = np.asarray(diameter_to_volume(edges_mm), dtype=np.float64)
+    if model.has_secondary_seeding:
+        raise TgsimError("secondary seeding (secondary_seeding_rate > 0) is available in "
+                         "mode='deterministic' only")
+    counts, extra = sample_counts(intensity, growth, t, vol_itc, vol_micro,
+                                  model.detection_volume, edges, replicates=replicates,
+                                  seed=seed, max_colonies=max_colonies, **common)
+    return _ClassCounts(counts, extra["classes"], extra["hist"], p_any=counts.p_any[..., :3],
+                        detectable=counts.above[..., 3], p_detectable=counts.p_any[..., 3],
+                        total=counts.above[..., 0], se=counts.se)
+
+
+def _mark_failures(
+    primary: xr.Dataset, intensity: Any, out: _ClassCounts, n: int,
+    series: tuple[np.ndarray, ...],
+) -> np.ndarray:
+    """Status per subject (the primary's failures first); the results of a failed subject
+    (``out`` and ``series``, in place) become NaN, with a warning."""
+    counts = out.counts
     status = counts.status.astype(np.int8).copy()
     if "status" in primary:
         ps = np.asarray(primary["status"].values, dtype=np.int8).reshape(-1)
@@ -295,24 +404,31 @@ def metastatic_spread(
             status = np.where(ps != 0, ps, status).astype(np.int8)
     bad = intensity.bad | (status != 0)
     if bad.any():
-        for arr in (classes, hist, p_any, detectable, p_detectable, total, counts.burden,
-                    seeded, rate, pvol, counts.cum_detected):
+        for arr in (out.classes, out.hist, out.p_any, out.detectable, out.p_detectable,
+                    out.total, counts.burden, *series, counts.cum_detected):
             arr[bad] = np.nan
         counts.time_to_detection[bad] = np.nan
         counts.p_detected[bad] = np.nan
-        if se is not None:
-            for arr in se.values():
+        if out.se is not None:
+            for arr in out.se.values():
                 arr[bad] = np.nan
         status = np.where((status == 0) & intensity.bad, np.int8(3), status).astype(np.int8)
         warnings.warn(f"{int(bad.sum())} of {n} primary trajector(ies) or colony "
                       "integrations failed; their results are NaN (see `status`)",
-                      TgsimWarning, stacklevel=2)
+                      TgsimWarning, stacklevel=3)
+    return status
 
+
+def _spread_attrs(
+    primary: xr.Dataset, model: MetastasisModel, mode: str, method: str, colony_model: str,
+    sched: Schedule, replicates: int, seed: int | None,
+) -> dict[str, Any]:
+    """The result's attributes: mode, method, models, schedule, version and citation."""
     attrs = {
         "mode": mode,
-        "method": counts.method,
+        "method": method,
         "metastasis": json.dumps(model.to_dict()),
-        "colony_model": growth.model.name,
+        "colony_model": colony_model,
         "colony_start_volume_mm3": model.colony_start_volume,
         "detection_limit_mm": model.detection_limit_mm,
         "itc_max_mm": class_bounds_mm()[0],
@@ -325,13 +441,25 @@ def metastatic_spread(
     if mode == "stochastic":
         attrs["replicates"] = int(replicates)
         attrs["seed"] = "none" if seed is None else int(seed)
-    subjects = primary["subject"].values if "subject" in primary.coords else np.arange(n)
-    return build_dataset(
-        subjects=subjects, times=t, classes=classes, p_any=p_any, detectable=detectable,
-        p_detectable=p_detectable, total=total, burden=counts.burden, hist=hist,
-        bins_mm=edges_mm, seeded=seeded, rate=rate, primary_volume=pvol,
-        time_to_detection=counts.time_to_detection, p_detected=counts.p_detected,
-        cum_detected=counts.cum_detected, status=status, attrs=attrs, se=se)
+    return attrs
+
+
+def _simulated_primary(card: Any, times: Any, params: Any, schedule: Any, t0: Any,
+                       primary_points: Any) -> tuple[xr.Dataset, np.ndarray]:
+    """Simulate the primary of a card on a fine grid (for :func:`metastatic_spread`)."""
+    if times is None or params is None:
+        raise TgsimError("with a card as `primary`, give `times` (days) and `params` (the "
+                         "primary's parameters); or pass a tgsim.simulate result")
+    t = check_times(times)
+    start = float(t[0]) if t0 is None else float(t0)
+    if isinstance(primary_points, bool) or int(primary_points) != primary_points \
+            or primary_points < 2:
+        raise TgsimError(f"`primary_points` must be an integer >= 2; got {primary_points!r}")
+    grid = np.unique(np.concatenate([[start], t, np.linspace(start, t[-1], int(primary_points))]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TgsimWarning)
+        prim = simulate(card, grid, params, schedule=schedule, t0=start)
+    return prim, t
 
 
 def simulate_spread(
@@ -345,49 +473,13 @@ def simulate_spread(
     primary_points: int = 2001,
     **options: Any,
 ) -> xr.Dataset:
-    """Simulate primaries on a fine grid and compute their metastatic spread.
+    """Deprecated: use ``metastatic_spread(card, model, times=..., params=...)``.
 
-    The primary is simulated with :func:`tgsim.simulate` at ``times`` plus
-    ``primary_points`` uniform times over the same span (so that the log-linear
-    interpolation of the primary volume used for seeding is accurate), then
-    :func:`metastatic_spread` reports at ``times``.
-
-    Parameters
-    ----------
-    primary_model : str or Model
-        Growth law of the primary.
-    times : array_like
-        Output times (days).
-    params : mapping
-        Primary parameters (scalars or one value per primary).
-    metastasis : MetastasisModel
-    schedule : Schedule, optional
-    t0 : float, optional
-        Start (days); default ``times[0]``. Seeding starts at t0.
-    primary_points : int, default 2001
-    **options
-        Passed to :func:`metastatic_spread` (mode, replicates, seed, ...).
-
-    Examples
-    --------
-    With exponential growth V = V0 e^(g t) and seeding m V^alpha, the expected number of
-    colonies seeded by day T is m V0^alpha (e^(alpha g T) - 1) / (alpha g):
-
-    >>> import numpy as np, tgsim
-    >>> mm = tgsim.MetastasisModel(seeding_rate=1e-4, seeding_exponent=2 / 3)
-    >>> spread = tgsim.simulate_spread("exponential", [0.0, 100.0, 200.0],
-    ...                                {"initial_volume": 1.0, "growth_rate": 0.05}, mm)
-    >>> alpha_g = 2 / 3 * 0.05
-    >>> closed = 1e-4 * (np.exp(alpha_g * np.array([0.0, 100.0, 200.0])) - 1) / alpha_g
-    >>> bool(np.allclose(spread.total_colonies.isel(subject=0), closed, rtol=1e-3))
-    True
+    Kept for one release; it warns and calls :func:`metastatic_spread` with the card.
     """
-    t = check_times(times)
-    start = float(t[0]) if t0 is None else float(t0)
-    if int(primary_points) != primary_points or primary_points < 2:
-        raise TgsimError(f"`primary_points` must be an integer >= 2; got {primary_points!r}")
-    grid = np.unique(np.concatenate([[start], t, np.linspace(start, t[-1], int(primary_points))]))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", TgsimWarning)
-        prim = simulate(primary_model, grid, params, schedule=schedule, t0=start)
-    return metastatic_spread(prim, metastasis, times=t, schedule=schedule, **options)
+    warnings.warn("simulate_spread(card, times, params, model) is now "
+                  "metastatic_spread(card, model, times=times, params=params); the old name "
+                  "will be removed in the next release", DeprecationWarning, stacklevel=2)
+    return metastatic_spread(primary_model, metastasis, times=times, params=params,
+                             schedule=schedule, t0=t0, primary_points=primary_points,
+                             **options)
