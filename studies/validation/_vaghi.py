@@ -13,8 +13,10 @@ The *reduced* Gompertz model ties :math:`\alpha = k\beta` with one population co
 individual parameter :math:`\beta`.
 
 Population fits here use :func:`tgsim.fit_population` (SAEM, log-normal random effects on
-:math:`r` and :math:`K`, proportional residual error); the paper used Monolix with
-log-normal random effects on :math:`\alpha` and :math:`\beta` and a combined error model.
+:math:`r` and :math:`K`; the breast reproduction with the paper's combined error
+:math:`a + b f`, the back-prediction priors with proportional error); the paper used
+Monolix with log-normal random effects on :math:`\alpha` and :math:`\beta` and a combined
+error model.
 
 Age back-prediction (paper, "Bayesian inference"): for each animal, the population
 parameters are learnt on the *other* animals (the paper: leave-one-out); from its last
@@ -54,17 +56,23 @@ MAX_PI_WIDTH = 3000.0
 
 def population(ds, model: str, *, v0: float, unit: str | None = None, seed: int | None = 0,
                n_burn: int = 300, n_iter: int = 200, random_effects: Sequence[str] | None = None,
-               covariance: str = "diagonal"):
+               covariance: str = "diagonal", error_model: str = "proportional",
+               fast: bool = False):
     """:func:`tgsim.fit_population` with ``initial_volume = v0`` at day 0 (the paper's
-    convention) and proportional error."""
+    convention). ``fast``: one SAEM run, no burn-in extension and the linearised -2LL only
+    (for smoke runs and for the many training fits of the back-prediction)."""
     from tgsim.fitting.saem import fit_population
 
+    opts: dict[str, Any] = {}
+    if fast:
+        opts = {"n_runs": 1, "max_burn": n_burn, "likelihood": "lin"}
     with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", TgsimWarning)
+        warnings.simplefilter("ignore", TgsimWarning)  # flags are kept in the result
         warnings.simplefilter("ignore", RuntimeWarning)  # overflow in a diverging law
         return fit_population(ds, model, t0=0.0, fixed={"initial_volume": v0}, unit=unit,
                               seed=seed, n_burn=n_burn, n_iter=n_iter,
-                              random_effects=random_effects, covariance=covariance)
+                              random_effects=random_effects, covariance=covariance,
+                              error_model=error_model, **opts)
 
 
 def alpha_beta(growth_rate: Any, carrying_capacity: Any, vc: float) -> tuple[np.ndarray,
@@ -75,7 +83,8 @@ def alpha_beta(growth_rate: Any, carrying_capacity: Any, vc: float) -> tuple[np.
 
 
 def population_table(results: dict[str, Any], unit: str | None = None):
-    """Fixed effects, random-effect variances, shrinkage and criteria of population fits.
+    """Fixed effects, random effects (SD and variance), shrinkage, error parameters,
+    criteria (with the method of the -2LL), convergence and flags of population fits.
 
     ``unit`` (the data unit, e.g. photons/s) replaces mm^3 in the parameter units.
     """
@@ -83,6 +92,7 @@ def population_table(results: dict[str, Any], unit: str | None = None):
 
     rows = []
     for name, pr in results.items():
+        err = "; ".join(f"{k} {v:.4g}" for k, v in pr.error_parameters.items())
         for j, p in enumerate(pr.param_names):
             if not pr.free[j]:
                 continue
@@ -91,12 +101,26 @@ def population_table(results: dict[str, Any], unit: str | None = None):
                 u = u.replace("mm^3", unit)
             rows.append({"model": name, "parameter": p, "unit": u,
                          "typical": pr.typical[j], "rse_pct": pr.rse_typical[j],
+                         "omega": pr.omega[j], "omega_rse_pct": pr.rse_omega[j],
                          "omega2": pr.omega2[j], "omega2_rse_pct": pr.rse_omega2[j],
                          "shrinkage_pct": 100 * pr.shrinkage[j],
                          "two_stage_typical": pr.two_stage["typical"][j],
                          "two_stage_omega2": pr.two_stage["omega2"][j],
-                         "sigma": pr.sigma, "neg2ll": pr.neg2ll, "aic": pr.aic, "bic": pr.bic})
+                         "error_model": pr.error_model.name, "error_parameters": err,
+                         "sigma": pr.sigma, "neg2ll": pr.neg2ll,
+                         "neg2ll_method": pr.convergence["methods"][pr.neg2ll_method],
+                         "aic": pr.aic, "bic": pr.bic, "converged": pr.converged,
+                         "flags": " | ".join(pr.flags) if pr.flags else ""})
     return pd.DataFrame(rows)
+
+
+def flag_note(results: dict[str, Any]) -> str:
+    """One sentence naming the degenerate or unconverged population fits."""
+    bad = {m: r.flags for m, r in results.items() if r.flags}
+    if not bad:
+        return "No population fit is flagged (all converged, every RSE below 200 %)."
+    return ("Flagged population fits (their estimates are not to be read as such): "
+            + "; ".join(f"{m}: " + " | ".join(f) for m, f in bad.items()) + ".")
 
 
 def last_points(T: np.ndarray, Y: np.ndarray, n: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -125,7 +149,7 @@ def reduced_prior(ds, *, v0: float, unit: str | None = None, seed: int | None = 
                   n_burn: int = 150, n_iter: int = 100) -> PriorSet:
     """Fit the reduced Gompertz population model (random effect on beta only)."""
     pr = population(ds, "gompertz", v0=v0, unit=unit, seed=seed, n_burn=n_burn,
-                    n_iter=n_iter, random_effects=["growth_rate"])
+                    n_iter=n_iter, random_effects=["growth_rate"], fast=True)
     j_r = pr.param_names.index("growth_rate")
     j_k = pr.param_names.index("carrying_capacity")
     return PriorSet(float(pr.typical[j_k]), float(pr.typical[j_r]),
@@ -267,7 +291,7 @@ def age_prediction(ds, *, v_inj: float, unit: str | None = None, folds: int = 6,
         if gompertz_sigma is None:
             sig_g = float(population(ds.isel(subject=train), "gompertz", v0=v_inj, unit=unit,
                                      seed=seed, n_burn=n_burn, n_iter=n_iter,
-                                     covariance="full").sigma)
+                                     covariance="full", fast=True).sigma)
         else:
             sig_g = float(gompertz_sigma)
         for i in test:

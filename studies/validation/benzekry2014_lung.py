@@ -112,7 +112,7 @@ def reproduce(*, quick: bool = False, seed: int | None = None, data_dir: str | N
 
     # -- population view (Vaghi 2020) ---------------------------------------------------
     if population:
-        _population_view(ds, seed, saem_burn, saem_iter, checks, tables, figures, notes)
+        _population_view(ds, seed, saem_burn, saem_iter, checks, tables, figures, notes, quick)
     notes.append(f"Options: quick={quick}, seed={seed}, n_fit={n_fit}, population={population}, "
                  f"SAEM {saem_burn}+{saem_iter} iterations.")
     return ValidationReport(
@@ -190,13 +190,13 @@ def _paper_checks(n_points: int, order: list[str], ident: dict[str, float], fore
 
 
 def _population_view(ds, seed: int, saem_burn: int, saem_iter: int, checks: list,
-                     tables: dict, figures: dict, notes: list[str]) -> None:
+                     tables: dict, figures: dict, notes: list[str], quick: bool = False) -> None:
     """The population (SAEM) fits of Vaghi 2020: their checks, tables, figures and note,
     added to the report's."""
     import pandas as pd
 
     pops = {m: V.population(ds, m, v0=1.0, seed=seed, n_burn=saem_burn,
-                            n_iter=saem_iter,
+                            n_iter=saem_iter, fast=quick,
                             covariance="diagonal" if m == "exponential" else "full")
             for m in POP_MODELS}
     bic = {m: pops[m].bic for m in POP_MODELS}
@@ -224,8 +224,8 @@ def _population_view(ds, seed: int, saem_burn: int, saem_iter: int, checks: list
         title="Gompertz parameters (population EBEs)").figure
     notes.append("Population estimates (no published counterpart consulted): " + "; ".join(
         f"{r.model} {r.parameter}: typical {r.typical:.4g} {r.unit} (RSE "
-        f"{r.rse_pct:.0f} %), omega² {r.omega2:.3g}, shrinkage {r.shrinkage_pct:.0f} %"
-        for r in tables["population"].itertuples()) + ".")
+        f"{r.rse_pct:.0f} %), omega {r.omega:.3g} (SD), shrinkage {r.shrinkage_pct:.0f} %"
+        for r in tables["population"].itertuples()) + ". " + V.flag_note(pops))
 
 
 def _rank_note(order: list[str], ident: dict[str, float]) -> str:

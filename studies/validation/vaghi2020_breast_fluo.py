@@ -84,7 +84,8 @@ def reproduce(*, quick: bool = False, seed: int | None = None, data_dir: str | N
 
     pops = {m: V.population(ds, m, v0=v0, unit=UNIT, seed=seed, n_burn=saem_burn,
                             n_iter=saem_iter,
-                            covariance="diagonal" if m == "exponential" else "full")
+                            covariance="diagonal" if m == "exponential" else "full",
+                                fast=quick)
             for m in MODELS}
     pop_table = V.population_table(pops, unit=UNIT)
     bic = {m: pops[m].bic for m in MODELS}
@@ -136,6 +137,7 @@ def reproduce(*, quick: bool = False, seed: int | None = None, data_dir: str | N
             for r in pop_table.itertuples()) + ".",
     ]
     notes.append(C.MISFIT_NOTE)
+    notes.append(V.flag_note(pops))
     if age_prediction:
         ages = V.age_prediction(ds, v_inj=v0, unit=UNIT, folds=0, seed=seed,
                                 n_burn=max(saem_burn // 2, 50),

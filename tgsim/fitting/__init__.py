@@ -8,7 +8,9 @@
   covariance.
 * :func:`forecast` — fit the first k points, predict the rest and score the error;
   :func:`tumour_age` — backward extrapolation to the time of a given size.
-* :func:`fit_population` — nonlinear mixed effects (SAEM) with log-normal random effects.
+* :func:`fit_population` — nonlinear mixed effects (SAEM) with log-normal random effects,
+  covariates, several runs and a convergence verdict, importance-sampling likelihood,
+  VPC and goodness-of-fit panels (:mod:`tgsim.fitting.saem`).
 
 Units: time in days, volumes in mm^3 (diameters converted, see :mod:`tgsim.fitting.data`).
 """

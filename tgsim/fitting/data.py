@@ -313,7 +313,7 @@ def as_batch(
     if n_log:
         warnings.warn(
             f"{n_log} non-positive value(s) cannot enter a log-scale error model and were "
-            "left out of the fit (see `excluded` in the result)",
+            "left out (per subject: `excluded` of a population fit, `data.excluded` of a fit)",
             TgsimWarning,
             stacklevel=3,
         )
