@@ -451,6 +451,21 @@ def _param_names(mdl: Model, em: ErrorModel) -> tuple[str, ...]:
     return mdl.parameter_names + em.parameters
 
 
+def _check_fit_options(*, max_iter: Any, max_steps: Any, ftol: Any, xtol: Any, rtol: Any,
+                       atol: Any, level: Any, n_starts: Any, restarts: Any) -> None:
+    """The numeric options of :func:`fit`, each named in its error."""
+    for nm, v in (("max_iter", max_iter), ("max_steps", max_steps)):
+        _check_positive(nm, v, integer=True)
+    for nm, v in (("ftol", ftol), ("xtol", xtol), ("rtol", rtol), ("atol", atol)):
+        _check_positive(nm, v)
+    if not (isinstance(level, float | int) and 0 < level < 1):
+        raise TgsimError(f"`level` must be in (0, 1); got {level!r}")
+    _check_positive("n_starts", n_starts, integer=True)
+    if not (isinstance(restarts, int | np.integer) and not isinstance(restarts, bool)
+            and restarts >= 0):
+        raise TgsimError(f"`restarts` must be a non-negative integer; got {restarts!r}")
+
+
 def fit(
     data: Any,
     model: str | Model,
@@ -587,16 +602,9 @@ def fit(
         raise TgsimError(f"`method` must be one of {', '.join(map(repr, METHODS))}; got {method!r}")
     mdl = get_model(model)
     em = get_error_model(error_model)
-    for nm, v in (("max_iter", max_iter), ("max_steps", max_steps)):
-        _check_positive(nm, v, integer=True)
-    for nm, v in (("ftol", ftol), ("xtol", xtol), ("rtol", rtol), ("atol", atol)):
-        _check_positive(nm, v)
-    if not (isinstance(level, float | int) and 0 < level < 1):
-        raise TgsimError(f"`level` must be in (0, 1); got {level!r}")
-    _check_positive("n_starts", n_starts, integer=True)
-    if not (isinstance(restarts, int | np.integer) and not isinstance(restarts, bool)
-            and restarts >= 0):
-        raise TgsimError(f"`restarts` must be a non-negative integer; got {restarts!r}")
+    _check_fit_options(max_iter=max_iter, max_steps=max_steps, ftol=ftol, xtol=xtol,
+                       rtol=rtol, atol=atol, level=level, n_starts=n_starts,
+                       restarts=restarts)
     batch = as_batch(data, unit=unit, censored=censored, t0=t0, log_scale=em.log_scale)
     return fit_prepared(batch, mdl, em, bounds=bounds, fixed=fixed, start=start,
                         schedule=schedule, solver=solver, n_starts=n_starts, restarts=restarts,
