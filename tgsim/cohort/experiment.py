@@ -445,11 +445,14 @@ def _run_cohort(exp: Experiment, tmp: Path, subjects: int | None, seed: int | No
 
 
 def _write_dataset(ds, path: Path) -> None:
-    """Write a NetCDF file atomically (a temporary file renamed into place)."""
+    """Write a NetCDF file atomically (a temporary file renamed into place).
+
+    The format is NetCDF-3 through scipy, whatever other NetCDF libraries are installed, so
+    the files are the same on every machine (as ``tgsim simulate -o`` writes them)."""
     from ..io import atomic_path
 
     with atomic_path(path) as tmp:
-        ds.to_netcdf(tmp)
+        ds.to_netcdf(tmp, engine="scipy")
 
 
 def _write_summary(table, path: Path) -> None:

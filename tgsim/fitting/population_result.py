@@ -66,6 +66,19 @@ class PopulationResult:
         EBEs (conditional modes) and conditional means, natural scale.
     shrinkage : ndarray, (param,)
         eta-shrinkage (fraction), 1 - sd(EBE eta) / omega.
+
+    Examples
+    --------
+    >>> import numpy as np, tgsim
+    >>> rng = np.random.default_rng(0)
+    >>> t = np.arange(0.0, 43.0, 6.0)
+    >>> v0 = 100 * np.exp(0.2 * rng.standard_normal(20))
+    >>> rate = 0.05 * np.exp(0.2 * rng.standard_normal(20))
+    >>> y = v0[:, None] * np.exp(rate[:, None] * t) * np.exp(0.05 * rng.standard_normal((20, 8)))
+    >>> pop = tgsim.fit_population((t, y), "exponential", unit="mm^3", n_burn=50,
+    ...                            n_iter=50, seed=1)  # doctest: +SLOW
+    >>> pop.omega.shape                                # doctest: +SLOW
+    (2,)
     """
 
     model: Model

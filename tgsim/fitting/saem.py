@@ -226,12 +226,9 @@ def fit_population(
     >>> bool(abs(pop.typical[1] / 0.05 - 1) < 0.1)      # doctest: +SLOW
     True
 
-    The Vaghi 2020 breast volumes with the paper's conventions and error model:
-
-    >>> ds = tgsim.datasets.load("vaghi2020_breast")                   # doctest: +SKIP
-    >>> res = tgsim.fit_population(ds, "gompertz", t0=0.0, error_model="combined",
-    ...                            fixed={"initial_volume": 1.0})     # doctest: +SKIP
-    >>> print(res.summary())                                          # doctest: +SKIP
+    The Vaghi 2020 breast volumes with the paper's conventions and error model are fitted
+    by ``tgsim.fit_population(tgsim.datasets.load("vaghi2020_breast"), "gompertz",
+    t0=0.0, error_model="combined", fixed={"initial_volume": 1.0})``.
     """
     mdl = get_model(model)
     em = get_error_model(error_model)

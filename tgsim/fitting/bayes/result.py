@@ -68,6 +68,15 @@ class SampleResult:
         Sampler settings.
     population : Dataset or None
         Population parameters of the hierarchical model (:func:`sample_population`).
+
+    Examples
+    --------
+    >>> import numpy as np, tgsim
+    >>> t = np.arange(0.0, 30.0, 3.0)
+    >>> res = tgsim.sample((t, 50 * np.exp(0.1 * t) * np.exp(0.05 * np.sin(t))),
+    ...                    "exponential", draws=200, warmup=200, quiet=True)  # doctest: +SLOW
+    >>> res.draws.shape                                                      # doctest: +SLOW
+    (4, 200, 1, 3)
     """
 
     model: Model
