@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import importlib
 import sys
-from pathlib import Path
 from types import ModuleType
 
+from ..cohort.experiment_config import studies_checkout
 from ..errors import TgsimError
 
 
@@ -18,13 +18,11 @@ def import_study(module: str, what: str) -> ModuleType:
     TgsimError
         When no checkout is found, saying how to get one.
     """
-    here = Path.cwd().resolve()
-    package = Path(__file__).resolve().parents[2]
-    for folder in (here, *here.parents, package):
-        if (folder / "studies" / "__init__.py").is_file():
-            if str(folder) not in sys.path:
-                sys.path.insert(0, str(folder))
-            return importlib.import_module(module)
+    root = studies_checkout()
+    if root is not None:
+        if str(root) not in sys.path:
+            sys.path.insert(0, str(root))
+        return importlib.import_module(module)
     raise TgsimError(f"{what} lives in the studies/ folder of a tgsim source checkout, which "
                      "is not installed with the package: clone the tgsim repository and run "
                      "this command inside it")

@@ -286,13 +286,13 @@ def _check_analysis(value: Any, where: str) -> str:
     return value
 
 
-def _studies_root(where: str) -> Path | None:
+def studies_checkout(where: str | None = None) -> Path | None:
     """The source checkout that holds ``studies/`` (the reproductions and studies are not
-    installed): the nearest folder above the experiment file, else above the working
-    folder, else the checkout tgsim itself runs from."""
+    installed): the nearest folder above ``where`` (an experiment file), else above the
+    working folder, else the checkout tgsim itself runs from; None if there is none."""
     here = Path.cwd().resolve()
-    package_checkout = Path(__file__).resolve().parents[2]
-    for folder in (*Path(where).resolve().parents, here, *here.parents, package_checkout):
+    above = Path(where).resolve().parents if where is not None else ()
+    for folder in (*above, here, *here.parents, Path(__file__).resolve().parents[2]):
         if (folder / "studies" / "__init__.py").is_file():
             return folder
     return None
@@ -301,7 +301,7 @@ def _studies_root(where: str) -> Path | None:
 def _resolve_hook(spec: str, where: str) -> Callable[..., Any]:
     mod, func = spec.split(":")
     if mod.startswith("studies."):
-        root = _studies_root(where)
+        root = studies_checkout(where)
         if root is None:
             raise _fail(where, f"analysis {spec!r} is one of the studies of a tgsim source "
                                "checkout (its studies/ folder is not installed with the "
